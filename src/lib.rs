@@ -1,0 +1,3 @@
+pub mod source;
+pub mod text;
+pub mod yaml;

@@ -1,0 +1,446 @@
+//! A YAML (and JSON) tree that remembers where every node came from.
+//!
+//! [`Tree::parse`] turns text into a compact arena of nodes with byte spans, for all
+//! documents of a stream. It enforces the limits that keep hostile input harmless:
+//! nesting depth and the size the tree would have with every alias expanded (aliases
+//! are *not* copied, so an alias bomb is refused before anything walks it).
+//!
+//! A tree can also be parsed from a string that was itself decoded from a scalar of
+//! another file (a JSON `podSpecPatch`, an embedded manifest): its `base` map then
+//! takes every span back to the bytes of the outer file, so callers only ever see
+//! file offsets through [`NodeRef::file_span`] and [`NodeRef::text`].
+//!
+//! This module knows YAML, not pipelines: it never interprets keys.
+
+pub mod scalar;
+
+use std::ops::Range;
+
+use saphyr_parser::{Event, Parser, ScalarStyle};
+
+use crate::source::CharOffsets;
+use crate::text::MappedText;
+
+/// Index of a node in its [`Tree`].
+pub type NodeId = u32;
+
+/// Bounds on what one parse may build.
+#[derive(Clone, Copy, Debug)]
+pub struct Limits {
+    /// Deepest nesting of collections accepted.
+    pub max_depth: usize,
+    /// How many nodes alias expansion may add to a tree.
+    pub max_expanded_nodes: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self { max_depth: 256, max_expanded_nodes: 2_000_000 }
+    }
+}
+
+/// Why a text could not be turned into a tree.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum ParseError {
+    #[error("invalid YAML: {message}")]
+    Syntax { message: String, offset: usize },
+    #[error("nesting deeper than {limit} levels")]
+    TooDeep { limit: usize, offset: usize },
+    #[error("aliases would expand to more than {limit} nodes (alias bomb?)")]
+    AliasBomb { limit: u64, offset: usize },
+    #[error("alias refers to an anchor that encloses it")]
+    RecursiveAlias { offset: usize },
+    #[error("alias refers to an unknown anchor")]
+    UnknownAnchor { offset: usize },
+}
+
+impl ParseError {
+    /// Byte offset of the error in the parsed text.
+    pub fn offset(&self) -> usize {
+        match self {
+            ParseError::Syntax { offset, .. }
+            | ParseError::TooDeep { offset, .. }
+            | ParseError::AliasBomb { offset, .. }
+            | ParseError::RecursiveAlias { offset }
+            | ParseError::UnknownAnchor { offset } => *offset,
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Kind {
+    Scalar(ScalarStyle),
+    Sequence,
+    Mapping,
+    /// Points at the anchored node in `first`.
+    Alias,
+}
+
+/// One node. For scalars `first..last` is the value's range in `Tree::strings`; for
+/// sequences the range of its items in `Tree::children`; for mappings the range of its
+/// alternating keys and values there.
+#[derive(Clone, Copy, Debug)]
+struct Node {
+    kind: Kind,
+    start: u32,
+    end: u32,
+    first: u32,
+    last: u32,
+}
+
+/// All documents parsed from one text.
+#[derive(Debug)]
+pub struct Tree {
+    source: String,
+    /// Maps `source` to the file it was decoded from; `None` when `source` is the file.
+    base: Option<MappedText>,
+    nodes: Vec<Node>,
+    strings: String,
+    children: Vec<NodeId>,
+    documents: Vec<NodeId>,
+}
+
+impl Tree {
+    /// Parses every document of `source`. `base`, if given, maps `source` to file offsets.
+    pub fn parse(source: String, base: Option<MappedText>, limits: Limits) -> Result<Tree, ParseError> {
+        let built = Builder::new(&source, limits).run()?;
+        Ok(Tree {
+            source,
+            base,
+            nodes: built.nodes,
+            strings: built.strings,
+            children: built.children,
+            documents: built.documents,
+        })
+    }
+
+    /// The root node of each document, in order.
+    pub fn documents(&self) -> impl Iterator<Item = NodeRef<'_>> + '_ {
+        self.documents.iter().map(move |&id| NodeRef { tree: self, id })
+    }
+
+    pub fn document_count(&self) -> usize {
+        self.documents.len()
+    }
+
+    /// The text the tree was parsed from.
+    pub fn source(&self) -> &str {
+        &self.source
+    }
+
+    /// File offsets of a range of this tree's source.
+    pub fn file_range(&self, range: Range<usize>) -> Range<usize> {
+        match &self.base {
+            None => range,
+            Some(base) => base.source_range(range),
+        }
+    }
+
+    /// Every scalar node of the tree, each once (aliases not followed), in source order.
+    pub fn scalars(&self) -> impl Iterator<Item = NodeRef<'_>> + '_ {
+        self.nodes.iter().enumerate().filter(|(_, node)| matches!(node.kind, Kind::Scalar(_))).map(
+            move |(id, _)| NodeRef { tree: self, id: id as NodeId },
+        )
+    }
+}
+
+/// A node of a [`Tree`], aliases already resolved.
+#[derive(Clone, Copy)]
+pub struct NodeRef<'t> {
+    tree: &'t Tree,
+    id: NodeId,
+}
+
+impl std::fmt::Debug for NodeRef<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.as_str() {
+            Some(value) => write!(f, "NodeRef({}: {value:?})", self.id),
+            None => write!(f, "NodeRef({}: {:?})", self.id, self.node().kind),
+        }
+    }
+}
+
+impl<'t> NodeRef<'t> {
+    fn node(&self) -> &'t Node {
+        let node = &self.tree.nodes[self.id as usize];
+        if node.kind == Kind::Alias {
+            return &self.tree.nodes[node.first as usize];
+        }
+        node
+    }
+
+    pub fn tree(&self) -> &'t Tree {
+        self.tree
+    }
+
+    /// A stable identity for the node within its tree (after alias resolution).
+    pub fn id(&self) -> NodeId {
+        let node = &self.tree.nodes[self.id as usize];
+        if node.kind == Kind::Alias { node.first } else { self.id }
+    }
+
+    pub fn is_mapping(&self) -> bool {
+        self.node().kind == Kind::Mapping
+    }
+
+    pub fn is_sequence(&self) -> bool {
+        self.node().kind == Kind::Sequence
+    }
+
+    /// The scalar's value, or `None` for collections.
+    pub fn as_str(&self) -> Option<&'t str> {
+        let node = self.node();
+        match node.kind {
+            Kind::Scalar(_) => self.tree.strings.get(node.first as usize..node.last as usize),
+            _ => None,
+        }
+    }
+
+    /// The scalar style, or `None` for collections.
+    pub fn style(&self) -> Option<ScalarStyle> {
+        match self.node().kind {
+            Kind::Scalar(style) => Some(style),
+            _ => None,
+        }
+    }
+
+    /// True for a plain `null`, `~` or empty scalar.
+    pub fn is_null(&self) -> bool {
+        self.style() == Some(ScalarStyle::Plain)
+            && matches!(self.as_str(), Some("" | "~" | "null" | "Null" | "NULL"))
+    }
+
+    /// A YAML 1.2 core-schema boolean (`true`/`false` in any usual case, plain only).
+    pub fn as_bool(&self) -> Option<bool> {
+        if self.style() != Some(ScalarStyle::Plain) {
+            return None;
+        }
+        match self.as_str()? {
+            "true" | "True" | "TRUE" => Some(true),
+            "false" | "False" | "FALSE" => Some(false),
+            _ => None,
+        }
+    }
+
+    /// The value for `key` in a mapping (the last one if a key repeats, like most loaders).
+    pub fn get(&self, key: &str) -> Option<NodeRef<'t>> {
+        self.entries().filter(|(k, _)| k.as_str() == Some(key)).last().map(|(_, value)| value)
+    }
+
+    /// The key node for `key` in a mapping.
+    pub fn key(&self, key: &str) -> Option<NodeRef<'t>> {
+        self.entries().filter(|(k, _)| k.as_str() == Some(key)).last().map(|(key, _)| key)
+    }
+
+    /// Follows a chain of mapping keys.
+    pub fn at(&self, path: &[&str]) -> Option<NodeRef<'t>> {
+        path.iter().try_fold(*self, |node, key| node.get(key))
+    }
+
+    /// Key/value pairs of a mapping (nothing for other nodes).
+    pub fn entries(&self) -> impl Iterator<Item = (NodeRef<'t>, NodeRef<'t>)> + 't {
+        let tree = self.tree;
+        let node = self.node();
+        let ids: &'t [NodeId] = match node.kind {
+            Kind::Mapping => &tree.children[node.first as usize..node.last as usize],
+            _ => &[],
+        };
+        ids.chunks_exact(2)
+            .map(move |pair| (NodeRef { tree, id: pair[0] }, NodeRef { tree, id: pair[1] }))
+    }
+
+    /// Items of a sequence (nothing for other nodes).
+    pub fn items(&self) -> impl Iterator<Item = NodeRef<'t>> + 't {
+        let tree = self.tree;
+        let node = self.node();
+        let ids: &'t [NodeId] = match node.kind {
+            Kind::Sequence => &tree.children[node.first as usize..node.last as usize],
+            _ => &[],
+        };
+        ids.iter().map(move |&id| NodeRef { tree, id })
+    }
+
+    /// Byte range of the node in its tree's source.
+    pub fn span(&self) -> Range<usize> {
+        let node = self.node();
+        node.start as usize..node.end as usize
+    }
+
+    /// Byte range of the node in the file.
+    pub fn file_span(&self) -> Range<usize> {
+        self.tree.file_range(self.span())
+    }
+
+    /// The scalar's decoded value with the file offset of each byte (empty for collections).
+    pub fn text(&self) -> MappedText {
+        let node = self.node();
+        let (Kind::Scalar(style), Some(value)) = (node.kind, self.as_str()) else {
+            return MappedText::new();
+        };
+        let local = scalar::map_scalar(
+            &self.tree.source,
+            node.start as usize,
+            node.end as usize,
+            style,
+            value,
+        );
+        match &self.tree.base {
+            None => local,
+            Some(base) => local.remap(base),
+        }
+    }
+}
+
+struct Built {
+    nodes: Vec<Node>,
+    strings: String,
+    children: Vec<NodeId>,
+    documents: Vec<NodeId>,
+}
+
+/// An open collection while its events arrive.
+struct Open {
+    id: NodeId,
+    /// Where its children start in `Builder::pending`.
+    pending_from: usize,
+}
+
+struct Builder<'s> {
+    source: &'s str,
+    offsets: CharOffsets,
+    limits: Limits,
+    nodes: Vec<Node>,
+    /// Node count with aliases expanded, per node; 0 while a collection is still open.
+    expanded: Vec<u64>,
+    strings: String,
+    children: Vec<NodeId>,
+    pending: Vec<NodeId>,
+    stack: Vec<Open>,
+    anchors: Vec<(usize, NodeId)>,
+    documents: Vec<NodeId>,
+}
+
+impl<'s> Builder<'s> {
+    fn new(source: &'s str, limits: Limits) -> Self {
+        Self {
+            source,
+            offsets: CharOffsets::new(source),
+            limits,
+            nodes: Vec::new(),
+            expanded: Vec::new(),
+            strings: String::new(),
+            children: Vec::new(),
+            pending: Vec::new(),
+            stack: Vec::new(),
+            anchors: Vec::new(),
+            documents: Vec::new(),
+        }
+    }
+
+    fn byte(&self, char_index: usize) -> usize {
+        self.offsets.byte_offset(self.source, char_index)
+    }
+
+    fn run(mut self) -> Result<Built, ParseError> {
+        let mut parser = Parser::new_from_str(self.source);
+        while let Some(event) = parser.next_event() {
+            let (event, span) = event.map_err(|error| ParseError::Syntax {
+                message: error.info().to_string(),
+                offset: self.byte(error.marker().index()),
+            })?;
+            let start = self.byte(span.start.index());
+            let end = self.byte(span.end.index()).max(start);
+            match event {
+                Event::DocumentStart(_) => self.anchors.clear(),
+                Event::Scalar(value, style, anchor, _) => {
+                    let first = self.strings.len() as u32;
+                    self.strings.push_str(&value);
+                    let last = self.strings.len() as u32;
+                    let kind = Kind::Scalar(style);
+                    let id = self.push(Node { kind, start: start as u32, end: end as u32, first, last }, 1);
+                    self.anchor(anchor, id);
+                    self.attach(id);
+                }
+                Event::SequenceStart(anchor, _) => self.open(Kind::Sequence, anchor, start)?,
+                Event::MappingStart(anchor, _) => self.open(Kind::Mapping, anchor, start)?,
+                Event::SequenceEnd | Event::MappingEnd => self.close(end)?,
+                Event::Alias(anchor) => {
+                    let target = self
+                        .anchors
+                        .iter()
+                        .rev()
+                        .find(|(known, _)| *known == anchor)
+                        .map(|&(_, id)| id)
+                        .ok_or(ParseError::UnknownAnchor { offset: start })?;
+                    let size = self.expanded[target as usize];
+                    if size == 0 {
+                        return Err(ParseError::RecursiveAlias { offset: start });
+                    }
+                    let node = Node { kind: Kind::Alias, start: start as u32, end: end as u32, first: target, last: target };
+                    let id = self.push(node, size);
+                    self.attach(id);
+                }
+                Event::StreamStart | Event::StreamEnd | Event::DocumentEnd | Event::Nothing => {}
+            }
+        }
+        Ok(Built { nodes: self.nodes, strings: self.strings, children: self.children, documents: self.documents })
+    }
+
+    fn push(&mut self, node: Node, expanded: u64) -> NodeId {
+        let id = self.nodes.len() as NodeId;
+        self.nodes.push(node);
+        self.expanded.push(expanded);
+        id
+    }
+
+    fn anchor(&mut self, anchor: usize, id: NodeId) {
+        if anchor != 0 {
+            self.anchors.push((anchor, id));
+        }
+    }
+
+    /// Adds a finished node to its parent, or makes it a document root.
+    fn attach(&mut self, id: NodeId) {
+        if self.stack.is_empty() {
+            self.documents.push(id);
+        } else {
+            self.pending.push(id);
+        }
+    }
+
+    fn open(&mut self, kind: Kind, anchor: usize, start: usize) -> Result<(), ParseError> {
+        if self.stack.len() >= self.limits.max_depth {
+            return Err(ParseError::TooDeep { limit: self.limits.max_depth, offset: start });
+        }
+        let id = self.push(Node { kind, start: start as u32, end: start as u32, first: 0, last: 0 }, 0);
+        self.anchor(anchor, id);
+        self.stack.push(Open { id, pending_from: self.pending.len() });
+        Ok(())
+    }
+
+    fn close(&mut self, end: usize) -> Result<(), ParseError> {
+        let Some(open) = self.stack.pop() else {
+            return Ok(());
+        };
+        let first = self.children.len() as u32;
+        let mut size: u64 = 1;
+        for &child in &self.pending[open.pending_from..] {
+            size = size.saturating_add(self.expanded[child as usize]);
+        }
+        self.children.extend_from_slice(&self.pending[open.pending_from..]);
+        self.pending.truncate(open.pending_from);
+        let node = &mut self.nodes[open.id as usize];
+        node.first = first;
+        node.last = self.children.len() as u32;
+        node.end = (end as u32).max(node.start);
+        let start = node.start as usize;
+        // Real nodes are bounded by the file size; only what aliases add is limited here.
+        let real_nodes = self.nodes.len() as u64;
+        if size > self.limits.max_expanded_nodes.saturating_add(real_nodes) {
+            return Err(ParseError::AliasBomb { limit: self.limits.max_expanded_nodes, offset: start });
+        }
+        self.expanded[open.id as usize] = size;
+        self.attach(open.id);
+        Ok(())
+    }
+}
