@@ -1,3 +1,20 @@
+//! kfpguard: a security linter for compiled ML pipelines.
+//!
+//! The data flows one way: [`discover`] -> [`lint`] (read, [`yaml`] parse with spans,
+//! [`formats`] recognise and build the [`model`], [`rules`] emit [`finding`]s) ->
+//! [`report`] (place, score, sort) -> [`render`].
+
+pub mod analysis;
+pub mod cli;
+pub mod discover;
+pub mod finding;
+pub mod formats;
+pub mod lint;
+pub mod model;
+pub mod render;
+pub mod report;
+pub mod rules;
+pub mod secrets;
 pub mod source;
 pub mod text;
 pub mod yaml;

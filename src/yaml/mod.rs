@@ -238,7 +238,7 @@ impl<'t> NodeRef<'t> {
     }
 
     /// Key/value pairs of a mapping (nothing for other nodes).
-    pub fn entries(&self) -> impl Iterator<Item = (NodeRef<'t>, NodeRef<'t>)> + 't {
+    pub fn entries(self) -> impl Iterator<Item = (NodeRef<'t>, NodeRef<'t>)> + 't {
         let tree = self.tree;
         let node = self.node();
         let ids: &'t [NodeId] = match node.kind {
@@ -250,7 +250,7 @@ impl<'t> NodeRef<'t> {
     }
 
     /// Items of a sequence (nothing for other nodes).
-    pub fn items(&self) -> impl Iterator<Item = NodeRef<'t>> + 't {
+    pub fn items(self) -> impl Iterator<Item = NodeRef<'t>> + 't {
         let tree = self.tree;
         let node = self.node();
         let ids: &'t [NodeId] = match node.kind {

@@ -1,0 +1,195 @@
+//! The command line: parses arguments, runs discover -> lint -> report -> render, and
+//! maps the outcome to the exit-code contract (0 clean, 1 findings, 2 errors).
+
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, ValueEnum};
+use rayon::prelude::*;
+
+use crate::discover::discover;
+use crate::finding::Severity;
+use crate::lint::{lint_file, LintOptions};
+use crate::render;
+use crate::report::Report;
+
+/// Exit code: nothing at or above the threshold.
+pub const EXIT_CLEAN: u8 = 0;
+/// Exit code: findings at or above the threshold.
+pub const EXIT_FINDINGS: u8 = 1;
+/// Exit code: usage error, or an input that could not be read or parsed.
+pub const EXIT_ERROR: u8 = 2;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    Pretty,
+    Json,
+    Sarif,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum FailOn {
+    Low,
+    Medium,
+    High,
+    Never,
+}
+
+impl FailOn {
+    fn threshold(self) -> Option<Severity> {
+        match self {
+            FailOn::Low => Some(Severity::Low),
+            FailOn::Medium => Some(Severity::Medium),
+            FailOn::High => Some(Severity::High),
+            FailOn::Never => None,
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
+
+/// Security linter for compiled ML pipelines (Kubeflow Pipelines, Argo, Tekton).
+#[derive(Debug, Parser)]
+#[command(name = "kfpguard", version, about, long_about = None)]
+pub struct Args {
+    /// Files or directories to lint.
+    #[arg(default_value = ".")]
+    pub paths: Vec<PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = OutputFormat::Pretty)]
+    pub format: OutputFormat,
+    /// Write the report to FILE instead of standard output.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Exit with 1 when a finding of this severity or worse is reported.
+    #[arg(long, value_enum, default_value_t = FailOn::Low)]
+    pub fail_on: FailOn,
+    /// Number of threads (default: all cores).
+    #[arg(short = 'j', long, value_name = "N")]
+    pub threads: Option<usize>,
+    /// When to use colours in pretty output.
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
+    /// Print only findings and errors.
+    #[arg(short, long, conflicts_with = "verbose")]
+    pub quiet: bool,
+    /// Also list skipped files and why.
+    #[arg(short, long)]
+    pub verbose: bool,
+    /// Largest file to read, in bytes.
+    #[arg(long, value_name = "BYTES", default_value_t = LintOptions::default().max_file_size)]
+    pub max_file_size: u64,
+}
+
+/// Runs kfpguard with the process's arguments.
+pub fn main() -> ExitCode {
+    let args = match Args::try_parse() {
+        Ok(args) => args,
+        Err(error) => {
+            let code = if error.use_stderr() { EXIT_ERROR } else { EXIT_CLEAN };
+            let _ = error.print();
+            return ExitCode::from(code);
+        }
+    };
+    ExitCode::from(run(&args))
+}
+
+/// Runs one lint with parsed arguments; returns the exit code.
+pub fn run(args: &Args) -> u8 {
+    let threads = args.threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())).max(1);
+    let pool = match rayon::ThreadPoolBuilder::new().num_threads(threads).build() {
+        Ok(pool) => pool,
+        Err(error) => {
+            eprintln!("kfpguard: cannot start {threads} threads: {error}");
+            return EXIT_ERROR;
+        }
+    };
+    let (inputs, walk_errors) = discover(&args.paths, threads);
+    let options = LintOptions { max_file_size: args.max_file_size, ..LintOptions::default() };
+    let enabled = |id: &str| crate::rules::find(id).is_some_and(|rule| rule.meta.enabled_by_default);
+    let results = pool.install(|| {
+        inputs.par_iter().map(|input| lint_file(&input.path, &input.display, input.explicit, &options, &enabled)).collect::<Vec<_>>()
+    });
+    let report = Report::new(results);
+
+    let rendered = match args.format {
+        OutputFormat::Pretty => render::pretty::render(&report, pretty_style(args)),
+        OutputFormat::Json => render::json::render(&report),
+        OutputFormat::Sarif => render::sarif::render(&report, &root_uri()),
+    };
+    for error in &walk_errors {
+        eprintln!("error[kfpguard::io]: {}: {}", error.path, error.message);
+    }
+    if args.format != OutputFormat::Pretty && !args.quiet {
+        for file in &report.files {
+            if let crate::report::FileOutcome::Failed { error } = &file.outcome {
+                eprintln!("error[{}]: {}: {}", error.code, file.path, error.message);
+            }
+        }
+    }
+    if let Err(error) = write_output(args.output.as_ref(), &rendered) {
+        if error.kind() == std::io::ErrorKind::BrokenPipe {
+            return exit_code(args, &report, &walk_errors);
+        }
+        eprintln!("kfpguard: cannot write the report: {error}");
+        return EXIT_ERROR;
+    }
+    exit_code(args, &report, &walk_errors)
+}
+
+fn exit_code(args: &Args, report: &Report, walk_errors: &[crate::discover::WalkError]) -> u8 {
+    if report.has_failures() || !walk_errors.is_empty() {
+        return EXIT_ERROR;
+    }
+    match (args.fail_on.threshold(), report.max_severity()) {
+        (Some(threshold), Some(worst)) if worst >= threshold => EXIT_FINDINGS,
+        _ => EXIT_CLEAN,
+    }
+}
+
+fn pretty_style(args: &Args) -> render::pretty::Style {
+    let to_terminal = args.output.is_none() && std::io::stdout().is_terminal();
+    let color = match args.color {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => to_terminal && std::env::var_os("NO_COLOR").is_none(),
+    };
+    render::pretty::Style { color, width: 100, verbose: args.verbose, quiet: args.quiet }
+}
+
+fn write_output(path: Option<&PathBuf>, text: &str) -> std::io::Result<()> {
+    match path {
+        Some(path) => std::fs::write(path, text),
+        None => {
+            let mut stdout = std::io::stdout().lock();
+            stdout.write_all(text.as_bytes())?;
+            stdout.flush()
+        }
+    }
+}
+
+/// The working directory as a `file://` URI ending in `/`, for SARIF's `%SRCROOT%`.
+fn root_uri() -> String {
+    let cwd = std::env::current_dir().unwrap_or_default();
+    let mut path = cwd.to_string_lossy().replace('\\', "/");
+    if !path.ends_with('/') {
+        path.push('/');
+    }
+    if !path.starts_with('/') {
+        path.insert(0, '/');
+    }
+    let encoded: String = path
+        .bytes()
+        .map(|byte| match byte {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'/' | b'-' | b'_' | b'.' | b'~' => (byte as char).to_string(),
+            other => format!("%{other:02X}"),
+        })
+        .collect();
+    format!("file://{encoded}")
+}

@@ -1,0 +1,79 @@
+//! Findings: what a rule reports, with its location as file byte offsets, and the
+//! line-independent fingerprint that baselines and SARIF alerts key on.
+
+use std::ops::Range;
+
+use sha2::{Digest, Sha256};
+
+/// How bad a finding is. Ordered: `Low < Medium < High`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Low,
+    Medium,
+    High,
+}
+
+impl Severity {
+    /// Risk-score weight of one finding (rules.md).
+    pub fn weight(self) -> u32 {
+        match self {
+            Severity::Low => 1,
+            Severity::Medium => 5,
+            Severity::High => 10,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Low => "low",
+            Severity::Medium => "medium",
+            Severity::High => "high",
+        }
+    }
+}
+
+impl std::fmt::Display for Severity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A secondary location that explains a finding (e.g. the pod-level setting it inherits).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Related {
+    pub span: Range<usize>,
+    pub message: String,
+}
+
+/// One problem found in one file, before it is placed into a report.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Finding {
+    pub rule: &'static str,
+    pub severity: Severity,
+    /// Human-readable; already redacted.
+    pub message: String,
+    /// The offending bytes in the file.
+    pub span: Range<usize>,
+    /// Bytes that hold a secret: never shown, in any output.
+    pub secret: Option<Range<usize>>,
+    pub related: Vec<Related>,
+    pub pipeline: String,
+    pub container: Option<String>,
+    /// Tasks, templates or steps that run the container.
+    pub steps: Vec<String>,
+    pub fingerprint: String,
+}
+
+/// The stable identity of a finding: rule, file, pipeline, container, symbolic field and
+/// a hash of the offending value. No line numbers, so it survives recompiles that move
+/// things around; the value hash never reveals a secret.
+pub fn fingerprint(rule: &str, file: &str, pipeline: &str, container: &str, field: &str, value: &str) -> String {
+    let mut hasher = Sha256::new();
+    for part in [rule, file, pipeline, container, field, value] {
+        hasher.update(part.as_bytes());
+        hasher.update([0u8]);
+    }
+    let digest = hasher.finalize();
+    digest.iter().take(16).map(|byte| format!("{byte:02x}")).collect()
+}

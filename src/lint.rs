@@ -1,0 +1,179 @@
+//! Linting one file: read, parse, recognise, run the rules, place the findings.
+//!
+//! Everything that can go wrong with an input becomes a [`FileError`] value in the
+//! file's result; a panic in an adapter or a rule is caught here too, so one bad file
+//! never stops the run.
+
+use std::io::Read;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::path::Path;
+
+use crate::finding::Finding;
+use crate::formats;
+use crate::report::{snippet, FileErrorInfo, FileOutcome, FileResult, PipelineInfo, ReportedFinding};
+use crate::rules::Emitter;
+use crate::source::SourceFile;
+use crate::yaml::{Limits, ParseError, Tree};
+
+/// What a run may read and build.
+#[derive(Clone, Copy, Debug)]
+pub struct LintOptions {
+    /// Largest file read, in bytes.
+    pub max_file_size: u64,
+    pub limits: Limits,
+}
+
+impl Default for LintOptions {
+    fn default() -> Self {
+        Self { max_file_size: 64 * 1024 * 1024, limits: Limits::default() }
+    }
+}
+
+/// Why a file could not be linted.
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+pub enum FileError {
+    #[error("cannot read: {0}")]
+    #[diagnostic(code(kfpguard::io))]
+    Read(#[from] std::io::Error),
+    #[error("file is {size} bytes, over the {limit}-byte limit")]
+    #[diagnostic(code(kfpguard::too_large), help("raise the limit with --max-file-size if this file really is a pipeline"))]
+    TooLarge { size: u64, limit: u64 },
+    #[error("not UTF-8 text (invalid byte at offset {offset}); binary file?")]
+    #[diagnostic(code(kfpguard::encoding))]
+    NotUtf8 { offset: usize },
+    #[error("{0}")]
+    #[diagnostic(code(kfpguard::parse))]
+    Parse(ParseError),
+    #[error("internal error while linting this file: {0}")]
+    #[diagnostic(code(kfpguard::internal), help("this is a kfpguard bug; please report it with the file"))]
+    Internal(String),
+}
+
+impl FileError {
+    fn code(&self) -> &'static str {
+        match self {
+            FileError::Read(_) => "kfpguard::io",
+            FileError::TooLarge { .. } => "kfpguard::too_large",
+            FileError::NotUtf8 { .. } => "kfpguard::encoding",
+            FileError::Parse(_) => "kfpguard::parse",
+            FileError::Internal(_) => "kfpguard::internal",
+        }
+    }
+}
+
+/// Lints one file; never panics, never fails: problems become the file's outcome.
+pub fn lint_file(
+    path: &Path,
+    display_path: &str,
+    explicit: bool,
+    options: &LintOptions,
+    enabled: &(dyn Fn(&str) -> bool + Sync),
+) -> FileResult {
+    let mut result = FileResult {
+        path: display_path.to_string(),
+        explicit,
+        outcome: FileOutcome::Skipped { reason: String::new() },
+        pipelines: Vec::new(),
+        findings: Vec::new(),
+    };
+    let text = match read_text(path, options.max_file_size) {
+        Ok(text) => text,
+        Err(error) => {
+            result.outcome = failed(&error, None);
+            return result;
+        }
+    };
+    let file = SourceFile::new(path.to_path_buf(), display_path.to_string(), text);
+    let linted = catch_unwind(AssertUnwindSafe(|| lint_source(&file, options, enabled, &mut result)));
+    match linted {
+        Ok(Ok(())) => {}
+        Ok(Err(error)) => result.outcome = failed(&error, Some(&file)),
+        Err(panic) => {
+            let message = panic
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "panic".to_string());
+            result.pipelines.clear();
+            result.findings.clear();
+            result.outcome = failed(&FileError::Internal(message), None);
+        }
+    }
+    result
+}
+
+fn lint_source(
+    file: &SourceFile,
+    options: &LintOptions,
+    enabled: &(dyn Fn(&str) -> bool + Sync),
+    result: &mut FileResult,
+) -> Result<(), FileError> {
+    let tree = Tree::parse(file.text.clone(), None, options.limits).map_err(FileError::Parse)?;
+    let stem = Path::new(&file.display_path).file_stem().and_then(|s| s.to_str()).unwrap_or("pipeline");
+    let recognized = formats::recognize(&tree, stem);
+    if recognized.pipelines.is_empty() {
+        let reason = match recognized.documents.as_slice() {
+            [] => "empty file".to_string(),
+            [single] => single.skipped.clone().unwrap_or_default(),
+            many => format!("none of its {} documents is a pipeline", many.len()),
+        };
+        result.outcome = FileOutcome::Skipped { reason };
+        return Ok(());
+    }
+    let mut findings: Vec<Finding> = Vec::new();
+    for pipeline in &recognized.pipelines {
+        let mut emitter = Emitter::new(&file.display_path, &pipeline.name, enabled);
+        emitter.run_all(pipeline);
+        findings.extend(emitter.into_findings());
+        result.pipelines.push(PipelineInfo {
+            path: file.display_path.clone(),
+            name: pipeline.name.clone(),
+            format: pipeline.format.label(),
+            containers: pipeline.containers.len(),
+        });
+    }
+    let secrets: Vec<_> = findings.iter().filter_map(|f| f.secret.clone()).collect();
+    result.findings = findings
+        .into_iter()
+        .map(|finding| ReportedFinding {
+            path: file.display_path.clone(),
+            region: file.region(finding.span.clone()),
+            related: finding.related.iter().map(|r| (file.region(r.span.clone()), r.message.clone())).collect(),
+            snippet: snippet(file, finding.span.clone(), &secrets),
+            finding,
+        })
+        .collect();
+    result.outcome = FileOutcome::Linted { documents: recognized.documents };
+    Ok(())
+}
+
+/// Reads a file as UTF-8 text, refusing what is too large or not UTF-8.
+fn read_text(path: &Path, max_size: u64) -> Result<String, FileError> {
+    let file = std::fs::File::open(path)?;
+    let metadata = file.metadata()?;
+    if !metadata.is_file() {
+        return Err(FileError::Read(std::io::Error::other("not a regular file")));
+    }
+    if metadata.len() > max_size {
+        return Err(FileError::TooLarge { size: metadata.len(), limit: max_size });
+    }
+    let mut bytes = Vec::with_capacity(metadata.len() as usize);
+    // Read at most one byte past the limit: the file may have grown since `metadata`.
+    file.take(max_size + 1).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > max_size {
+        return Err(FileError::TooLarge { size: bytes.len() as u64, limit: max_size });
+    }
+    String::from_utf8(bytes).map_err(|error| FileError::NotUtf8 { offset: error.utf8_error().valid_up_to() })
+}
+
+fn failed(error: &FileError, file: Option<&SourceFile>) -> FileOutcome {
+    let (region, snip) = match (error, file) {
+        (FileError::Parse(parse), Some(file)) => {
+            let offset = parse.offset().min(file.text.len());
+            let span = offset..offset;
+            (Some(file.region(span.clone())), Some(snippet(file, span, &[])))
+        }
+        _ => (None, None),
+    };
+    FileOutcome::Failed { error: FileErrorInfo { code: error.code(), message: error.to_string(), region, snippet: snip } }
+}

@@ -1,0 +1,172 @@
+//! Terminal output: one miette diagnostic per finding (source snippet, rule id, context,
+//! how to fix), then a summary table per pipeline. Reads only the [`Report`].
+
+use std::fmt::Write as _;
+
+use miette::{Diagnostic, GraphicalReportHandler, GraphicalTheme, LabeledSpan, MietteError, MietteSpanContents, SourceCode, SourceSpan, SpanContents};
+
+use crate::finding::Severity;
+use crate::report::{FileOutcome, Report, ReportedFinding, Snippet};
+use crate::rules;
+
+/// How to draw.
+#[derive(Clone, Copy, Debug)]
+pub struct Style {
+    pub color: bool,
+    /// Terminal width for wrapping.
+    pub width: usize,
+    /// Also list skipped files and documents.
+    pub verbose: bool,
+    /// Only the diagnostics: no notes, no summary.
+    pub quiet: bool,
+}
+
+/// Renders the whole report.
+pub fn render(report: &Report, style: Style) -> String {
+    let theme = if style.color { GraphicalTheme::unicode() } else { GraphicalTheme::unicode_nocolor() };
+    let handler = GraphicalReportHandler::new_themed(theme).with_width(style.width).with_wrap_lines(false).with_links(false);
+    let mut out = String::new();
+    for reported in &report.findings {
+        let diagnostic = FindingDiagnostic::new(reported);
+        if handler.render_report(&mut out, &diagnostic).is_err() {
+            // Rendering into a String cannot fail but for a bug in a Display impl: fall back.
+            let _ = writeln!(out, "{}:{}:{}: {} {}", reported.path, reported.region.start.line, reported.region.start.column, reported.finding.rule, reported.finding.message);
+        }
+        out.push('\n');
+    }
+    for file in &report.files {
+        if let FileOutcome::Failed { error } = &file.outcome {
+            let location = error.region.map(|r| format!(":{}:{}", r.start.line, r.start.column)).unwrap_or_default();
+            let _ = writeln!(out, "error[{}]: {}{location}: {}", error.code, file.path, error.message);
+        }
+    }
+    if !style.quiet {
+        summary(&mut out, report, style.verbose);
+    }
+    out
+}
+
+fn summary(out: &mut String, report: &Report, verbose: bool) {
+    for file in &report.files {
+        if let FileOutcome::Skipped { reason } = &file.outcome {
+            if file.explicit {
+                let _ = writeln!(out, "note: {}: not a pipeline kfpguard understands ({reason})", file.path);
+            } else if verbose {
+                let _ = writeln!(out, "skipped: {}: {reason}", file.path);
+            }
+        }
+    }
+    if !report.pipelines.is_empty() {
+        let path_width = report.pipelines.iter().map(|p| p.info.path.chars().count()).max().unwrap_or(4).max(4);
+        let name_width = report.pipelines.iter().map(|p| p.info.name.chars().count()).max().unwrap_or(8).max(8);
+        let _ = writeln!(out, "{:<path_width$}  {:<name_width$}  {:>4}  {:>6}  {:>3}  {:>5}  verdict", "file", "pipeline", "high", "medium", "low", "score");
+        for pipeline in &report.pipelines {
+            let verdict = if pipeline.secure { "secure" } else { "at risk" };
+            let _ = writeln!(
+                out,
+                "{:<path_width$}  {:<name_width$}  {:>4}  {:>6}  {:>3}  {:>5}  {verdict}",
+                pipeline.info.path, pipeline.info.name, pipeline.counts.high, pipeline.counts.medium, pipeline.counts.low, pipeline.score
+            );
+        }
+        out.push('\n');
+    }
+    let files = report.file_counts;
+    let counts = report.counts;
+    let _ = writeln!(
+        out,
+        "{} files linted ({} skipped, {} failed), {} pipelines, {} containers: {} findings ({} high, {} medium, {} low), risk score {}",
+        files.linted, files.skipped, files.failed, report.pipelines.len(), report.containers, counts.total(), counts.high, counts.medium, counts.low, report.score
+    );
+}
+
+/// A finding as a miette diagnostic over its snippet.
+struct FindingDiagnostic<'r> {
+    reported: &'r ReportedFinding,
+    source: SnippetSource<'r>,
+    help: String,
+}
+
+impl<'r> FindingDiagnostic<'r> {
+    fn new(reported: &'r ReportedFinding) -> Self {
+        let finding = &reported.finding;
+        let mut context = format!("pipeline `{}`", finding.pipeline);
+        if !finding.steps.is_empty() {
+            let _ = write!(context, ", task {}", finding.steps.iter().map(|s| format!("`{s}`")).collect::<Vec<_>>().join(", "));
+        }
+        if let Some(container) = &finding.container {
+            let _ = write!(context, ", container `{container}`");
+        }
+        let mut help = format!("in {context}");
+        for (region, message) in &reported.related {
+            let _ = write!(help, "\n{message} at {}:{}:{}", reported.path, region.start.line, region.start.column);
+        }
+        if let Some(rule) = rules::find(finding.rule) {
+            let _ = write!(help, "\nfix: {} (kfpguard --explain {})", rule.meta.help, rule.meta.id);
+        }
+        Self { reported, source: SnippetSource { reported, snippet: &reported.snippet }, help }
+    }
+}
+
+impl std::fmt::Debug for FindingDiagnostic<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.reported.finding.message)
+    }
+}
+
+impl std::fmt::Display for FindingDiagnostic<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.reported.finding.message)
+    }
+}
+
+impl std::error::Error for FindingDiagnostic<'_> {}
+
+impl Diagnostic for FindingDiagnostic<'_> {
+    fn code<'a>(&'a self) -> Option<Box<dyn std::fmt::Display + 'a>> {
+        Some(Box::new(format!("{}({})", self.reported.finding.rule, self.reported.finding.severity)))
+    }
+
+    fn severity(&self) -> Option<miette::Severity> {
+        Some(match self.reported.finding.severity {
+            Severity::High => miette::Severity::Error,
+            Severity::Medium => miette::Severity::Warning,
+            Severity::Low => miette::Severity::Advice,
+        })
+    }
+
+    fn help<'a>(&'a self) -> Option<Box<dyn std::fmt::Display + 'a>> {
+        Some(Box::new(&self.help))
+    }
+
+    fn source_code(&self) -> Option<&dyn SourceCode> {
+        Some(&self.source)
+    }
+
+    fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
+        let span = &self.reported.snippet.span;
+        let label = LabeledSpan::new_primary_with_span(Some(self.reported.finding.rule.to_string()), SourceSpan::new(span.start.into(), span.len()));
+        Some(Box::new(std::iter::once(label)))
+    }
+}
+
+/// The snippet as miette source, reporting the real line numbers and the finding's column.
+struct SnippetSource<'r> {
+    reported: &'r ReportedFinding,
+    snippet: &'r Snippet,
+}
+
+impl SourceCode for SnippetSource<'_> {
+    fn read_span<'a>(&'a self, span: &SourceSpan, before: usize, after: usize) -> Result<Box<dyn SpanContents<'a> + 'a>, MietteError> {
+        let contents = self.snippet.text.read_span(span, before, after)?;
+        let line = contents.line() + self.snippet.first_line - 1;
+        let column = if span.offset() == self.snippet.span.start { self.reported.region.start.column - 1 } else { contents.column() };
+        Ok(Box::new(MietteSpanContents::new_named(
+            self.reported.path.clone(),
+            contents.data(),
+            *contents.span(),
+            line,
+            column,
+            contents.line_count(),
+        )))
+    }
+}

@@ -1,0 +1,265 @@
+//! The finished result of a run: every input's outcome, every finding placed at its
+//! line and column with a redacted source snippet, and the risk score per pipeline.
+//! Renderers read only this; they never open or parse files again.
+
+use std::collections::BTreeMap;
+use std::ops::Range;
+
+use crate::finding::{Finding, Severity};
+use crate::formats::DocumentOutcome;
+use crate::source::{Region, SourceFile};
+
+/// Version of the JSON report schema (`docs/json-schema.md`).
+pub const JSON_SCHEMA_VERSION: u32 = 1;
+
+/// What happened to one input file.
+#[derive(Clone, Debug, serde::Serialize)]
+#[serde(tag = "status", rename_all = "kebab-case")]
+pub enum FileOutcome {
+    /// Parsed and checked; `documents` says what each document was.
+    Linted { documents: Vec<DocumentOutcome> },
+    /// Not a pipeline kfpguard understands.
+    Skipped { reason: String },
+    /// Could not be read or parsed, or kfpguard failed on it.
+    Failed { error: FileErrorInfo },
+}
+
+/// A file error, ready for display.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct FileErrorInfo {
+    /// Stable code, e.g. `kfpguard::parse`.
+    pub code: &'static str,
+    pub message: String,
+    /// Where in the file, when known.
+    pub region: Option<Region>,
+    #[serde(skip)]
+    pub snippet: Option<Snippet>,
+}
+
+/// A few lines of source around a location, secrets masked, for terminal output.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Snippet {
+    /// 1-based line number of the first line of `text`.
+    pub first_line: usize,
+    pub text: String,
+    /// The location inside `text`.
+    pub span: Range<usize>,
+}
+
+/// A finding placed in its file.
+#[derive(Clone, Debug)]
+pub struct ReportedFinding {
+    pub path: String,
+    pub region: Region,
+    pub finding: Finding,
+    pub related: Vec<(Region, String)>,
+    pub snippet: Snippet,
+}
+
+/// A pipeline seen in a file.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct PipelineInfo {
+    pub path: String,
+    pub name: String,
+    pub format: &'static str,
+    pub containers: usize,
+}
+
+/// The result of linting one file.
+#[derive(Clone, Debug)]
+pub struct FileResult {
+    pub path: String,
+    /// Named on the command line (rather than found in a directory).
+    pub explicit: bool,
+    pub outcome: FileOutcome,
+    pub pipelines: Vec<PipelineInfo>,
+    pub findings: Vec<ReportedFinding>,
+}
+
+/// A pipeline's findings summed up.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct PipelineSummary {
+    #[serde(flatten)]
+    pub info: PipelineInfo,
+    pub counts: Counts,
+    /// Sum of finding weights (high 10, medium 5, low 1), capped at 100.
+    pub score: u32,
+    /// No high-severity finding.
+    pub secure: bool,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Counts {
+    pub high: usize,
+    pub medium: usize,
+    pub low: usize,
+}
+
+impl Counts {
+    pub fn add(&mut self, severity: Severity) {
+        match severity {
+            Severity::High => self.high += 1,
+            Severity::Medium => self.medium += 1,
+            Severity::Low => self.low += 1,
+        }
+    }
+
+    pub fn total(&self) -> usize {
+        self.high + self.medium + self.low
+    }
+}
+
+/// How many inputs ended which way.
+#[derive(Clone, Copy, Debug, Default, serde::Serialize)]
+pub struct FileCounts {
+    pub linted: usize,
+    pub skipped: usize,
+    pub failed: usize,
+}
+
+/// Everything a renderer needs.
+#[derive(Clone, Debug)]
+pub struct Report {
+    pub files: Vec<FileResult>,
+    /// Sorted by path, position, rule.
+    pub findings: Vec<ReportedFinding>,
+    pub pipelines: Vec<PipelineSummary>,
+    pub file_counts: FileCounts,
+    pub containers: usize,
+    pub counts: Counts,
+    /// Sum over pipelines, capped at 100.
+    pub score: u32,
+}
+
+/// Risk score of a set of findings (rules.md): weights summed, capped at 100.
+pub fn score<'a>(severities: impl IntoIterator<Item = &'a Severity>) -> u32 {
+    severities.into_iter().map(|s| s.weight()).sum::<u32>().min(100)
+}
+
+impl Report {
+    /// Assembles the report from per-file results (in any order).
+    pub fn new(mut files: Vec<FileResult>) -> Self {
+        files.sort_by(|a, b| a.path.cmp(&b.path));
+        let mut findings: Vec<ReportedFinding> = files.iter_mut().flat_map(|f| std::mem::take(&mut f.findings)).collect();
+        findings.sort_by(|a, b| {
+            (&a.path, a.region.start, a.finding.rule, &a.finding.fingerprint)
+                .cmp(&(&b.path, b.region.start, b.finding.rule, &b.finding.fingerprint))
+        });
+        disambiguate_fingerprints(&mut findings);
+
+        let mut by_pipeline: BTreeMap<(&str, &str), Vec<Severity>> = BTreeMap::new();
+        for reported in &findings {
+            by_pipeline.entry((&reported.path, &reported.finding.pipeline)).or_default().push(reported.finding.severity);
+        }
+        let pipelines: Vec<PipelineSummary> = files
+            .iter()
+            .flat_map(|f| f.pipelines.iter())
+            .map(|info| {
+                let severities = by_pipeline.get(&(info.path.as_str(), info.name.as_str())).map(Vec::as_slice).unwrap_or(&[]);
+                let mut counts = Counts::default();
+                severities.iter().for_each(|&s| counts.add(s));
+                PipelineSummary { info: info.clone(), counts, score: score(severities), secure: counts.high == 0 }
+            })
+            .collect();
+
+        let mut file_counts = FileCounts::default();
+        for file in &files {
+            match file.outcome {
+                FileOutcome::Linted { .. } => file_counts.linted += 1,
+                FileOutcome::Skipped { .. } => file_counts.skipped += 1,
+                FileOutcome::Failed { .. } => file_counts.failed += 1,
+            }
+        }
+        let mut counts = Counts::default();
+        findings.iter().for_each(|f| counts.add(f.finding.severity));
+        let containers = pipelines.iter().map(|p| p.info.containers).sum();
+        let score = score(findings.iter().map(|f| &f.finding.severity));
+        Report { files, findings, pipelines, file_counts, containers, counts, score }
+    }
+
+    /// The most severe finding, if any.
+    pub fn max_severity(&self) -> Option<Severity> {
+        self.findings.iter().map(|f| f.finding.severity).max()
+    }
+
+    pub fn has_failures(&self) -> bool {
+        self.file_counts.failed > 0
+    }
+}
+
+/// Identical findings (same rule, place and value, e.g. the same URL twice in one script)
+/// get `:2`, `:3`, ... in source order so every fingerprint is unique and stays stable.
+fn disambiguate_fingerprints(findings: &mut [ReportedFinding]) {
+    let mut seen: BTreeMap<String, usize> = BTreeMap::new();
+    for reported in findings.iter_mut() {
+        let count = seen.entry(reported.finding.fingerprint.clone()).or_insert(0);
+        *count += 1;
+        if *count > 1 {
+            reported.finding.fingerprint = format!("{}:{}", reported.finding.fingerprint, count);
+        }
+    }
+}
+
+/// Longest line, in bytes, shown whole in a snippet; longer lines are clipped around the span.
+const MAX_SNIPPET_LINE: usize = 240;
+
+/// Cuts a snippet around `span` out of `file`, masking every range in `secrets`.
+pub fn snippet(file: &SourceFile, span: Range<usize>, secrets: &[Range<usize>]) -> Snippet {
+    let text = &file.text;
+    let start = span.start.min(text.len());
+    let region = file.region(span.clone());
+    // The span's own lines (at most 3), plus one line of context on each side.
+    let first_line = region.start.line.saturating_sub(1).max(1);
+    let last_span_line = region.end.line.min(region.start.line + 2);
+    let last_line = (last_span_line + 1).min(file.lines.line_count());
+    let from = file.lines.line_range(text, first_line).start;
+    let to = file.lines.line_range(text, last_line).end.max(from);
+    let mut shown = String::with_capacity((to - from).min(4 * MAX_SNIPPET_LINE));
+    let mut relative_span = 0..0;
+    for line in first_line..=last_line {
+        let range = file.lines.line_range(text, line);
+        let (mut clip_from, mut clip_to) = (range.start, range.end);
+        if range.len() > MAX_SNIPPET_LINE {
+            let anchor = if (range.start..=range.end).contains(&start) { start } else { range.start };
+            clip_from = floor_char(text, anchor.saturating_sub(MAX_SNIPPET_LINE / 3).max(range.start));
+            clip_to = floor_char(text, (clip_from + MAX_SNIPPET_LINE).min(range.end));
+        }
+        if line == region.start.line {
+            let span_start = shown.len() + (start.max(clip_from) - clip_from);
+            let span_end = shown.len() + (span.end.min(clip_to).max(start.max(clip_from)) - clip_from);
+            relative_span = span_start..span_end;
+        } else if line > region.start.line && line <= last_span_line && span.end > range.start {
+            relative_span.end = shown.len() + (span.end.min(clip_to).max(clip_from) - clip_from);
+        }
+        let piece_start = shown.len();
+        shown.push_str(&text[clip_from..clip_to]);
+        mask(&mut shown, piece_start, clip_from..clip_to, secrets);
+        if line < last_line {
+            shown.push('\n');
+        }
+    }
+    Snippet { first_line, text: shown, span: relative_span }
+}
+
+fn floor_char(text: &str, mut index: usize) -> usize {
+    while index > 0 && !text.is_char_boundary(index) {
+        index -= 1;
+    }
+    index
+}
+
+/// Replaces the bytes of `shown[piece_start..]` that came from a secret range with `*`,
+/// keeping byte lengths so spans stay valid.
+fn mask(shown: &mut String, piece_start: usize, source: Range<usize>, secrets: &[Range<usize>]) {
+    for secret in secrets {
+        let from = secret.start.max(source.start);
+        let to = secret.end.min(source.end);
+        if from >= to {
+            continue;
+        }
+        let local = piece_start + (from - source.start)..piece_start + (to - source.start);
+        let Some(hidden) = shown.get(local.clone()) else { continue };
+        let stars = "*".repeat(hidden.len());
+        shown.replace_range(local, &stars);
+    }
+}

@@ -1,0 +1,153 @@
+//! The rule catalogue and the machinery rules report through.
+//!
+//! A rule is one module: its [`RuleMeta`] (id, severity, docs) and a `check` function
+//! over the [`Pipeline`] model. Rules never read configuration, print, or compute line
+//! numbers: they hand [`Hit`]s to an [`Emitter`], which attaches context and fingerprints.
+
+mod missing_limits;
+mod network;
+mod privileged_container;
+mod run_as_root;
+mod secret_in_env;
+mod secret_in_parameter_default;
+
+use std::ops::Range;
+
+use crate::finding::{fingerprint, Finding, Related, Severity};
+use crate::model::{Container, Pipeline};
+
+/// Documentation of a rule, in Markdown, one section each.
+#[derive(Debug)]
+pub struct Docs {
+    /// What it does.
+    pub what: &'static str,
+    /// Why is this bad.
+    pub why: &'static str,
+    /// A compiled snippet that triggers it.
+    pub example: &'static str,
+    /// How to fix it in the source DSL (KFP v2, KFP v1, Hera/Argo, Tekton).
+    pub fix: &'static str,
+}
+
+/// Everything about a rule except its logic.
+#[derive(Debug)]
+pub struct RuleMeta {
+    /// Public, stable, kebab-case id.
+    pub id: &'static str,
+    pub severity: Severity,
+    pub enabled_by_default: bool,
+    /// One line: what the rule flags.
+    pub summary: &'static str,
+    /// One line: how to fix, shown under each finding.
+    pub help: &'static str,
+    /// CWE ids and topics, for SARIF tags.
+    pub tags: &'static [&'static str],
+    pub docs: Docs,
+}
+
+impl RuleMeta {
+    /// The rule's documentation as one Markdown document.
+    pub fn markdown(&self) -> String {
+        format!(
+            "## What it does\n{}\n\n## Why is this bad\n{}\n\n## Example\n```yaml\n{}\n```\n\n## How to fix\n{}\n",
+            self.docs.what.trim(),
+            self.docs.why.trim(),
+            self.docs.example.trim_matches('\n'),
+            self.docs.fix.trim()
+        )
+    }
+}
+
+/// A rule: metadata plus the check over one pipeline.
+pub struct Rule {
+    pub meta: RuleMeta,
+    pub check: fn(&Pipeline<'_>, &mut Emitter<'_>),
+}
+
+/// Every rule kfpguard knows, in id order.
+pub fn all() -> &'static [&'static Rule] {
+    static RULES: &[&Rule] = &[
+        &missing_limits::MISSING_CPU_LIMIT,
+        &missing_limits::MISSING_MEMORY_LIMIT,
+        &network::FTP_TRANSFER,
+        &network::NETCAT_LISTENER,
+        &network::PLAINTEXT_DOWNLOAD,
+        &network::REMOTE_SHELL,
+        &privileged_container::RULE,
+        &run_as_root::RULE,
+        &secret_in_env::RULE,
+        &secret_in_parameter_default::RULE,
+    ];
+    RULES
+}
+
+/// Looks a rule up by id.
+pub fn find(id: &str) -> Option<&'static Rule> {
+    all().iter().copied().find(|rule| rule.meta.id == id)
+}
+
+/// What a rule found, before context is attached.
+#[derive(Debug, Default)]
+pub struct Hit<'c> {
+    /// The offending bytes in the file.
+    pub span: Range<usize>,
+    pub message: String,
+    /// The container it concerns, if any.
+    pub container: Option<&'c Container<'c>>,
+    /// Symbolic field (names, no line numbers) for the fingerprint, e.g. `env.DB_PASSWORD`.
+    pub field: String,
+    /// The offending value, hashed into the fingerprint.
+    pub value: String,
+    /// Bytes holding a secret, to be masked everywhere.
+    pub secret: Option<Range<usize>>,
+    pub related: Vec<Related>,
+}
+
+/// Collects the findings of the rules run over one file.
+pub struct Emitter<'a> {
+    file: &'a str,
+    pipeline: &'a str,
+    enabled: &'a dyn Fn(&str) -> bool,
+    findings: Vec<Finding>,
+}
+
+impl<'a> Emitter<'a> {
+    pub fn new(file: &'a str, pipeline: &'a str, enabled: &'a dyn Fn(&str) -> bool) -> Self {
+        Self { file, pipeline, enabled, findings: Vec::new() }
+    }
+
+    pub fn emit(&mut self, rule: &RuleMeta, hit: Hit<'_>) {
+        let container_path = hit.container.map_or("", |c| c.path.as_str());
+        let fingerprint = fingerprint(rule.id, self.file, self.pipeline, container_path, &hit.field, &hit.value);
+        self.findings.push(Finding {
+            rule: rule.id,
+            severity: rule.severity,
+            message: hit.message,
+            span: hit.span,
+            secret: hit.secret,
+            related: hit.related,
+            pipeline: self.pipeline.to_string(),
+            container: hit.container.map(|c| c.name.clone()),
+            steps: hit.container.map(|c| c.steps.clone()).unwrap_or_default(),
+            fingerprint,
+        });
+    }
+
+    /// True if a finding of `rule` already covers bytes `span` (a stronger rule ran first).
+    pub fn covered(&self, rule: &str, span: &Range<usize>) -> bool {
+        self.findings.iter().any(|f| f.rule == rule && f.span.start <= span.start && span.end <= f.span.end.max(f.span.start + 1))
+    }
+
+    pub fn into_findings(self) -> Vec<Finding> {
+        self.findings
+    }
+
+    /// Runs every enabled rule over `pipeline`.
+    pub fn run_all(&mut self, pipeline: &Pipeline<'_>) {
+        for rule in all() {
+            if (self.enabled)(rule.meta.id) {
+                (rule.check)(pipeline, self);
+            }
+        }
+    }
+}

@@ -1,0 +1,341 @@
+//! The network rules: `plaintext-download`, `pipe-to-shell`'s siblings `netcat-listener`,
+//! `remote-shell` and `ftp-transfer`. They share one reading of the container's code
+//! ([`crate::analysis::Code`]): shell split into commands and words, Python calls with
+//! their literal arguments.
+
+use super::{Docs, Emitter, Hit, Rule, RuleMeta};
+use crate::analysis::Command;
+use crate::finding::Severity;
+use crate::model::{Container, Pipeline};
+use crate::text::MappedText;
+
+pub static PLAINTEXT_DOWNLOAD: Rule = Rule {
+    meta: RuleMeta {
+        id: "plaintext-download",
+        severity: Severity::High,
+        enabled_by_default: true,
+        summary: "Code or data downloaded over plain HTTP",
+        help: "use https:// (or an in-cluster service name) for every download and package index",
+        tags: &["security", "network", "supply-chain", "CWE-319", "CWE-494"],
+        docs: Docs {
+            what: "Flags downloads over `http://` from hosts that are not local: `curl`/`wget` \
+URLs, `pip install --index-url/--extra-index-url/-i/--find-links http://...`, `pip install \
+http://...`, `git clone http://...`, KFP `pip_index_urls`, and Python calls such as \
+`requests.get(\"http://...\")`, `urllib.request.urlopen(...)` or `pandas.read_csv(...)` inside \
+the component source. `localhost`, `127.0.0.1`, `[::1]`, single-label in-cluster names \
+(`http://minio:9000`) and `*.svc` / `*.svc.cluster.local` hosts are local.",
+            why: "Anything fetched over plain HTTP can be replaced in transit. A package index or \
+a script fetched that way lets anyone on the path run code inside the pipeline, with its \
+credentials and its access to training data and models.",
+            example: "\
+command:
+- sh
+- -c
+- pip install --index-url http://pypi.example.com/simple torch   # <- flagged",
+            fix: "\
+- **KFP v2**: `@dsl.component(pip_index_urls=['https://...'])`; use `https://` URLs in the \
+component code.
+- **KFP v1**: `func_to_container_op(..., packages_to_install=[...])` with an HTTPS index \
+(`pip.conf`), HTTPS URLs in `ContainerOp` commands.
+- **Hera / Argo**: HTTPS in `Container(command=...)`/`Script(source=...)`; bake dependencies \
+into the image.
+- **Tekton**: HTTPS in the step's `script`/`args`.",
+        },
+    },
+    check: check_plaintext,
+};
+
+pub static NETCAT_LISTENER: Rule = Rule {
+    meta: RuleMeta {
+        id: "netcat-listener",
+        severity: Severity::High,
+        enabled_by_default: true,
+        summary: "Netcat/socat listener or reverse shell",
+        help: "remove the listener; expose services through a Kubernetes Service, not a shell",
+        tags: &["security", "network", "CWE-78", "CWE-506"],
+        docs: Docs {
+            what: "Flags `nc`/`ncat`/`netcat` run with `-l` (listen), `-e` or `-c` (execute), \
+`socat` with a `*-LISTEN` address or an `EXEC:`/`SYSTEM:` address, and shell reverse shells \
+through `/dev/tcp/` or `/dev/udp/` — in shell commands and in Python `subprocess`/`os.system` \
+calls.",
+            why: "A listener opens a door into the pipeline's pod, and `-e`/`EXEC:` hands a shell \
+to whoever connects. These are the classic backdoor and reverse-shell patterns; legitimate \
+pipeline steps never need them.",
+            example: "\
+command:
+- sh
+- -c
+- nc -lvp 4444 -e /bin/sh   # <- flagged",
+            fix: "\
+- **All DSLs**: remove the command. To serve something, run a proper server behind a \
+Kubernetes Service (a KFP/Argo daemon step or a separate Deployment); to debug, use \
+`kubectl exec` on a paused step instead of baking a shell listener into the pipeline.",
+        },
+    },
+    check: check_netcat,
+};
+
+pub static REMOTE_SHELL: Rule = Rule {
+    meta: RuleMeta {
+        id: "remote-shell",
+        severity: Severity::High,
+        enabled_by_default: true,
+        summary: "SSH/SCP to a remote host",
+        help: "move data through object storage or artifacts, not ssh/scp from a pipeline step",
+        tags: &["security", "network", "CWE-200"],
+        docs: Docs {
+            what: "Flags `ssh`, `scp`, `sftp`, `sshpass`, `slogin`, `rsync` over ssh (`-e ssh` or a \
+`host:path` remote), and Python `paramiko`/`fabric` connections, in shell commands and in \
+Python `subprocess` calls.",
+            why: "A pipeline step that logs into other machines carries the keys to do so, \
+usually baked into the image or passed as parameters, and it moves data outside the \
+platform's audited paths: it is how models and datasets leak, and how a compromised step \
+spreads.",
+            example: "\
+command:
+- sh
+- -c
+- scp /tmp/model.pt deploy@10.0.0.5:/models/   # <- flagged",
+            fix: "\
+- **KFP v2 / v1**: write outputs as artifacts (`Output[Model]`) to the pipeline root, or to \
+object storage with credentials from `kubernetes.use_secret_as_env`.
+- **Hera / Argo**: use output artifacts (S3/GCS/MinIO) instead of `scp`.
+- **Tekton**: use a workspace or a results/artifact task instead of `scp`.",
+        },
+    },
+    check: check_remote_shell,
+};
+
+pub static FTP_TRANSFER: Rule = Rule {
+    meta: RuleMeta {
+        id: "ftp-transfer",
+        severity: Severity::High,
+        enabled_by_default: true,
+        summary: "FTP/TFTP transfer",
+        help: "replace FTP with HTTPS or object storage",
+        tags: &["security", "network", "CWE-319"],
+        docs: Docs {
+            what: "Flags `ftp`, `tftp`, `lftp`, `ncftp*` commands, `ftp://` and `tftp://` URLs in \
+commands, and Python `ftplib` use or `ftp://` URLs in the component source. `sftp` is \
+`remote-shell`, not this rule.",
+            why: "FTP sends credentials and data in clear text and cannot authenticate the \
+server: anyone on the path can read the dataset, steal the password or swap the file.",
+            example: "\
+command:
+- sh
+- -c
+- curl -o data.csv ftp://files.example.com/data.csv   # <- flagged",
+            fix: "\
+- **All DSLs**: fetch data over HTTPS or from object storage (GCS/S3/MinIO) with credentials \
+injected from a Kubernetes Secret; in KFP prefer `dsl.importer` for existing artifacts.",
+        },
+    },
+    check: check_ftp,
+};
+
+/// True for hosts that never leave the machine or the cluster.
+pub fn is_local_host(host: &str) -> bool {
+    let host = host.trim_end_matches('.').to_ascii_lowercase();
+    let host = host.as_str();
+    matches!(host, "localhost" | "127.0.0.1" | "[::1]" | "0.0.0.0")
+        || host.starts_with("127.")
+        || host.ends_with(".localhost")
+        || host.ends_with(".svc")
+        || host.ends_with(".svc.cluster.local")
+        || host.ends_with(".cluster.local")
+        // A single label (`minio`, `ml-pipeline`) only resolves inside the cluster.
+        || (!host.contains('.') && !host.contains(':') && !host.is_empty())
+}
+
+/// Finds `http://host...` URLs with a non-local host in `word`; returns their byte ranges.
+fn plain_http_urls(word: &str) -> Vec<std::ops::Range<usize>> {
+    let lower = word.to_ascii_lowercase();
+    let mut found = Vec::new();
+    let mut from = 0;
+    while let Some(position) = lower[from..].find("http://") {
+        let start = from + position;
+        let rest = &word[start + 7..];
+        let end = rest.find(|c: char| c.is_whitespace() || matches!(c, '"' | '\'' | '`' | ')' | '>' | '<')).map_or(word.len(), |e| start + 7 + e);
+        let authority = rest.split(['/', '?', '#', '"', '\'', ' ']).next().unwrap_or("");
+        let host_port = authority.rsplit('@').next().unwrap_or(authority);
+        let host = if host_port.starts_with('[') {
+            host_port.split(']').next().map(|h| format!("{h}]")).unwrap_or_default()
+        } else {
+            host_port.split(':').next().unwrap_or("").to_string()
+        };
+        // Templated hosts (`{{...}}`, `$(...)`, `$VAR`) are decided at run time: not judged here.
+        let templated = host.contains('{') || host.contains('$');
+        if !host.is_empty() && !templated && !is_local_host(&host) {
+            found.push(start..end);
+        }
+        from = start + 7;
+    }
+    found
+}
+
+fn emit_token(out: &mut Emitter<'_>, rule: &RuleMeta, container: &Container<'_>, word: &MappedText, range: std::ops::Range<usize>, message: String) {
+    let span = word.source_range(range.clone());
+    if out.covered(rule.id, &span) {
+        return;
+    }
+    let value = word.as_str().get(range).unwrap_or_default().to_string();
+    out.emit(rule, Hit { span, message, container: Some(container), field: "code".to_string(), value, ..Hit::default() });
+}
+
+const DOWNLOADERS: &[&str] = &["curl", "wget", "aria2c", "http", "fetch", "git", "pip", "pip3", "conda", "mamba", "micromamba", "npm", "yarn", "helm", "apt-key", "gsutil"];
+
+fn check_plaintext(pipeline: &Pipeline<'_>, out: &mut Emitter<'_>) {
+    for container in &pipeline.containers {
+        for command in &container.code().commands {
+            let Some(program) = command.program() else { continue };
+            let is_pip = matches!(program, "pip" | "pip3") || is_python_module(command, "pip");
+            if !DOWNLOADERS.contains(&program) && !is_pip {
+                continue;
+            }
+            for word in command.args() {
+                for range in plain_http_urls(word.as_str()) {
+                    let url = word.as_str()[range.clone()].to_string();
+                    emit_token(out, &PLAINTEXT_DOWNLOAD.meta, container, word, range, format!("`{program}` fetches `{url}` over plain HTTP in container `{}`", container.name));
+                }
+            }
+        }
+    }
+}
+
+/// True for `python -m <module>` (any python).
+fn is_python_module(command: &Command, module: &str) -> bool {
+    command.program().is_some_and(|p| p.starts_with("python"))
+        && command.args().windows(2).any(|pair| pair[0].as_str() == "-m" && pair[1].as_str() == module)
+}
+
+/// True when a short-option cluster such as `-lvp` contains one of `letters`, or the word
+/// is one of the long options.
+fn has_flag(args: &[MappedText], letters: &[char], long: &[&str]) -> Option<usize> {
+    args.iter().position(|arg| {
+        let text = arg.as_str();
+        if let Some(name) = text.strip_prefix("--") {
+            return long.iter().any(|l| name == *l || name.starts_with(&format!("{l}=")));
+        }
+        text.strip_prefix('-').is_some_and(|cluster| !cluster.is_empty() && cluster.chars().all(|c| c.is_ascii_alphanumeric()) && cluster.chars().any(|c| letters.contains(&c)))
+    })
+}
+
+fn check_netcat(pipeline: &Pipeline<'_>, out: &mut Emitter<'_>) {
+    for container in &pipeline.containers {
+        for command in &container.code().commands {
+            let Some(program) = command.program() else { continue };
+            match program {
+                "nc" | "ncat" | "netcat" | "nc.traditional" | "nc.openbsd" => {
+                    if has_flag(command.args(), &['l', 'e', 'c'], &["listen", "exec", "sh-exec", "lua-exec"]).is_some() {
+                        let word = &command.words[0];
+                        emit_token(out, &NETCAT_LISTENER.meta, container, word, 0..word.len(), format!("`{program}` opens a listener or executes a shell in container `{}`", container.name));
+                    }
+                }
+                "socat" => {
+                    for word in command.args() {
+                        let upper = word.as_str().to_ascii_uppercase();
+                        if upper.contains("-LISTEN") || upper.starts_with("EXEC:") || upper.starts_with("SYSTEM:") || upper.contains(",EXEC:") {
+                            emit_token(out, &NETCAT_LISTENER.meta, container, word, 0..word.len(), format!("`socat` opens a listener or executes a command in container `{}`", container.name));
+                        }
+                    }
+                }
+                _ => {}
+            }
+            for word in command.words.iter().chain(&command.redirects) {
+                let text = word.as_str();
+                for marker in ["/dev/tcp/", "/dev/udp/"] {
+                    if let Some(position) = text.find(marker) {
+                        emit_token(out, &NETCAT_LISTENER.meta, container, word, position..text.len(), format!("reverse-shell style connection through `{marker}` in container `{}`", container.name));
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn check_remote_shell(pipeline: &Pipeline<'_>, out: &mut Emitter<'_>) {
+    for container in &pipeline.containers {
+        for command in &container.code().commands {
+            let Some(program) = command.program() else { continue };
+            let word = &command.words[0];
+            let remote = match program {
+                "ssh" | "scp" | "sftp" | "sshpass" | "slogin" | "autossh" => true,
+                "rsync" => rsync_over_ssh(command.args()),
+                _ => false,
+            };
+            if remote {
+                emit_token(out, &REMOTE_SHELL.meta, container, word, 0..word.len(), format!("`{program}` connects to a remote host in container `{}`", container.name));
+            }
+        }
+    }
+}
+
+/// `rsync -e ssh ...`, `rsync --rsh=ssh ...` or a `host:path` source/destination.
+fn rsync_over_ssh(args: &[MappedText]) -> bool {
+    let mut previous_was_e = false;
+    for arg in args {
+        let text = arg.as_str();
+        if previous_was_e && text.contains("ssh") {
+            return true;
+        }
+        previous_was_e = text == "-e" || text == "--rsh";
+        if text.starts_with("--rsh=") && text.contains("ssh") {
+            return true;
+        }
+        if text.starts_with('-') || text.contains("://") {
+            continue;
+        }
+        // `host:path` or `user@host:path`; a `::` module is the rsync daemon protocol.
+        if let Some((host, _)) = text.split_once(':') {
+            if !host.is_empty() && !host.contains('/') && !text.contains("::") {
+                return true;
+            }
+        }
+    }
+    false
+}
+
+fn check_ftp(pipeline: &Pipeline<'_>, out: &mut Emitter<'_>) {
+    for container in &pipeline.containers {
+        for command in &container.code().commands {
+            let Some(program) = command.program() else { continue };
+            if matches!(program, "ftp" | "tftp" | "lftp" | "ncftp" | "ncftpget" | "ncftpput" | "pftp") {
+                let word = &command.words[0];
+                emit_token(out, &FTP_TRANSFER.meta, container, word, 0..word.len(), format!("`{program}` transfers files over FTP in container `{}`", container.name));
+                continue;
+            }
+            for word in command.args() {
+                let lower = word.as_str().to_ascii_lowercase();
+                for scheme in ["ftp://", "tftp://"] {
+                    if let Some(position) = lower.find(scheme) {
+                        let end = word.as_str()[position..].find(char::is_whitespace).map_or(word.len(), |e| position + e);
+                        emit_token(out, &FTP_TRANSFER.meta, container, word, position..end, format!("`{}` URL in container `{}`", &word.as_str()[position..end], container.name));
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn local_hosts_are_local() {
+        for host in ["localhost", "127.0.0.1", "[::1]", "minio", "ml-pipeline", "svc.ns.svc.cluster.local", "minio-service.kubeflow.svc"] {
+            assert!(is_local_host(host), "{host}");
+        }
+        for host in ["example.com", "10.0.0.5", "pypi.internal.example.com"] {
+            assert!(!is_local_host(host), "{host}");
+        }
+    }
+
+    #[test]
+    fn plain_http_urls_skip_local_and_templated_hosts() {
+        assert_eq!(plain_http_urls("--index-url=http://pypi.example.com/simple"), vec![12..42]);
+        assert!(plain_http_urls("http://localhost:8080/x").is_empty());
+        assert!(plain_http_urls("http://{{inputs.parameters.host}}/x").is_empty());
+        assert!(plain_http_urls("https://example.com").is_empty());
+    }
+}

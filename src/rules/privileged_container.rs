@@ -1,0 +1,63 @@
+//! `privileged-container`: a container runs with `securityContext.privileged: true`.
+
+use super::{Docs, Emitter, Hit, Rule, RuleMeta};
+use crate::finding::{Related, Severity};
+use crate::model::Pipeline;
+
+pub static RULE: Rule = Rule {
+    meta: RuleMeta {
+        id: "privileged-container",
+        severity: Severity::High,
+        enabled_by_default: true,
+        summary: "Container runs privileged",
+        help: "drop `privileged: true`; grant only the capabilities the step needs",
+        tags: &["security", "CWE-250", "kubernetes"],
+        docs: Docs {
+            what: "Flags containers whose effective `securityContext.privileged` is `true`, set on the \
+container itself, on its pod, or through an Argo `podSpecPatch`.",
+            why: "A privileged container has every capability and access to all host devices: a \
+compromised step (a poisoned dependency, an injected parameter) owns the node and every other \
+pipeline running on it. Docker-in-Docker sidecars are the usual reason, and they can almost \
+always be replaced by rootless builders.",
+            example: "\
+containers:
+- name: builder
+  image: docker:24-dind
+  securityContext:
+    privileged: true   # <- flagged",
+            fix: "\
+- **KFP v2**: the IR cannot express `privileged`; remove it from hand-edited or post-processed specs.
+- **KFP v1**: drop `op.container.set_security_context(V1SecurityContext(privileged=True))`.
+- **Hera / Argo**: remove `security_context=SecurityContext(privileged=True)` (or `privileged: true` \
+in the template); build images with kaniko or buildkit rootless instead of `docker:dind`.
+- **Tekton**: remove `securityContext.privileged` from the step or sidecar; use a rootless build task.",
+        },
+    },
+    check,
+};
+
+fn check(pipeline: &Pipeline<'_>, out: &mut Emitter<'_>) {
+    for container in &pipeline.containers {
+        let Some(effective) = pipeline.effective(container, |s| s.privileged.as_ref()) else { continue };
+        if effective.setting.value.as_bool() != Some(true) {
+            continue;
+        }
+        let related = effective
+            .from_pod
+            .map(|pod| Related { span: pod.anchor.file_span(), message: format!("inherited from {}", pod.name) })
+            .into_iter()
+            .collect();
+        out.emit(
+            &RULE.meta,
+            Hit {
+                span: effective.setting.key.file_span(),
+                message: format!("container `{}` runs privileged", container.name),
+                container: Some(container),
+                field: "securityContext.privileged".to_string(),
+                value: "true".to_string(),
+                related,
+                ..Hit::default()
+            },
+        );
+    }
+}
