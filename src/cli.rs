@@ -10,7 +10,7 @@ use rayon::prelude::*;
 
 use crate::discover::discover;
 use crate::finding::Severity;
-use crate::lint::{lint_file, LintOptions};
+use crate::lint::{LintOptions, lint_file};
 use crate::render;
 use crate::report::Report;
 
@@ -26,6 +26,8 @@ pub enum OutputFormat {
     Pretty,
     Json,
     Sarif,
+    /// Markdown (for `--list-rules` and `--explain`).
+    Markdown,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -82,6 +84,12 @@ pub struct Args {
     /// Also list skipped files and why.
     #[arg(short, long)]
     pub verbose: bool,
+    /// List the rules (in --format pretty, json or markdown) and exit.
+    #[arg(long)]
+    pub list_rules: bool,
+    /// Print the documentation of one rule and exit.
+    #[arg(long, value_name = "RULE")]
+    pub explain: Option<String>,
     /// Largest file to read, in bytes.
     #[arg(long, value_name = "BYTES", default_value_t = LintOptions::default().max_file_size)]
     pub max_file_size: u64,
@@ -102,6 +110,13 @@ pub fn main() -> ExitCode {
 
 /// Runs one lint with parsed arguments; returns the exit code.
 pub fn run(args: &Args) -> u8 {
+    if args.list_rules || args.explain.is_some() {
+        return document_rules(args);
+    }
+    if args.format == OutputFormat::Markdown {
+        eprintln!("kfpguard: --format markdown is only for --list-rules and --explain");
+        return EXIT_ERROR;
+    }
     let threads = args.threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())).max(1);
     let pool = match rayon::ThreadPoolBuilder::new().num_threads(threads).build() {
         Ok(pool) => pool,
@@ -114,7 +129,10 @@ pub fn run(args: &Args) -> u8 {
     let options = LintOptions { max_file_size: args.max_file_size, ..LintOptions::default() };
     let enabled = |id: &str| crate::rules::find(id).is_some_and(|rule| rule.meta.enabled_by_default);
     let results = pool.install(|| {
-        inputs.par_iter().map(|input| lint_file(&input.path, &input.display, input.explicit, &options, &enabled)).collect::<Vec<_>>()
+        inputs
+            .par_iter()
+            .map(|input| lint_file(&input.path, &input.display, input.explicit, &options, &enabled))
+            .collect::<Vec<_>>()
     });
     let report = Report::new(results);
 
@@ -122,6 +140,7 @@ pub fn run(args: &Args) -> u8 {
         OutputFormat::Pretty => render::pretty::render(&report, pretty_style(args)),
         OutputFormat::Json => render::json::render(&report),
         OutputFormat::Sarif => render::sarif::render(&report, &root_uri()),
+        OutputFormat::Markdown => unreachable!("rejected above"),
     };
     for error in &walk_errors {
         eprintln!("error[kfpguard::io]: {}: {}", error.path, error.message);
@@ -141,6 +160,59 @@ pub fn run(args: &Args) -> u8 {
         return EXIT_ERROR;
     }
     exit_code(args, &report, &walk_errors)
+}
+
+/// `--list-rules` and `--explain`: the rule docs, from the rules themselves.
+fn document_rules(args: &Args) -> u8 {
+    use crate::rules;
+    let text = if let Some(id) = &args.explain {
+        let Some(rule) = rules::find(id) else {
+            eprintln!("kfpguard: unknown rule `{id}` (see --list-rules)");
+            return EXIT_ERROR;
+        };
+        let meta = &rule.meta;
+        match args.format {
+            OutputFormat::Json | OutputFormat::Sarif => rules_json(&[rule]),
+            _ => format!("# {} ({}, {})\n\n{}\n\n{}", meta.id, meta.severity, if meta.enabled_by_default { "on by default" } else { "off by default" }, meta.summary, meta.markdown()),
+        }
+    } else {
+        match args.format {
+            OutputFormat::Json | OutputFormat::Sarif => rules_json(rules::all()),
+            OutputFormat::Markdown => rules::markdown_table(),
+            OutputFormat::Pretty => rules::all()
+                .iter()
+                .map(|rule| {
+                    let meta = &rule.meta;
+                    format!("{:<28} {:<6} {:<3}  {}\n", meta.id, meta.severity.as_str(), if meta.enabled_by_default { "on" } else { "off" }, meta.summary)
+                })
+                .collect(),
+        }
+    };
+    match write_output(args.output.as_ref(), &text) {
+        Ok(()) => EXIT_CLEAN,
+        Err(error) if error.kind() == std::io::ErrorKind::BrokenPipe => EXIT_CLEAN,
+        Err(error) => {
+            eprintln!("kfpguard: cannot write: {error}");
+            EXIT_ERROR
+        }
+    }
+}
+
+fn rules_json(rules: &[&crate::rules::Rule]) -> String {
+    let list: Vec<serde_json::Value> = rules
+        .iter()
+        .map(|rule| {
+            let meta = &rule.meta;
+            serde_json::json!({
+                "id": meta.id, "severity": meta.severity, "enabled_by_default": meta.enabled_by_default,
+                "summary": meta.summary, "help": meta.help, "tags": meta.tags,
+                "docs": { "what": meta.docs.what, "why": meta.docs.why, "example": meta.docs.example, "fix": meta.docs.fix },
+            })
+        })
+        .collect();
+    let mut text = serde_json::to_string_pretty(&list).unwrap_or_default();
+    text.push('\n');
+    text
 }
 
 fn exit_code(args: &Args, report: &Report, walk_errors: &[crate::discover::WalkError]) -> u8 {

@@ -57,7 +57,10 @@ pub fn discover(roots: &[PathBuf], threads: usize) -> (Vec<Input>, Vec<WalkError
                     Ok(entry) => {
                         let is_file = entry.file_type().is_some_and(|t| t.is_file() || t.is_symlink());
                         if is_file && is_candidate(entry.path()) {
-                            push(inputs, Input { display: display(entry.path(), cwd), path: entry.into_path(), explicit: false });
+                            push(
+                                inputs,
+                                Input { display: display(entry.path(), cwd), path: entry.into_path(), explicit: false },
+                            );
                         }
                     }
                     Err(error) => {
@@ -91,10 +94,8 @@ fn error_path(error: &ignore::Error) -> Option<PathBuf> {
 
 /// `path` relative to `cwd` when below it, with `/` separators.
 pub fn display(path: &Path, cwd: Option<&Path>) -> String {
-    let relative = cwd
-        .and_then(|cwd| path.strip_prefix(cwd).ok())
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(path);
+    let relative =
+        cwd.and_then(|cwd| path.strip_prefix(cwd).ok()).filter(|p| !p.as_os_str().is_empty()).unwrap_or(path);
     let text = relative.to_string_lossy().replace('\\', "/");
     text.strip_prefix("./").map(str::to_string).unwrap_or(text)
 }

@@ -5,12 +5,12 @@
 //! never stops the run.
 
 use std::io::Read;
-use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::Path;
 
 use crate::finding::Finding;
 use crate::formats;
-use crate::report::{snippet, FileErrorInfo, FileOutcome, FileResult, PipelineInfo, ReportedFinding};
+use crate::report::{FileErrorInfo, FileOutcome, FileResult, PipelineInfo, ReportedFinding, snippet};
 use crate::rules::Emitter;
 use crate::source::SourceFile;
 use crate::yaml::{Limits, ParseError, Tree};
@@ -36,7 +36,10 @@ pub enum FileError {
     #[diagnostic(code(kfpguard::io))]
     Read(#[from] std::io::Error),
     #[error("file is {size} bytes, over the {limit}-byte limit")]
-    #[diagnostic(code(kfpguard::too_large), help("raise the limit with --max-file-size if this file really is a pipeline"))]
+    #[diagnostic(
+        code(kfpguard::too_large),
+        help("raise the limit with --max-file-size if this file really is a pipeline")
+    )]
     TooLarge { size: u64, limit: u64 },
     #[error("not UTF-8 text (invalid byte at offset {offset}); binary file?")]
     #[diagnostic(code(kfpguard::encoding))]
@@ -175,5 +178,7 @@ fn failed(error: &FileError, file: Option<&SourceFile>) -> FileOutcome {
         }
         _ => (None, None),
     };
-    FileOutcome::Failed { error: FileErrorInfo { code: error.code(), message: error.to_string(), region, snippet: snip } }
+    FileOutcome::Failed {
+        error: FileErrorInfo { code: error.code(), message: error.to_string(), region, snippet: snip },
+    }
 }

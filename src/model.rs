@@ -168,10 +168,7 @@ impl<'t> SecurityContext<'t> {
             allow_privilege_escalation: Setting::of(map, "allowPrivilegeEscalation"),
             run_as_user: Setting::of(map, "runAsUser"),
             run_as_non_root: Setting::of(map, "runAsNonRoot"),
-            capabilities_add: map
-                .at(&["capabilities", "add"])
-                .map(|list| list.items().collect())
-                .unwrap_or_default(),
+            capabilities_add: map.at(&["capabilities", "add"]).map(|list| list.items().collect()).unwrap_or_default(),
         }
     }
 }

@@ -140,22 +140,31 @@ impl Report {
     /// Assembles the report from per-file results (in any order).
     pub fn new(mut files: Vec<FileResult>) -> Self {
         files.sort_by(|a, b| a.path.cmp(&b.path));
-        let mut findings: Vec<ReportedFinding> = files.iter_mut().flat_map(|f| std::mem::take(&mut f.findings)).collect();
+        let mut findings: Vec<ReportedFinding> =
+            files.iter_mut().flat_map(|f| std::mem::take(&mut f.findings)).collect();
         findings.sort_by(|a, b| {
-            (&a.path, a.region.start, a.finding.rule, &a.finding.fingerprint)
-                .cmp(&(&b.path, b.region.start, b.finding.rule, &b.finding.fingerprint))
+            (&a.path, a.region.start, a.finding.rule, &a.finding.fingerprint).cmp(&(
+                &b.path,
+                b.region.start,
+                b.finding.rule,
+                &b.finding.fingerprint,
+            ))
         });
         disambiguate_fingerprints(&mut findings);
 
         let mut by_pipeline: BTreeMap<(&str, &str), Vec<Severity>> = BTreeMap::new();
         for reported in &findings {
-            by_pipeline.entry((&reported.path, &reported.finding.pipeline)).or_default().push(reported.finding.severity);
+            by_pipeline
+                .entry((&reported.path, &reported.finding.pipeline))
+                .or_default()
+                .push(reported.finding.severity);
         }
         let pipelines: Vec<PipelineSummary> = files
             .iter()
             .flat_map(|f| f.pipelines.iter())
             .map(|info| {
-                let severities = by_pipeline.get(&(info.path.as_str(), info.name.as_str())).map(Vec::as_slice).unwrap_or(&[]);
+                let severities =
+                    by_pipeline.get(&(info.path.as_str(), info.name.as_str())).map(Vec::as_slice).unwrap_or(&[]);
                 let mut counts = Counts::default();
                 severities.iter().for_each(|&s| counts.add(s));
                 PipelineSummary { info: info.clone(), counts, score: score(severities), secure: counts.high == 0 }

@@ -7,23 +7,90 @@
 
 /// Words that make a name secret on their own.
 const SECRET_WORDS: &[&str] = &[
-    "password", "passwd", "pwd", "passphrase", "pass", "token", "credential",
-    "credentials", "cred", "creds", "apikey", "privatekey", "accesskey", "secretkey", "authkey",
+    "password",
+    "passwd",
+    "pwd",
+    "passphrase",
+    "pass",
+    "token",
+    "credential",
+    "credentials",
+    "cred",
+    "creds",
+    "apikey",
+    "privatekey",
+    "accesskey",
+    "secretkey",
+    "authkey",
 ];
 
 /// Words that make `key` secret when they come right before it (`api_key`, `access_key`).
 const KEY_QUALIFIERS: &[&str] = &[
-    "api", "access", "secret", "private", "auth", "signing", "encryption", "account", "master",
-    "client", "service", "license", "subscription", "app", "storage", "ssh", "deploy", "webhook",
+    "api",
+    "access",
+    "secret",
+    "private",
+    "auth",
+    "signing",
+    "encryption",
+    "account",
+    "master",
+    "client",
+    "service",
+    "license",
+    "subscription",
+    "app",
+    "storage",
+    "ssh",
+    "deploy",
+    "webhook",
 ];
 
 /// Last words that turn a secret-like name into a reference to a secret kept elsewhere,
 /// or into metadata about one (`TOKEN_PATH`, `SECRET_NAME`, `PASSWORD_FILE`).
 const REFERENCE_WORDS: &[&str] = &[
-    "file", "files", "path", "paths", "dir", "directory", "mount", "name", "names", "ref", "id",
-    "url", "uri", "endpoint", "host", "type", "kind", "length", "len", "ttl", "expiry", "expires",
-    "header", "env", "var", "column", "col", "field", "count", "size", "limit", "policy", "mode",
-    "format", "location", "bucket", "arn", "version", "enabled", "required", "prefix", "suffix",
+    "file",
+    "files",
+    "path",
+    "paths",
+    "dir",
+    "directory",
+    "mount",
+    "name",
+    "names",
+    "ref",
+    "id",
+    "url",
+    "uri",
+    "endpoint",
+    "host",
+    "type",
+    "kind",
+    "length",
+    "len",
+    "ttl",
+    "expiry",
+    "expires",
+    "header",
+    "env",
+    "var",
+    "column",
+    "col",
+    "field",
+    "count",
+    "size",
+    "limit",
+    "policy",
+    "mode",
+    "format",
+    "location",
+    "bucket",
+    "arn",
+    "version",
+    "enabled",
+    "required",
+    "prefix",
+    "suffix",
 ];
 
 /// How strongly a name suggests a secret value.
@@ -74,9 +141,7 @@ pub fn classify_name(name: &str) -> NameClass {
     let mut class = NameClass::Plain;
     for (index, word) in words.iter().enumerate() {
         let word = word.as_str();
-        let qualified_key = word == "key"
-            && index > 0
-            && KEY_QUALIFIERS.contains(&words[index - 1].as_str());
+        let qualified_key = word == "key" && index > 0 && KEY_QUALIFIERS.contains(&words[index - 1].as_str());
         if qualified_key || SECRET_WORDS.contains(&word) {
             return NameClass::Secret;
         }
@@ -99,7 +164,10 @@ pub fn is_reference_value(value: &str) -> bool {
     if value.is_empty() || value.len() < 3 {
         return true;
     }
-    if matches!(value.to_ascii_lowercase().as_str(), "true" | "false" | "yes" | "no" | "none" | "null" | "changeme" | "<redacted>") {
+    if matches!(
+        value.to_ascii_lowercase().as_str(),
+        "true" | "false" | "yes" | "no" | "none" | "null" | "changeme" | "<redacted>"
+    ) {
         return true;
     }
     // KFP `{{$.inputs.parameters['x']}}`, Argo `{{inputs.parameters.x}}`, Tekton `$(params.x)`,
@@ -151,14 +219,34 @@ mod tests {
 
     #[test]
     fn near_miss_names_are_plain() {
-        for name in ["KEY_COLUMN", "TOKENIZER_NAME", "SORT_KEY", "SECRET_MOUNT_PATH", "PASSWORD_FILE", "TOKEN_PATH", "KEYBOARD_LAYOUT", "MONKEY", "PASSAGE"] {
+        for name in [
+            "KEY_COLUMN",
+            "TOKENIZER_NAME",
+            "SORT_KEY",
+            "SECRET_MOUNT_PATH",
+            "PASSWORD_FILE",
+            "TOKEN_PATH",
+            "KEYBOARD_LAYOUT",
+            "MONKEY",
+            "PASSAGE",
+        ] {
             assert_eq!(classify_name(name), NameClass::Plain, "{name}");
         }
     }
 
     #[test]
     fn secret_names_are_secret() {
-        for name in ["AWS_SECRET_ACCESS_KEY", "client_secret", "DB_PASSWORD", "api_key", "GITHUB_TOKEN", "apiToken", "client_secret_key", "HF_TOKEN", "WATSON_CRED"] {
+        for name in [
+            "AWS_SECRET_ACCESS_KEY",
+            "client_secret",
+            "DB_PASSWORD",
+            "api_key",
+            "GITHUB_TOKEN",
+            "apiToken",
+            "client_secret_key",
+            "HF_TOKEN",
+            "WATSON_CRED",
+        ] {
             assert_eq!(classify_name(name), NameClass::Secret, "{name}");
         }
         assert_eq!(classify_name("secret_parm"), NameClass::SecretObject);
@@ -166,7 +254,16 @@ mod tests {
 
     #[test]
     fn references_are_not_secrets() {
-        for value in ["", "{{$.inputs.parameters['x']}}", "{{inputs.parameters.pw}}", "$(params.token)", "$TOKEN", "${TOKEN}", "/var/run/secrets/db/password", "true"] {
+        for value in [
+            "",
+            "{{$.inputs.parameters['x']}}",
+            "{{inputs.parameters.pw}}",
+            "$(params.token)",
+            "$TOKEN",
+            "${TOKEN}",
+            "/var/run/secrets/db/password",
+            "true",
+        ] {
             assert!(is_reference_value(value), "{value}");
         }
         assert!(!is_reference_value("minio123"));

@@ -117,8 +117,7 @@ impl CharOffsets {
         if text.is_ascii() {
             return Self { checkpoints: Vec::new() };
         }
-        let checkpoints =
-            text.char_indices().step_by(Self::STRIDE).map(|(byte, _)| byte).collect();
+        let checkpoints = text.char_indices().step_by(Self::STRIDE).map(|(byte, _)| byte).collect();
         Self { checkpoints }
     }
 
@@ -149,7 +148,7 @@ mod tests {
         assert_eq!(index.position(text, url), Position { line: 2, column: 5 });
         let c = text.rfind('c').unwrap();
         assert_eq!(index.position(text, c), Position { line: 3, column: 1 });
-        assert_eq!(index.line_range(text, 2), 5..17);
+        assert_eq!(index.line_range(text, 2), 5..18);
     }
 
     #[test]

@@ -101,11 +101,7 @@ impl MappedText {
         if delta >= decoded_len {
             return piece.source_start + piece.source_len;
         }
-        if decoded_len == piece.source_len {
-            piece.source_start + delta
-        } else {
-            piece.source_start
-        }
+        if decoded_len == piece.source_len { piece.source_start + delta } else { piece.source_start }
     }
 
     /// The source range covered by the decoded range `decoded`.

@@ -10,7 +10,7 @@
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
-use kfpguard::lint::{lint_file, LintOptions};
+use kfpguard::lint::{LintOptions, lint_file};
 use kfpguard::report::FileOutcome;
 use kfpguard::rules;
 
@@ -39,7 +39,8 @@ struct Expectations {
 }
 
 fn expectations(file: &Path, rule: &str) -> Expectations {
-    let mut result = Expectations { expected: Expected::new(), scope: BTreeSet::from([rule.to_string()]), tokens: Vec::new() };
+    let mut result =
+        Expectations { expected: Expected::new(), scope: BTreeSet::from([rule.to_string()]), tokens: Vec::new() };
     let sidecar = file.with_extension("expect");
     let text = std::fs::read_to_string(file).unwrap();
     if let Ok(expect) = std::fs::read_to_string(&sidecar) {
@@ -55,7 +56,8 @@ fn expectations(file: &Path, rule: &str) -> Expectations {
             let (Some(id), Some(position), token) = (parts.next(), parts.next(), parts.next()) else {
                 panic!("{}: bad expectation line: {line}", sidecar.display());
             };
-            let (l, c) = position.split_once(':').unwrap_or_else(|| panic!("{}: bad position in: {line}", sidecar.display()));
+            let (l, c) =
+                position.split_once(':').unwrap_or_else(|| panic!("{}: bad position in: {line}", sidecar.display()));
             let (l, c): (usize, usize) = (l.parse().unwrap(), c.parse().unwrap());
             result.expected.insert((id.to_string(), l, c));
             if let Some(token) = token {
@@ -67,7 +69,9 @@ fn expectations(file: &Path, rule: &str) -> Expectations {
     let lines: Vec<&str> = text.lines().collect();
     for (index, line) in lines.iter().enumerate() {
         let Some(ids) = line.trim_start().strip_prefix("# expect:") else { continue };
-        let target = (index + 1..lines.len()).find(|&i| !lines[i].trim_start().starts_with('#')).expect("expect comment at end of file");
+        let target = (index + 1..lines.len())
+            .find(|&i| !lines[i].trim_start().starts_with('#'))
+            .expect("expect comment at end of file");
         for id in ids.split(',').map(str::trim).filter(|s| !s.is_empty()) {
             result.scope.insert(id.to_string());
             result.expected.insert((id.to_string(), target + 1, 0));
@@ -95,7 +99,10 @@ fn rule_fixtures_match_their_expectations() {
             for (line, column, token) in &expectations.tokens {
                 let actual: String = text.lines().nth(line - 1).unwrap_or("").chars().skip(column - 1).collect();
                 if !actual.starts_with(token.as_str()) {
-                    failures.push(format!("{name}:{line}:{column}: expected token `{token}`, file has `{}`", actual.chars().take(40).collect::<String>()));
+                    failures.push(format!(
+                        "{name}:{line}:{column}: expected token `{token}`, file has `{}`",
+                        actual.chars().take(40).collect::<String>()
+                    ));
                 }
             }
             let result = lint_file(&file, &name, true, &LintOptions::default(), &|_| true);
@@ -121,7 +128,8 @@ fn rule_fixtures_match_their_expectations() {
                     .find(|f| f.finding.rule == unexpected.0 && f.region.start.line == unexpected.1)
                     .map(|f| f.finding.message.clone())
                     .unwrap_or_default();
-                failures.push(format!("{name}:{}:{}: unexpected {}: {message}", unexpected.1, unexpected.2, unexpected.0));
+                failures
+                    .push(format!("{name}:{}:{}: unexpected {}: {message}", unexpected.1, unexpected.2, unexpected.0));
             }
         }
     }
@@ -142,7 +150,14 @@ fn every_rule_has_docs_and_vulnerable_and_clean_fixtures() {
         if !kebab {
             problems.push(format!("{}: id is not kebab-case", meta.id));
         }
-        for (section, text) in [("what", meta.docs.what), ("why", meta.docs.why), ("example", meta.docs.example), ("fix", meta.docs.fix), ("help", meta.help), ("summary", meta.summary)] {
+        for (section, text) in [
+            ("what", meta.docs.what),
+            ("why", meta.docs.why),
+            ("example", meta.docs.example),
+            ("fix", meta.docs.fix),
+            ("help", meta.help),
+            ("summary", meta.summary),
+        ] {
             if text.trim().len() < 10 {
                 problems.push(format!("{}: docs section `{section}` is missing", meta.id));
             }
@@ -151,7 +166,11 @@ fn every_rule_has_docs_and_vulnerable_and_clean_fixtures() {
             problems.push(format!("{}: fix does not say how to fix it in the KFP DSL", meta.id));
         }
         let dir = fixtures_dir().join(meta.id);
-        let files: Vec<String> = if dir.is_dir() { fixture_files(&dir).iter().map(|p| p.display().to_string()).collect() } else { Vec::new() };
+        let files: Vec<String> = if dir.is_dir() {
+            fixture_files(&dir).iter().map(|p| p.display().to_string()).collect()
+        } else {
+            Vec::new()
+        };
         if !files.iter().any(|f| f.contains("vulnerable")) {
             problems.push(format!("{}: no vulnerable fixture in {}", meta.id, dir.display()));
         }

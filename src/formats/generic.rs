@@ -6,7 +6,9 @@
 
 use std::collections::HashSet;
 
-use crate::model::{Container, EnvValue, EnvVar, Format, Pipeline, PodSettings, Role, SecurityContext, Setting, Volume};
+use crate::model::{
+    Container, EnvValue, EnvVar, Format, Pipeline, PodSettings, Role, SecurityContext, Setting, Volume,
+};
 use crate::yaml::NodeRef;
 
 /// The containers of a document, or `None` if it has none.
@@ -50,11 +52,8 @@ impl<'t> Walker<'_, 't> {
         if node.get("image").and_then(|image| image.as_str()).is_some() {
             self.add_container(node, &path, pod, role);
         }
-        let pod = if node.get("containers").is_some_and(|c| c.is_sequence()) {
-            Some(self.add_pod(node, &path))
-        } else {
-            pod
-        };
+        let pod =
+            if node.get("containers").is_some_and(|c| c.is_sequence()) { Some(self.add_pod(node, &path)) } else { pod };
         for (key, value) in node.entries() {
             let Some(key_text) = key.as_str() else { continue };
             let child_role = match key_text {

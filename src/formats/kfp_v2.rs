@@ -9,16 +9,14 @@
 use std::collections::BTreeMap;
 
 use crate::model::{
-    Container, EnvValue, EnvVar, Format, Parameter, ParameterKind, Pipeline, PodSettings, Role,
-    SecurityContext, Setting,
+    Container, EnvValue, EnvVar, Format, Parameter, ParameterKind, Pipeline, PodSettings, Role, SecurityContext,
+    Setting,
 };
 use crate::yaml::NodeRef;
 
 /// The IR inside a document, if the document is one (or wraps one).
 pub fn pipeline_spec<'t>(root: NodeRef<'t>) -> Option<NodeRef<'t>> {
-    if root.get("deploymentSpec").is_some()
-        && (root.get("root").is_some() || root.get("components").is_some())
-    {
+    if root.get("deploymentSpec").is_some() && (root.get("root").is_some() || root.get("components").is_some()) {
         return Some(root);
     }
     let wrapped = root.get("pipelineSpec")?;
@@ -52,17 +50,15 @@ pub fn pipeline<'t>(document: NodeRef<'t>, platform: Option<NodeRef<'t>>, fallba
             let pod = platform_executors
                 .and_then(|configs| configs.get(label))
                 .map(|config| add_platform_config(&mut pipeline, label, config, &steps));
-            let secret_env = platform_executors
-                .and_then(|configs| configs.get(label))
-                .map(secret_env_names)
-                .unwrap_or_default();
+            let secret_env =
+                platform_executors.and_then(|configs| configs.get(label)).map(secret_env_names).unwrap_or_default();
             for mut container in executor_containers(label_node, label, executor) {
                 container.steps = steps.clone();
                 container.pod = pod;
                 // Variables the platform spec fills from Secrets are references, never literals.
-                container.env.extend(
-                    secret_env.iter().map(|&name| EnvVar { name, value: EnvValue::Reference("secretAsEnv") }),
-                );
+                container
+                    .env
+                    .extend(secret_env.iter().map(|&name| EnvVar { name, value: EnvValue::Reference("secretAsEnv") }));
                 pipeline.containers.push(container);
             }
         }
@@ -274,10 +270,12 @@ fn read_task_arguments<'t>(pipeline: &mut Pipeline<'t>, component: NodeRef<'t>, 
 
 /// PipelineJob `runtimeConfig`: `parameters.<n>.{stringValue|...}` or `parameterValues.<n>`.
 fn read_runtime_config<'t>(pipeline: &mut Pipeline<'t>, runtime_config: NodeRef<'t>) {
-    let typed = runtime_config.get("parameters").into_iter().flat_map(|map| map.entries()).filter_map(|(name, value)| {
-        let literal = value.get("stringValue").or_else(|| value.get("intValue")).or_else(|| value.get("doubleValue"));
-        Some((name, literal?))
-    });
+    let typed =
+        runtime_config.get("parameters").into_iter().flat_map(|map| map.entries()).filter_map(|(name, value)| {
+            let literal =
+                value.get("stringValue").or_else(|| value.get("intValue")).or_else(|| value.get("doubleValue"));
+            Some((name, literal?))
+        });
     let plain = runtime_config.get("parameterValues").into_iter().flat_map(|map| map.entries());
     for (name, value) in typed.chain(plain) {
         let parameter_name = name.as_str().unwrap_or_default();

@@ -3,7 +3,7 @@
 
 use serde::Serialize;
 
-use crate::report::{Counts, FileCounts, FileOutcome, PipelineSummary, Report, JSON_SCHEMA_VERSION};
+use crate::report::{Counts, FileCounts, FileOutcome, JSON_SCHEMA_VERSION, PipelineSummary, Report};
 
 #[derive(Serialize)]
 struct JsonReport<'r> {
@@ -91,7 +91,11 @@ pub fn render(report: &Report) -> String {
                 related: reported
                     .related
                     .iter()
-                    .map(|(region, message)| JsonRelated { line: region.start.line, column: region.start.column, message })
+                    .map(|(region, message)| JsonRelated {
+                        line: region.start.line,
+                        column: region.start.column,
+                        message,
+                    })
                     .collect(),
             })
             .collect(),

@@ -3,7 +3,10 @@
 
 use std::fmt::Write as _;
 
-use miette::{Diagnostic, GraphicalReportHandler, GraphicalTheme, LabeledSpan, MietteError, MietteSpanContents, SourceCode, SourceSpan, SpanContents};
+use miette::{
+    Diagnostic, GraphicalReportHandler, GraphicalTheme, LabeledSpan, MietteError, MietteSpanContents, SourceCode,
+    SourceSpan, SpanContents,
+};
 
 use crate::finding::Severity;
 use crate::report::{FileOutcome, Report, ReportedFinding, Snippet};
@@ -24,13 +27,22 @@ pub struct Style {
 /// Renders the whole report.
 pub fn render(report: &Report, style: Style) -> String {
     let theme = if style.color { GraphicalTheme::unicode() } else { GraphicalTheme::unicode_nocolor() };
-    let handler = GraphicalReportHandler::new_themed(theme).with_width(style.width).with_wrap_lines(false).with_links(false);
+    let handler =
+        GraphicalReportHandler::new_themed(theme).with_width(style.width).with_wrap_lines(false).with_links(false);
     let mut out = String::new();
     for reported in &report.findings {
         let diagnostic = FindingDiagnostic::new(reported);
         if handler.render_report(&mut out, &diagnostic).is_err() {
             // Rendering into a String cannot fail but for a bug in a Display impl: fall back.
-            let _ = writeln!(out, "{}:{}:{}: {} {}", reported.path, reported.region.start.line, reported.region.start.column, reported.finding.rule, reported.finding.message);
+            let _ = writeln!(
+                out,
+                "{}:{}:{}: {} {}",
+                reported.path,
+                reported.region.start.line,
+                reported.region.start.column,
+                reported.finding.rule,
+                reported.finding.message
+            );
         }
         out.push('\n');
     }
@@ -59,13 +71,22 @@ fn summary(out: &mut String, report: &Report, verbose: bool) {
     if !report.pipelines.is_empty() {
         let path_width = report.pipelines.iter().map(|p| p.info.path.chars().count()).max().unwrap_or(4).max(4);
         let name_width = report.pipelines.iter().map(|p| p.info.name.chars().count()).max().unwrap_or(8).max(8);
-        let _ = writeln!(out, "{:<path_width$}  {:<name_width$}  {:>4}  {:>6}  {:>3}  {:>5}  verdict", "file", "pipeline", "high", "medium", "low", "score");
+        let _ = writeln!(
+            out,
+            "{:<path_width$}  {:<name_width$}  {:>4}  {:>6}  {:>3}  {:>5}  verdict",
+            "file", "pipeline", "high", "medium", "low", "score"
+        );
         for pipeline in &report.pipelines {
             let verdict = if pipeline.secure { "secure" } else { "at risk" };
             let _ = writeln!(
                 out,
                 "{:<path_width$}  {:<name_width$}  {:>4}  {:>6}  {:>3}  {:>5}  {verdict}",
-                pipeline.info.path, pipeline.info.name, pipeline.counts.high, pipeline.counts.medium, pipeline.counts.low, pipeline.score
+                pipeline.info.path,
+                pipeline.info.name,
+                pipeline.counts.high,
+                pipeline.counts.medium,
+                pipeline.counts.low,
+                pipeline.score
             );
         }
         out.push('\n');
@@ -75,7 +96,16 @@ fn summary(out: &mut String, report: &Report, verbose: bool) {
     let _ = writeln!(
         out,
         "{} files linted ({} skipped, {} failed), {} pipelines, {} containers: {} findings ({} high, {} medium, {} low), risk score {}",
-        files.linted, files.skipped, files.failed, report.pipelines.len(), report.containers, counts.total(), counts.high, counts.medium, counts.low, report.score
+        files.linted,
+        files.skipped,
+        files.failed,
+        report.pipelines.len(),
+        report.containers,
+        counts.total(),
+        counts.high,
+        counts.medium,
+        counts.low,
+        report.score
     );
 }
 
@@ -91,7 +121,11 @@ impl<'r> FindingDiagnostic<'r> {
         let finding = &reported.finding;
         let mut context = format!("pipeline `{}`", finding.pipeline);
         if !finding.steps.is_empty() {
-            let _ = write!(context, ", task {}", finding.steps.iter().map(|s| format!("`{s}`")).collect::<Vec<_>>().join(", "));
+            let _ = write!(
+                context,
+                ", task {}",
+                finding.steps.iter().map(|s| format!("`{s}`")).collect::<Vec<_>>().join(", ")
+            );
         }
         if let Some(container) = &finding.container {
             let _ = write!(context, ", container `{container}`");
@@ -144,7 +178,10 @@ impl Diagnostic for FindingDiagnostic<'_> {
 
     fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
         let span = &self.reported.snippet.span;
-        let label = LabeledSpan::new_primary_with_span(Some(self.reported.finding.rule.to_string()), SourceSpan::new(span.start.into(), span.len()));
+        let label = LabeledSpan::new_primary_with_span(
+            Some(self.reported.finding.rule.to_string()),
+            SourceSpan::new(span.start.into(), span.len()),
+        );
         Some(Box::new(std::iter::once(label)))
     }
 }
@@ -156,10 +193,19 @@ struct SnippetSource<'r> {
 }
 
 impl SourceCode for SnippetSource<'_> {
-    fn read_span<'a>(&'a self, span: &SourceSpan, before: usize, after: usize) -> Result<Box<dyn SpanContents<'a> + 'a>, MietteError> {
+    fn read_span<'a>(
+        &'a self,
+        span: &SourceSpan,
+        before: usize,
+        after: usize,
+    ) -> Result<Box<dyn SpanContents<'a> + 'a>, MietteError> {
         let contents = self.snippet.text.read_span(span, before, after)?;
         let line = contents.line() + self.snippet.first_line - 1;
-        let column = if span.offset() == self.snippet.span.start { self.reported.region.start.column - 1 } else { contents.column() };
+        let column = if span.offset() == self.snippet.span.start {
+            self.reported.region.start.column - 1
+        } else {
+            contents.column()
+        };
         Ok(Box::new(MietteSpanContents::new_named(
             self.reported.path.clone(),
             contents.data(),

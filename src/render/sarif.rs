@@ -3,7 +3,7 @@
 //! under `%SRCROOT%`, line-independent `partialFingerprints`, and failed files as
 //! tool execution notifications.
 
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 
 use crate::finding::Severity;
 use crate::report::{FileOutcome, Report};
@@ -107,9 +107,11 @@ pub fn render(report: &Report, root: &str) -> String {
         .iter()
         .filter_map(|file| {
             let FileOutcome::Failed { error } = &file.outcome else { return None };
-            let mut location = json!({ "physicalLocation": { "artifactLocation": { "uri": file.path, "uriBaseId": "%SRCROOT%" } } });
+            let mut location =
+                json!({ "physicalLocation": { "artifactLocation": { "uri": file.path, "uriBaseId": "%SRCROOT%" } } });
             if let Some(region) = error.region {
-                location["physicalLocation"]["region"] = json!({ "startLine": region.start.line, "startColumn": region.start.column });
+                location["physicalLocation"]["region"] =
+                    json!({ "startLine": region.start.line, "startColumn": region.start.column });
             }
             Some(json!({
                 "level": "error",

@@ -13,7 +13,7 @@ mod secret_in_parameter_default;
 
 use std::ops::Range;
 
-use crate::finding::{fingerprint, Finding, Related, Severity};
+use crate::finding::{Finding, Related, Severity, fingerprint};
 use crate::model::{Container, Pipeline};
 
 /// Documentation of a rule, in Markdown, one section each.
@@ -67,13 +67,13 @@ pub struct Rule {
 /// Every rule kfpguard knows, in id order.
 pub fn all() -> &'static [&'static Rule] {
     static RULES: &[&Rule] = &[
+        &network::FTP_TRANSFER,
         &missing_limits::MISSING_CPU_LIMIT,
         &missing_limits::MISSING_MEMORY_LIMIT,
-        &network::FTP_TRANSFER,
         &network::NETCAT_LISTENER,
         &network::PLAINTEXT_DOWNLOAD,
-        &network::REMOTE_SHELL,
         &privileged_container::RULE,
+        &network::REMOTE_SHELL,
         &run_as_root::RULE,
         &secret_in_env::RULE,
         &secret_in_parameter_default::RULE,
@@ -135,7 +135,9 @@ impl<'a> Emitter<'a> {
 
     /// True if a finding of `rule` already covers bytes `span` (a stronger rule ran first).
     pub fn covered(&self, rule: &str, span: &Range<usize>) -> bool {
-        self.findings.iter().any(|f| f.rule == rule && f.span.start <= span.start && span.end <= f.span.end.max(f.span.start + 1))
+        self.findings
+            .iter()
+            .any(|f| f.rule == rule && f.span.start <= span.start && span.end <= f.span.end.max(f.span.start + 1))
     }
 
     pub fn into_findings(self) -> Vec<Finding> {
@@ -150,4 +152,15 @@ impl<'a> Emitter<'a> {
             }
         }
     }
+}
+
+/// The rules table of the README and `--list-rules --format markdown`.
+pub fn markdown_table() -> String {
+    let mut table = String::from("| id | severity | default | what it flags |\n|---|---|---|---|\n");
+    for rule in all() {
+        let meta = &rule.meta;
+        let default = if meta.enabled_by_default { "on" } else { "off" };
+        table.push_str(&format!("| `{}` | {} | {default} | {} |\n", meta.id, meta.severity, meta.summary));
+    }
+    table
 }

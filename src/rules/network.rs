@@ -155,7 +155,9 @@ fn plain_http_urls(word: &str) -> Vec<std::ops::Range<usize>> {
     while let Some(position) = lower[from..].find("http://") {
         let start = from + position;
         let rest = &word[start + 7..];
-        let end = rest.find(|c: char| c.is_whitespace() || matches!(c, '"' | '\'' | '`' | ')' | '>' | '<')).map_or(word.len(), |e| start + 7 + e);
+        let end = rest
+            .find(|c: char| c.is_whitespace() || matches!(c, '"' | '\'' | '`' | ')' | '>' | '<'))
+            .map_or(word.len(), |e| start + 7 + e);
         let authority = rest.split(['/', '?', '#', '"', '\'', ' ']).next().unwrap_or("");
         let host_port = authority.rsplit('@').next().unwrap_or(authority);
         let host = if host_port.starts_with('[') {
@@ -173,16 +175,43 @@ fn plain_http_urls(word: &str) -> Vec<std::ops::Range<usize>> {
     found
 }
 
-fn emit_token(out: &mut Emitter<'_>, rule: &RuleMeta, container: &Container<'_>, word: &MappedText, range: std::ops::Range<usize>, message: String) {
+fn emit_token(
+    out: &mut Emitter<'_>,
+    rule: &RuleMeta,
+    container: &Container<'_>,
+    word: &MappedText,
+    range: std::ops::Range<usize>,
+    message: String,
+) {
     let span = word.source_range(range.clone());
     if out.covered(rule.id, &span) {
         return;
     }
     let value = word.as_str().get(range).unwrap_or_default().to_string();
-    out.emit(rule, Hit { span, message, container: Some(container), field: "code".to_string(), value, ..Hit::default() });
+    out.emit(
+        rule,
+        Hit { span, message, container: Some(container), field: "code".to_string(), value, ..Hit::default() },
+    );
 }
 
-const DOWNLOADERS: &[&str] = &["curl", "wget", "aria2c", "http", "fetch", "git", "pip", "pip3", "conda", "mamba", "micromamba", "npm", "yarn", "helm", "apt-key", "gsutil"];
+const DOWNLOADERS: &[&str] = &[
+    "curl",
+    "wget",
+    "aria2c",
+    "http",
+    "fetch",
+    "git",
+    "pip",
+    "pip3",
+    "conda",
+    "mamba",
+    "micromamba",
+    "npm",
+    "yarn",
+    "helm",
+    "apt-key",
+    "gsutil",
+];
 
 fn check_plaintext(pipeline: &Pipeline<'_>, out: &mut Emitter<'_>) {
     for container in &pipeline.containers {
@@ -195,7 +224,14 @@ fn check_plaintext(pipeline: &Pipeline<'_>, out: &mut Emitter<'_>) {
             for word in command.args() {
                 for range in plain_http_urls(word.as_str()) {
                     let url = word.as_str()[range.clone()].to_string();
-                    emit_token(out, &PLAINTEXT_DOWNLOAD.meta, container, word, range, format!("`{program}` fetches `{url}` over plain HTTP in container `{}`", container.name));
+                    emit_token(
+                        out,
+                        &PLAINTEXT_DOWNLOAD.meta,
+                        container,
+                        word,
+                        range,
+                        format!("`{program}` fetches `{url}` over plain HTTP in container `{}`", container.name),
+                    );
                 }
             }
         }
@@ -216,7 +252,11 @@ fn has_flag(args: &[MappedText], letters: &[char], long: &[&str]) -> Option<usiz
         if let Some(name) = text.strip_prefix("--") {
             return long.iter().any(|l| name == *l || name.starts_with(&format!("{l}=")));
         }
-        text.strip_prefix('-').is_some_and(|cluster| !cluster.is_empty() && cluster.chars().all(|c| c.is_ascii_alphanumeric()) && cluster.chars().any(|c| letters.contains(&c)))
+        text.strip_prefix('-').is_some_and(|cluster| {
+            !cluster.is_empty()
+                && cluster.chars().all(|c| c.is_ascii_alphanumeric())
+                && cluster.chars().any(|c| letters.contains(&c))
+        })
     })
 }
 
@@ -226,16 +266,41 @@ fn check_netcat(pipeline: &Pipeline<'_>, out: &mut Emitter<'_>) {
             let Some(program) = command.program() else { continue };
             match program {
                 "nc" | "ncat" | "netcat" | "nc.traditional" | "nc.openbsd" => {
-                    if has_flag(command.args(), &['l', 'e', 'c'], &["listen", "exec", "sh-exec", "lua-exec"]).is_some() {
+                    if has_flag(command.args(), &['l', 'e', 'c'], &["listen", "exec", "sh-exec", "lua-exec"]).is_some()
+                    {
                         let word = &command.words[0];
-                        emit_token(out, &NETCAT_LISTENER.meta, container, word, 0..word.len(), format!("`{program}` opens a listener or executes a shell in container `{}`", container.name));
+                        emit_token(
+                            out,
+                            &NETCAT_LISTENER.meta,
+                            container,
+                            word,
+                            0..word.len(),
+                            format!(
+                                "`{program}` opens a listener or executes a shell in container `{}`",
+                                container.name
+                            ),
+                        );
                     }
                 }
                 "socat" => {
                     for word in command.args() {
                         let upper = word.as_str().to_ascii_uppercase();
-                        if upper.contains("-LISTEN") || upper.starts_with("EXEC:") || upper.starts_with("SYSTEM:") || upper.contains(",EXEC:") {
-                            emit_token(out, &NETCAT_LISTENER.meta, container, word, 0..word.len(), format!("`socat` opens a listener or executes a command in container `{}`", container.name));
+                        if upper.contains("-LISTEN")
+                            || upper.starts_with("EXEC:")
+                            || upper.starts_with("SYSTEM:")
+                            || upper.contains(",EXEC:")
+                        {
+                            emit_token(
+                                out,
+                                &NETCAT_LISTENER.meta,
+                                container,
+                                word,
+                                0..word.len(),
+                                format!(
+                                    "`socat` opens a listener or executes a command in container `{}`",
+                                    container.name
+                                ),
+                            );
                         }
                     }
                 }
@@ -245,7 +310,17 @@ fn check_netcat(pipeline: &Pipeline<'_>, out: &mut Emitter<'_>) {
                 let text = word.as_str();
                 for marker in ["/dev/tcp/", "/dev/udp/"] {
                     if let Some(position) = text.find(marker) {
-                        emit_token(out, &NETCAT_LISTENER.meta, container, word, position..text.len(), format!("reverse-shell style connection through `{marker}` in container `{}`", container.name));
+                        emit_token(
+                            out,
+                            &NETCAT_LISTENER.meta,
+                            container,
+                            word,
+                            position..text.len(),
+                            format!(
+                                "reverse-shell style connection through `{marker}` in container `{}`",
+                                container.name
+                            ),
+                        );
                     }
                 }
             }
@@ -264,7 +339,14 @@ fn check_remote_shell(pipeline: &Pipeline<'_>, out: &mut Emitter<'_>) {
                 _ => false,
             };
             if remote {
-                emit_token(out, &REMOTE_SHELL.meta, container, word, 0..word.len(), format!("`{program}` connects to a remote host in container `{}`", container.name));
+                emit_token(
+                    out,
+                    &REMOTE_SHELL.meta,
+                    container,
+                    word,
+                    0..word.len(),
+                    format!("`{program}` connects to a remote host in container `{}`", container.name),
+                );
             }
         }
     }
@@ -301,15 +383,30 @@ fn check_ftp(pipeline: &Pipeline<'_>, out: &mut Emitter<'_>) {
             let Some(program) = command.program() else { continue };
             if matches!(program, "ftp" | "tftp" | "lftp" | "ncftp" | "ncftpget" | "ncftpput" | "pftp") {
                 let word = &command.words[0];
-                emit_token(out, &FTP_TRANSFER.meta, container, word, 0..word.len(), format!("`{program}` transfers files over FTP in container `{}`", container.name));
+                emit_token(
+                    out,
+                    &FTP_TRANSFER.meta,
+                    container,
+                    word,
+                    0..word.len(),
+                    format!("`{program}` transfers files over FTP in container `{}`", container.name),
+                );
                 continue;
             }
             for word in command.args() {
                 let lower = word.as_str().to_ascii_lowercase();
                 for scheme in ["ftp://", "tftp://"] {
                     if let Some(position) = lower.find(scheme) {
-                        let end = word.as_str()[position..].find(char::is_whitespace).map_or(word.len(), |e| position + e);
-                        emit_token(out, &FTP_TRANSFER.meta, container, word, position..end, format!("`{}` URL in container `{}`", &word.as_str()[position..end], container.name));
+                        let end =
+                            word.as_str()[position..].find(char::is_whitespace).map_or(word.len(), |e| position + e);
+                        emit_token(
+                            out,
+                            &FTP_TRANSFER.meta,
+                            container,
+                            word,
+                            position..end,
+                            format!("`{}` URL in container `{}`", &word.as_str()[position..end], container.name),
+                        );
                     }
                 }
             }
@@ -323,7 +420,15 @@ mod tests {
 
     #[test]
     fn local_hosts_are_local() {
-        for host in ["localhost", "127.0.0.1", "[::1]", "minio", "ml-pipeline", "svc.ns.svc.cluster.local", "minio-service.kubeflow.svc"] {
+        for host in [
+            "localhost",
+            "127.0.0.1",
+            "[::1]",
+            "minio",
+            "ml-pipeline",
+            "svc.ns.svc.cluster.local",
+            "minio-service.kubeflow.svc",
+        ] {
             assert!(is_local_host(host), "{host}");
         }
         for host in ["example.com", "10.0.0.5", "pypi.internal.example.com"] {

@@ -59,7 +59,13 @@ fn check(pipeline: &Pipeline<'_>, out: &mut Emitter<'_>) {
     }
 }
 
-fn report(out: &mut Emitter<'_>, container: &crate::model::Container<'_>, effective: Effective<'_, '_>, field: &str, what: &str) {
+fn report(
+    out: &mut Emitter<'_>,
+    container: &crate::model::Container<'_>,
+    effective: Effective<'_, '_>,
+    field: &str,
+    what: &str,
+) {
     let related = effective
         .from_pod
         .map(|pod| Related { span: pod.anchor.file_span(), message: format!("set in {}", pod.name) })

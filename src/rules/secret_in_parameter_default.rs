@@ -50,16 +50,12 @@ fn check(pipeline: &Pipeline<'_>, out: &mut Emitter<'_>) {
             continue;
         }
         let message = match parameter.kind {
-            ParameterKind::Default => format!(
-                "parameter `{name}` of {} has a literal secret default ({})",
-                parameter.scope,
-                redact(text)
-            ),
-            ParameterKind::Argument => format!(
-                "task `{}` passes a literal secret to parameter `{name}` ({})",
-                parameter.scope,
-                redact(text)
-            ),
+            ParameterKind::Default => {
+                format!("parameter `{name}` of {} has a literal secret default ({})", parameter.scope, redact(text))
+            }
+            ParameterKind::Argument => {
+                format!("task `{}` passes a literal secret to parameter `{name}` ({})", parameter.scope, redact(text))
+            }
         };
         out.emit(
             &RULE.meta,

@@ -138,9 +138,11 @@ impl Tree {
 
     /// Every scalar node of the tree, each once (aliases not followed), in source order.
     pub fn scalars(&self) -> impl Iterator<Item = NodeRef<'_>> + '_ {
-        self.nodes.iter().enumerate().filter(|(_, node)| matches!(node.kind, Kind::Scalar(_))).map(
-            move |(id, _)| NodeRef { tree: self, id: id as NodeId },
-        )
+        self.nodes
+            .iter()
+            .enumerate()
+            .filter(|(_, node)| matches!(node.kind, Kind::Scalar(_)))
+            .map(move |(id, _)| NodeRef { tree: self, id: id as NodeId })
     }
 }
 
@@ -206,8 +208,7 @@ impl<'t> NodeRef<'t> {
 
     /// True for a plain `null`, `~` or empty scalar.
     pub fn is_null(&self) -> bool {
-        self.style() == Some(ScalarStyle::Plain)
-            && matches!(self.as_str(), Some("" | "~" | "null" | "Null" | "NULL"))
+        self.style() == Some(ScalarStyle::Plain) && matches!(self.as_str(), Some("" | "~" | "null" | "Null" | "NULL"))
     }
 
     /// A YAML 1.2 core-schema boolean (`true`/`false` in any usual case, plain only).
@@ -245,8 +246,7 @@ impl<'t> NodeRef<'t> {
             Kind::Mapping => &tree.children[node.first as usize..node.last as usize],
             _ => &[],
         };
-        ids.chunks_exact(2)
-            .map(move |pair| (NodeRef { tree, id: pair[0] }, NodeRef { tree, id: pair[1] }))
+        ids.chunks_exact(2).map(move |pair| (NodeRef { tree, id: pair[0] }, NodeRef { tree, id: pair[1] }))
     }
 
     /// Items of a sequence (nothing for other nodes).
@@ -277,13 +277,7 @@ impl<'t> NodeRef<'t> {
         let (Kind::Scalar(style), Some(value)) = (node.kind, self.as_str()) else {
             return MappedText::new();
         };
-        let local = scalar::map_scalar(
-            &self.tree.source,
-            node.start as usize,
-            node.end as usize,
-            style,
-            value,
-        );
+        let local = scalar::map_scalar(&self.tree.source, node.start as usize, node.end as usize, style, value);
         match &self.tree.base {
             None => local,
             Some(base) => local.remap(base),
@@ -376,7 +370,8 @@ impl<'s> Builder<'s> {
                     if size == 0 {
                         return Err(ParseError::RecursiveAlias { offset: start });
                     }
-                    let node = Node { kind: Kind::Alias, start: start as u32, end: end as u32, first: target, last: target };
+                    let node =
+                        Node { kind: Kind::Alias, start: start as u32, end: end as u32, first: target, last: target };
                     let id = self.push(node, size);
                     self.attach(id);
                 }
