@@ -30,11 +30,10 @@ fn descriptor(rule: &Rule) -> Value {
     let meta = &rule.meta;
     json!({
         "id": meta.id,
-        "name": meta.id,
+        "name": pascal_case(meta.id),
         "shortDescription": { "text": meta.summary },
         "fullDescription": { "text": meta.docs.what.trim() },
         "help": { "text": meta.help, "markdown": meta.markdown() },
-        "helpUri": format!("{}/blob/main/docs/rules.md#{}", env!("CARGO_PKG_REPOSITORY"), meta.id),
         "defaultConfiguration": { "level": level(meta.severity), "enabled": meta.enabled_by_default },
         "properties": {
             "tags": meta.tags,
@@ -42,6 +41,16 @@ fn descriptor(rule: &Rule) -> Value {
             "security-severity": security_severity(meta.severity),
         },
     })
+}
+
+/// SARIF wants a rule `name` different from its opaque `id`: `run-as-root` -> `RunAsRoot`.
+fn pascal_case(id: &str) -> String {
+    id.split('-')
+        .map(|word| {
+            let mut chars = word.chars();
+            chars.next().map(|first| first.to_ascii_uppercase().to_string() + chars.as_str()).unwrap_or_default()
+        })
+        .collect()
 }
 
 /// `root` is the absolute `file://` URI of the directory paths are relative to.
@@ -129,7 +138,6 @@ pub fn render(report: &Report, root: &str) -> String {
                 "name": "kfpguard",
                 "version": env!("CARGO_PKG_VERSION"),
                 "semanticVersion": env!("CARGO_PKG_VERSION"),
-                "informationUri": env!("CARGO_PKG_REPOSITORY"),
                 "rules": all.iter().map(|rule| descriptor(rule)).collect::<Vec<_>>(),
             }},
             "automationDetails": { "id": "kfpguard/" },
