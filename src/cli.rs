@@ -12,7 +12,7 @@ use crate::discover::discover;
 use crate::finding::Severity;
 use crate::lint::{LintOptions, lint_file};
 use crate::render;
-use crate::report::Report;
+use crate::report::{FileErrorInfo, FileOutcome, FileResult, Report};
 
 /// Exit code: nothing at or above the threshold.
 pub const EXIT_CLEAN: u8 = 0;
@@ -126,6 +126,16 @@ pub fn run(args: &Args) -> u8 {
         }
     };
     let (inputs, walk_errors) = discover(&args.paths, threads);
+    // Paths that could not be walked are inputs that failed: they are reported like any other.
+    let unwalkable = walk_errors.into_iter().map(|error| FileResult {
+        path: error.path,
+        explicit: true,
+        outcome: FileOutcome::Failed {
+            error: FileErrorInfo { code: "kfpguard::io", message: error.message, region: None, snippet: None },
+        },
+        pipelines: Vec::new(),
+        findings: Vec::new(),
+    });
     let options = LintOptions { max_file_size: args.max_file_size, ..LintOptions::default() };
     let enabled = |id: &str| crate::rules::find(id).is_some_and(|rule| rule.meta.enabled_by_default);
     let results = pool.install(|| {
@@ -134,32 +144,29 @@ pub fn run(args: &Args) -> u8 {
             .map(|input| lint_file(&input.path, &input.display, input.explicit, &options, &enabled))
             .collect::<Vec<_>>()
     });
-    let report = Report::new(results);
+    let report = Report::new(results.into_iter().chain(unwalkable).collect());
 
     let rendered = match args.format {
         OutputFormat::Pretty => render::pretty::render(&report, pretty_style(args)),
         OutputFormat::Json => render::json::render(&report),
-        OutputFormat::Sarif => render::sarif::render(&report, &root_uri()),
+        OutputFormat::Sarif => render::sarif::render(&report, &std::env::current_dir().unwrap_or_default()),
         OutputFormat::Markdown => unreachable!("rejected above"),
     };
-    for error in &walk_errors {
-        eprintln!("error[kfpguard::io]: {}: {}", error.path, error.message);
-    }
-    if args.format != OutputFormat::Pretty && !args.quiet {
-        for file in &report.files {
-            if let crate::report::FileOutcome::Failed { error } = &file.outcome {
-                eprintln!("error[{}]: {}: {}", error.code, file.path, error.message);
-            }
+    // File errors always go to standard error, whatever the format and destination.
+    for file in &report.files {
+        if let FileOutcome::Failed { error } = &file.outcome {
+            let location = error.region.map(|r| format!(":{}:{}", r.start.line, r.start.column)).unwrap_or_default();
+            eprintln!("error[{}]: {}{location}: {}", error.code, file.path, error.message);
         }
     }
     if let Err(error) = write_output(args.output.as_ref(), &rendered) {
         if error.kind() == std::io::ErrorKind::BrokenPipe {
-            return exit_code(args, &report, &walk_errors);
+            return exit_code(args, &report);
         }
         eprintln!("kfpguard: cannot write the report: {error}");
         return EXIT_ERROR;
     }
-    exit_code(args, &report, &walk_errors)
+    exit_code(args, &report)
 }
 
 /// `--list-rules` and `--explain`: the rule docs, from the rules themselves.
@@ -173,7 +180,14 @@ fn document_rules(args: &Args) -> u8 {
         let meta = &rule.meta;
         match args.format {
             OutputFormat::Json | OutputFormat::Sarif => rules_json(&[rule]),
-            _ => format!("# {} ({}, {})\n\n{}\n\n{}", meta.id, meta.severity, if meta.enabled_by_default { "on by default" } else { "off by default" }, meta.summary, meta.markdown()),
+            _ => format!(
+                "# {} ({}, {})\n\n{}\n\n{}",
+                meta.id,
+                meta.severity,
+                if meta.enabled_by_default { "on by default" } else { "off by default" },
+                meta.summary,
+                meta.markdown()
+            ),
         }
     } else {
         match args.format {
@@ -183,7 +197,13 @@ fn document_rules(args: &Args) -> u8 {
                 .iter()
                 .map(|rule| {
                     let meta = &rule.meta;
-                    format!("{:<28} {:<6} {:<3}  {}\n", meta.id, meta.severity.as_str(), if meta.enabled_by_default { "on" } else { "off" }, meta.summary)
+                    format!(
+                        "{:<28} {:<6} {:<3}  {}\n",
+                        meta.id,
+                        meta.severity.as_str(),
+                        if meta.enabled_by_default { "on" } else { "off" },
+                        meta.summary
+                    )
                 })
                 .collect(),
         }
@@ -215,8 +235,8 @@ fn rules_json(rules: &[&crate::rules::Rule]) -> String {
     text
 }
 
-fn exit_code(args: &Args, report: &Report, walk_errors: &[crate::discover::WalkError]) -> u8 {
-    if report.has_failures() || !walk_errors.is_empty() {
+fn exit_code(args: &Args, report: &Report) -> u8 {
+    if report.has_failures() {
         return EXIT_ERROR;
     }
     match (args.fail_on.threshold(), report.max_severity()) {
@@ -244,24 +264,4 @@ fn write_output(path: Option<&PathBuf>, text: &str) -> std::io::Result<()> {
             stdout.flush()
         }
     }
-}
-
-/// The working directory as a `file://` URI ending in `/`, for SARIF's `%SRCROOT%`.
-fn root_uri() -> String {
-    let cwd = std::env::current_dir().unwrap_or_default();
-    let mut path = cwd.to_string_lossy().replace('\\', "/");
-    if !path.ends_with('/') {
-        path.push('/');
-    }
-    if !path.starts_with('/') {
-        path.insert(0, '/');
-    }
-    let encoded: String = path
-        .bytes()
-        .map(|byte| match byte {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'/' | b'-' | b'_' | b'.' | b'~' => (byte as char).to_string(),
-            other => format!("%{other:02X}"),
-        })
-        .collect();
-    format!("file://{encoded}")
 }

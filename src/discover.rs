@@ -55,7 +55,12 @@ pub fn discover(roots: &[PathBuf], threads: usize) -> (Vec<Input>, Vec<WalkError
             Box::new(move |entry| {
                 match entry {
                     Ok(entry) => {
-                        let is_file = entry.file_type().is_some_and(|t| t.is_file() || t.is_symlink());
+                        // A symlink counts when it leads to a file, or nowhere (then reading it
+                        // reports the broken link); links to directories are not followed.
+                        let is_file = entry.file_type().is_some_and(|t| {
+                            t.is_file()
+                                || (t.is_symlink() && std::fs::metadata(entry.path()).map_or(true, |m| m.is_file()))
+                        });
                         if is_file && is_candidate(entry.path()) {
                             push(
                                 inputs,

@@ -3,7 +3,8 @@
 #[test]
 fn readme_rules_table_is_generated_from_the_rules() {
     let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
-    let start = readme.find("<!-- rules-table:start -->\n").expect("start marker") + "<!-- rules-table:start -->\n".len();
+    let start =
+        readme.find("<!-- rules-table:start -->\n").expect("start marker") + "<!-- rules-table:start -->\n".len();
     let end = readme.find("<!-- rules-table:end -->").expect("end marker");
     let expected = kfpguard::rules::markdown_table();
     assert_eq!(

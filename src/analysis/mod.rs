@@ -1,20 +1,35 @@
 //! What a container's commands do: its argv, the shell scripts it runs (`sh -c`, Argo
 //! `source`, Tekton `script`) split into commands and words, and the Python source KFP
-//! embeds, scanned for the calls that matter. All text is mapped to file offsets, so
-//! command rules can point at the exact token.
+//! embeds, scanned for the calls that matter. Every word keeps its file positions, so
+//! command rules can point at the exact token inside a YAML scalar.
+//!
+//! The reading follows how the container will really run: `sh -c SCRIPT ARG0 ARG1...`
+//! makes the following elements `$0`, `$1`...; KFP's bootstrap ends with `"$0" "$@"`,
+//! which runs them as the next command, and its loader writes `$0` (the component's
+//! Python source) to a file and runs it with Python.
 //!
 //! This module never executes, fetches or evaluates anything.
+
+pub mod python;
+pub mod shell;
+
+use std::ops::Range;
 
 use crate::model::Container;
 use crate::text::MappedText;
 
-/// One command as it would run: program first, arguments after, each a word with its
-/// file positions.
+/// How deep `sh -c`, `python -c` and `subprocess` nesting is followed.
+const MAX_DEPTH: usize = 8;
+
+/// One command as it would run: program first (wrappers such as `env`, `sudo` and
+/// `timeout` already removed), arguments after, each word with its file positions.
 #[derive(Clone, Debug, Default)]
 pub struct Command {
     pub words: Vec<MappedText>,
     /// Index (in [`Code::commands`]) of the command whose output is piped into this one.
     pub piped_from: Option<usize>,
+    /// Index of the command in whose `$(...)`/`<(...)` substitution this one runs.
+    pub substituted_into: Option<usize>,
     /// Redirection targets and here-document bodies.
     pub redirects: Vec<MappedText>,
 }
@@ -22,8 +37,7 @@ pub struct Command {
 impl Command {
     /// The program's base name (`/usr/bin/curl` -> `curl`).
     pub fn program(&self) -> Option<&str> {
-        let first = self.words.first()?.as_str();
-        Some(first.rsplit('/').next().unwrap_or(first))
+        self.words.first().map(|word| shell::basename(word.as_str()))
     }
 
     /// The arguments after the program.
@@ -32,10 +46,30 @@ impl Command {
     }
 }
 
+/// Python source found in a container, with the map from its text to the file.
+#[derive(Clone, Debug)]
+pub struct PythonSource {
+    pub module: python::Module,
+    base: MappedText,
+}
+
+impl PythonSource {
+    /// File byte range of a range of the Python source.
+    pub fn file_range(&self, local: Range<usize>) -> Range<usize> {
+        self.base.source_range(local)
+    }
+
+    /// A string literal of the source, mapped to the file.
+    pub fn file_text(&self, local: &MappedText) -> MappedText {
+        local.remap(&self.base)
+    }
+}
+
 /// The analysed code of one container.
 #[derive(Clone, Debug, Default)]
 pub struct Code {
     pub commands: Vec<Command>,
+    pub python: Vec<PythonSource>,
 }
 
 impl Code {
@@ -43,9 +77,210 @@ impl Code {
     pub fn of(container: &Container<'_>) -> Code {
         let argv: Vec<MappedText> = container.command.iter().chain(&container.args).map(|node| node.text()).collect();
         let mut code = Code::default();
-        if !argv.is_empty() {
-            code.commands.push(Command { words: argv, ..Command::default() });
+        code.add_argv(&argv, 0);
+        if let Some(script) = container.script {
+            let text = script.text();
+            let interpreter = shell::find_program(&argv).map(|index| shell::basename(argv[index].as_str()));
+            let shebang = text.as_str().lines().next().filter(|line| line.starts_with("#!")).unwrap_or("");
+            if interpreter.is_some_and(is_python) || shebang.contains("python") {
+                code.add_python(&text, 0);
+            } else {
+                code.add_shell(&text, &[], 0);
+            }
         }
         code
+    }
+
+    /// An argv: recorded as a command, then followed into the code it runs.
+    fn add_argv(&mut self, argv: &[MappedText], depth: usize) {
+        if depth > MAX_DEPTH {
+            return;
+        }
+        let Some(start) = shell::find_program(argv) else { return };
+        let argv = &argv[start..];
+        self.commands.push(Command { words: argv.to_vec(), ..Command::default() });
+        let program = shell::basename(argv[0].as_str());
+        let mut consumed = vec![false; argv.len()];
+        consumed[0] = true;
+        if shell::is_shell(program) {
+            if let Some(index) = inline_code_index(argv) {
+                consumed[index] = true;
+                let positional = &argv[index + 1..];
+                self.add_shell(&argv[index], positional, depth + 1);
+                consumed.iter_mut().skip(index + 1).for_each(|c| *c = true);
+            }
+        } else if let Some(index) = inline_code_index(argv).filter(|_| is_python(program)) {
+            consumed[index] = true;
+            self.add_python(&argv[index], depth + 1);
+        }
+        // Component source passed as a plain argument (e.g. to a loader run another way).
+        for (word, used) in argv.iter().zip(consumed) {
+            if !used && looks_like_python(word.as_str()) {
+                self.add_python(word, depth + 1);
+            }
+        }
+    }
+
+    /// A shell script; `positional` are its `$0`, `$1`, ... when run with `sh -c`.
+    fn add_shell(&mut self, script: &MappedText, positional: &[MappedText], depth: usize) {
+        if depth > MAX_DEPTH {
+            return;
+        }
+        let parsed = shell::parse(script.as_str());
+        let base = self.commands.len();
+        let mut runs_positional = false;
+        let mut python_inline = Vec::new();
+        for command in &parsed.commands {
+            let start = command.program.unwrap_or(command.words.len());
+            let words: Vec<MappedText> = command.words[start..].iter().map(|word| word.remap(script)).collect();
+            if words.first().is_some_and(|w| w.as_str() == "$0") {
+                runs_positional = true;
+            }
+            let program = words.first().map_or("", |w| shell::basename(w.as_str()));
+            if let Some(index) = inline_code_index(&words).filter(|_| is_python(program)) {
+                python_inline.push(words[index].clone());
+            }
+            self.commands.push(Command {
+                words,
+                piped_from: command.pipe_from.map(|index| base + index),
+                substituted_into: command.in_substitution.map(|index| base + index),
+                redirects: command.redirect_texts().iter().map(|text| text.remap(script)).collect(),
+            });
+        }
+        for code in python_inline {
+            self.add_python(&code, depth + 1);
+        }
+        if positional.is_empty() {
+            return;
+        }
+        if runs_positional {
+            // KFP's bootstrap: `... && "$0" "$@"` runs the remaining elements as a command.
+            self.add_argv(positional, depth + 1);
+        } else if looks_like_python(positional[0].as_str()) {
+            // KFP's loader: `printf "%s" "$0" > file.py; python3 file.py "$@"`.
+            self.add_python(&positional[0], depth + 1);
+        }
+    }
+
+    /// Python source: recorded for call rules, and its subprocess calls followed.
+    fn add_python(&mut self, source: &MappedText, depth: usize) {
+        if depth > MAX_DEPTH {
+            return;
+        }
+        let module = python::scan(source.as_str());
+        let source_text = PythonSource { module, base: source.clone() };
+        let mut argvs = Vec::new();
+        let mut scripts = Vec::new();
+        for call in &source_text.module.calls {
+            let callee = source_text.module.qualified(call);
+            let runs_shell = matches!(
+                callee.as_str(),
+                "os.system" | "os.popen" | "subprocess.getoutput" | "subprocess.getstatusoutput"
+            ) || call.keyword("shell").is_some_and(|arg| arg.value == python::Value::Bool(true));
+            let is_process = runs_shell
+                || callee.starts_with("subprocess.")
+                || callee.starts_with("os.exec")
+                || callee.starts_with("os.spawn");
+            if !is_process {
+                continue;
+            }
+            let Some(first) = call.positional(0).or_else(|| call.keyword("args")) else { continue };
+            match source_text.module.resolve(&first.value, first.span.start) {
+                python::Value::Str(text) if runs_shell || text.as_str().contains(' ') => {
+                    scripts.push(source_text.file_text(text));
+                }
+                python::Value::List(items) => {
+                    let words: Vec<MappedText> =
+                        items.iter().filter_map(|item| item.as_str()).map(|text| source_text.file_text(text)).collect();
+                    if words.len() == items.len() && !words.is_empty() {
+                        argvs.push(words);
+                    }
+                }
+                python::Value::Str(text) => argvs.push(vec![source_text.file_text(text)]),
+                _ => {}
+            }
+        }
+        self.python.push(source_text);
+        for script in scripts {
+            self.add_shell(&script, &[], depth + 1);
+        }
+        for argv in argvs {
+            self.add_argv(&argv, depth + 1);
+        }
+    }
+}
+
+fn is_python(program: &str) -> bool {
+    program == "python"
+        || program.strip_prefix("python").is_some_and(|v| v.chars().all(|c| c.is_ascii_digit() || c == '.'))
+}
+
+/// The index of the code argument of `sh -c CODE` / `python -c CODE` (flags may be
+/// clustered: `-ec`, `-exc`, `-lc`).
+fn inline_code_index(argv: &[MappedText]) -> Option<usize> {
+    for (index, word) in argv.iter().enumerate().skip(1) {
+        let text = word.as_str();
+        if text == "--" || !text.starts_with('-') || text.starts_with("--") {
+            return None;
+        }
+        if text.len() > 1 && text[1..].chars().all(|c| c.is_ascii_alphabetic()) && text.contains('c') {
+            return (index + 1 < argv.len()).then_some(index + 1);
+        }
+    }
+    None
+}
+
+/// A multi-line argument that reads like a Python module (KFP embeds component sources so).
+fn looks_like_python(text: &str) -> bool {
+    text.contains('\n')
+        && text.lines().any(|line| {
+            let line = line.trim_start();
+            line.starts_with("import ")
+                || line.starts_with("from ") && line.contains(" import ")
+                || line.starts_with("def ")
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn words(texts: &[&str]) -> Vec<MappedText> {
+        let mut offset = 0;
+        texts
+            .iter()
+            .map(|text| {
+                let word = MappedText::verbatim(text, offset);
+                offset += text.len() + 1;
+                word
+            })
+            .collect()
+    }
+
+    #[test]
+    fn sh_dash_c_runs_its_script_and_kfp_positional_args() {
+        let mut code = Code::default();
+        let argv = words(&[
+            "sh",
+            "-c",
+            "pip install x && \"$0\" \"$@\"",
+            "sh",
+            "-ec",
+            "python3 \"$0\"",
+            "import os\nos.system('nc -l 4444')\n",
+        ]);
+        code.add_argv(&argv, 0);
+        let programs: Vec<_> = code.commands.iter().filter_map(|c| c.program()).collect();
+        assert!(programs.contains(&"pip"), "{programs:?}");
+        assert!(programs.contains(&"nc"), "{programs:?}");
+        assert_eq!(code.python.len(), 1);
+    }
+
+    #[test]
+    fn python_subprocess_lists_become_commands() {
+        let mut code = Code::default();
+        code.add_python(&MappedText::verbatim("import subprocess\nsubprocess.run([\"scp\", \"f\", \"h:/x\"])\n", 0), 0);
+        let scp = code.commands.iter().find(|c| c.program() == Some("scp")).expect("scp command");
+        assert_eq!(scp.words[0].source_offset(0), 35);
     }
 }

@@ -69,25 +69,22 @@ const MAX_RESOLVE_HOPS: usize = 8;
 
 /// Python's hard keywords: never a callee, a variable or a keyword argument name.
 const KEYWORDS: &[&str] = &[
-    "False", "None", "True", "and", "as", "assert", "async", "await", "break", "class", "continue",
-    "def", "del", "elif", "else", "except", "finally", "for", "from", "global", "if", "import",
-    "in", "is", "lambda", "nonlocal", "not", "or", "pass", "raise", "return", "try", "while",
-    "with", "yield",
+    "False", "None", "True", "and", "as", "assert", "async", "await", "break", "class", "continue", "def", "del",
+    "elif", "else", "except", "finally", "for", "from", "global", "if", "import", "in", "is", "lambda", "nonlocal",
+    "not", "or", "pass", "raise", "return", "try", "while", "with", "yield",
 ];
 
 /// Keywords that open a compound statement: after their header's `:` a simple statement
 /// may follow on the same line (`if debug: url = "http://..."`).
-const COMPOUND_KEYWORDS: &[&str] = &[
-    "if", "elif", "else", "while", "for", "try", "except", "finally", "with", "def", "class",
-    "async",
-];
+const COMPOUND_KEYWORDS: &[&str] =
+    &["if", "elif", "else", "while", "for", "try", "except", "finally", "with", "def", "class", "async"];
 
 /// Three- and two-byte operators. Only `=` versus `==`/`<=`/`+=`/... and `*` versus `**`
 /// matter to the recogniser, but lexing them whole keeps `a==b` from looking like `a=`.
 const OPERATORS_3: &[&[u8]] = &[b"**=", b"//=", b">>=", b"<<=", b"..."];
 const OPERATORS_2: &[&[u8]] = &[
-    b"==", b"!=", b"<=", b">=", b":=", b"->", b"**", b"//", b"<<", b">>", b"+=", b"-=", b"*=",
-    b"/=", b"%=", b"&=", b"|=", b"^=", b"@=",
+    b"==", b"!=", b"<=", b">=", b":=", b"->", b"**", b"//", b"<<", b">>", b"+=", b"-=", b"*=", b"/=", b"%=", b"&=",
+    b"|=", b"^=", b"@=",
 ];
 
 /// One call found in the source.
@@ -218,10 +215,11 @@ impl Module {
         let mut at = at;
         for _ in 0..MAX_RESOLVE_HOPS {
             let Value::Name(name) = current else { break };
-            let found =
-                self.assignments.iter().rev().find(|assignment| {
-                    assignment.target == *name && assignment.value_span.end <= at
-                });
+            let found = self
+                .assignments
+                .iter()
+                .rev()
+                .find(|assignment| assignment.target == *name && assignment.value_span.end <= at);
             let Some(assignment) = found else { break };
             current = &assignment.value;
             at = assignment.target_span.start;
@@ -242,11 +240,7 @@ impl Module {
         }
         let (head, rest) = callee.split_at(head_len);
         let matching = |import: &&Import| import.local == head;
-        let before = self
-            .imports
-            .iter()
-            .filter(|import| import.span.start < call.span.start)
-            .rfind(matching);
+        let before = self.imports.iter().filter(|import| import.span.start < call.span.start).rfind(matching);
         match before.or_else(|| self.imports.iter().find(matching)) {
             Some(import) => format!("{}{rest}", import.target),
             None => callee.to_string(),
@@ -257,9 +251,7 @@ impl Module {
 impl Call {
     /// The keyword argument `name`, if given.
     pub fn keyword(&self, name: &str) -> Option<&Arg> {
-        self.args
-            .iter()
-            .find(|arg| arg.keyword.as_deref() == Some(name))
+        self.args.iter().find(|arg| arg.keyword.as_deref() == Some(name))
     }
 
     /// The `index`th positional argument (from 0). `None` if there are fewer, or if a
@@ -291,11 +283,7 @@ pub fn scan(source: &str) -> Module {
 fn scan_level(source: &str, level: usize) -> Module {
     let tokens = lex(source);
     let partner = pair_brackets(&tokens);
-    let scanner = Scanner {
-        src: source,
-        tokens,
-        partner,
-    };
+    let scanner = Scanner { src: source, tokens, partner };
     let mut module = Module::default();
     scanner.collect_calls(&mut module.calls);
     scanner.collect_statements(&mut module.assignments, &mut module.imports);
@@ -314,12 +302,8 @@ fn scan_level(source: &str, level: usize) -> Module {
             };
             let inner = scan_level(text, level + 1);
             let outer = MappedText::verbatim(text, field.start);
-            module
-                .calls
-                .extend(inner.calls.into_iter().map(|call| shift_call(call, &outer)));
-            module
-                .strings
-                .extend(inner.strings.iter().map(|string| string.remap(&outer)));
+            module.calls.extend(inner.calls.into_iter().map(|call| shift_call(call, &outer)));
+            module.strings.extend(inner.strings.iter().map(|string| string.remap(&outer)));
         }
     }
     // Stable, so `a().b()`'s `a` stays before `a().b`, which starts at the same byte.
@@ -353,12 +337,9 @@ fn shift_value(value: Value, outer: &MappedText, depth: usize) -> Value {
     match value {
         Value::Str(text) => Value::Str(text.remap(outer)),
         // Values are at most MAX_NESTING deep, so this recursion is bounded too.
-        Value::List(items) if depth <= MAX_NESTING => Value::List(
-            items
-                .into_iter()
-                .map(|item| shift_value(item, outer, depth + 1))
-                .collect(),
-        ),
+        Value::List(items) if depth <= MAX_NESTING => {
+            Value::List(items.into_iter().map(|item| shift_value(item, outer, depth + 1)).collect())
+        }
         Value::List(_) => Value::Other,
         other => other,
     }
@@ -456,11 +437,7 @@ fn lex(src: &str) -> Vec<Token> {
             }
             b'\\' if is_newline(byte(b, i + 1)) => {
                 // A line continuation joins the lines: no token at all.
-                i += if byte(b, i + 1) == b'\r' && byte(b, i + 2) == b'\n' {
-                    3
-                } else {
-                    2
-                };
+                i += if byte(b, i + 1) == b'\r' && byte(b, i + 2) == b'\n' { 3 } else { 2 };
                 continue;
             }
             b'\'' | b'"' => {
@@ -482,11 +459,7 @@ fn lex(src: &str) -> Vec<Token> {
                     end += 1;
                 }
                 let next = byte(b, end);
-                let prefix = if next == b'\'' || next == b'"' {
-                    Prefix::parse(&b[i..end])
-                } else {
-                    None
-                };
+                let prefix = if next == b'\'' || next == b'"' { Prefix::parse(&b[i..end]) } else { None };
                 match prefix {
                     Some(prefix) => {
                         let (lit, string_end) = lex_string(b, end, prefix);
@@ -521,11 +494,7 @@ fn lex(src: &str) -> Vec<Token> {
                 Kind::Op
             }
         };
-        tokens.push(Token {
-            kind,
-            start,
-            end: i.min(b.len()),
-        });
+        tokens.push(Token { kind, start, end: i.min(b.len()) });
     }
     tokens
 }
@@ -614,24 +583,13 @@ fn lex_string(b: &[u8], quote_at: usize, prefix: Prefix) -> (StrLit, usize) {
         } else if is_newline(c) && !triple {
             break (i, i);
         } else if c == b'{' && prefix.fmt {
-            i = if byte(b, i + 1) == b'{' {
-                i + 2
-            } else {
-                skip_field(b, i, quote, triple)
-            };
+            i = if byte(b, i + 1) == b'{' { i + 2 } else { skip_field(b, i, quote, triple) };
             continue;
         }
         i += 1;
     };
-    let lit = StrLit {
-        content_start,
-        content_end,
-        quote,
-        triple,
-        raw: prefix.raw,
-        bytes: prefix.bytes,
-        fmt: prefix.fmt,
-    };
+    let lit =
+        StrLit { content_start, content_end, quote, triple, raw: prefix.raw, bytes: prefix.bytes, fmt: prefix.fmt };
     (lit, end)
 }
 
@@ -655,11 +613,7 @@ fn named_escape_end(b: &[u8], i: usize) -> usize {
     while j < b.len() && (b[j].is_ascii_alphanumeric() || b[j] == b' ' || b[j] == b'-') {
         j += 1;
     }
-    if byte(b, j) == b'}' {
-        j + 1
-    } else {
-        j.min(b.len())
-    }
+    if byte(b, j) == b'}' { j + 1 } else { j.min(b.len()) }
 }
 
 /// One level of replacement field while skipping an f-string field.
@@ -676,10 +630,7 @@ struct FieldFrame {
 /// literal, the end). Expressions may contain brackets and nested strings (any quotes,
 /// as Python 3.12 allows), specs may contain nested fields. Iterative, no recursion.
 fn skip_field(b: &[u8], open: usize, quote: u8, triple: bool) -> usize {
-    let mut frames = vec![FieldFrame {
-        depth: 0,
-        in_spec: false,
-    }];
+    let mut frames = vec![FieldFrame { depth: 0, in_spec: false }];
     let mut i = open + 1;
     while i < b.len() {
         let c = b[i];
@@ -690,14 +641,10 @@ fn skip_field(b: &[u8], open: usize, quote: u8, triple: bool) -> usize {
             return i;
         }
         if frame.in_spec {
-            let closes_outer =
-                c == quote && (!triple || (byte(b, i + 1) == quote && byte(b, i + 2) == quote));
+            let closes_outer = c == quote && (!triple || (byte(b, i + 1) == quote && byte(b, i + 2) == quote));
             match c {
                 _ if closes_outer => return i,
-                b'{' => frames.push(FieldFrame {
-                    depth: 0,
-                    in_spec: false,
-                }),
+                b'{' => frames.push(FieldFrame { depth: 0, in_spec: false }),
                 b'}' => {
                     frames.pop();
                     if frames.is_empty() {
@@ -889,14 +836,7 @@ fn decode_escape(src: &str, lit: &StrLit, i: usize, end: usize, out: &mut Mapped
 
 /// `\xNN`, `\uNNNN`, `\UNNNNNNNN` with the backslash at `i`. Malformed ones (a syntax
 /// error in Python) keep their backslash verbatim.
-fn decode_hex(
-    src: &str,
-    lit: &StrLit,
-    i: usize,
-    end: usize,
-    digits: usize,
-    out: &mut MappedText,
-) -> usize {
+fn decode_hex(src: &str, lit: &StrLit, i: usize, end: usize, digits: usize, out: &mut MappedText) -> usize {
     let first = i + 2;
     let last = first + digits;
     let value = src
@@ -996,16 +936,11 @@ impl Scanner<'_> {
     }
 
     fn text(&self, k: usize) -> &str {
-        self.tokens
-            .get(k)
-            .and_then(|t| self.src.get(t.start..t.end))
-            .unwrap_or("")
+        self.tokens.get(k).and_then(|t| self.src.get(t.start..t.end)).unwrap_or("")
     }
 
     fn start(&self, k: usize) -> usize {
-        self.tokens
-            .get(k)
-            .map_or(self.src.len(), |token| token.start)
+        self.tokens.get(k).map_or(self.src.len(), |token| token.start)
     }
 
     fn end(&self, k: usize) -> usize {
@@ -1033,31 +968,19 @@ impl Scanner<'_> {
     fn next_top(&self, k: usize) -> usize {
         let n = self.tokens.len();
         match self.kind(k) {
-            Some(Kind::Open(_)) => self
-                .partner
-                .get(k)
-                .map_or(n, |&p| p.saturating_add(1))
-                .min(n),
+            Some(Kind::Open(_)) => self.partner.get(k).map_or(n, |&p| p.saturating_add(1)).min(n),
             _ => k + 1,
         }
     }
 
     /// Where the bracket opened at `open` closes (its partner, or the end of tokens).
     fn close_of(&self, open: usize) -> usize {
-        self.partner
-            .get(open)
-            .copied()
-            .unwrap_or(usize::MAX)
-            .min(self.tokens.len())
+        self.partner.get(open).copied().unwrap_or(usize::MAX).min(self.tokens.len())
     }
 
     /// The source span of tokens `s..e` (empty at `at` if there are none).
     fn span(&self, s: usize, e: usize, at: usize) -> Range<usize> {
-        if s < e {
-            self.start(s)..self.end(e - 1)
-        } else {
-            at..at
-        }
+        if s < e { self.start(s)..self.end(e - 1) } else { at..at }
     }
 
     /// Splits `s..e` on commas at its own bracket level. A trailing comma gives a final
@@ -1130,12 +1053,7 @@ impl Scanner<'_> {
             self.tokens.last().map_or(self.src.len(), |token| token.end)
         };
         let span = callee_span.start..end;
-        Some(Call {
-            callee,
-            callee_span,
-            args,
-            span,
-        })
+        Some(Call { callee, callee_span, args, span })
     }
 
     /// The callee chain ending just before the `(` at `open`, walked backwards a bounded
@@ -1175,21 +1093,14 @@ impl Scanner<'_> {
                     if opener >= k || opener == 0 || !self.ends_primary(opener - 1) {
                         break;
                     }
-                    segments.push(if close == b')' {
-                        Segment::Call
-                    } else {
-                        Segment::Index
-                    });
+                    segments.push(if close == b')' { Segment::Call } else { Segment::Index });
                     start = self.start(opener);
                     k = opener - 1;
                 }
                 _ => break,
             }
         }
-        if !segments
-            .iter()
-            .any(|segment| matches!(segment, Segment::Name(..)))
-        {
+        if !segments.iter().any(|segment| matches!(segment, Segment::Name(..))) {
             return None;
         }
         let mut callee = String::new();
@@ -1230,13 +1141,7 @@ impl Scanner<'_> {
         };
         let value = self.value(value_start, e, 0);
         let value_span = self.span(value_start, e, span.end);
-        Arg {
-            keyword,
-            unpack,
-            value,
-            span,
-            value_span,
-        }
+        Arg { keyword, unpack, value, span, value_span }
     }
 
     // --- values ---------------------------------------------------------------------------
@@ -1269,8 +1174,7 @@ impl Scanner<'_> {
             return Value::Number(format!("{}{}", self.text(s), self.text(s + 1)));
         }
         if let Some(Kind::Open(open)) = self.kind(s) {
-            let closed_at_end =
-                self.partner.get(s) == Some(&(e - 1)) && self.partner.get(e - 1) == Some(&s);
+            let closed_at_end = self.partner.get(s) == Some(&(e - 1)) && self.partner.get(e - 1) == Some(&s);
             return match open {
                 b'[' if closed_at_end => self.sequence(s + 1, e - 1, depth + 1, true),
                 b'(' if closed_at_end => self.sequence(s + 1, e - 1, depth + 1, false),
@@ -1295,20 +1199,16 @@ impl Scanner<'_> {
         let parts = self.split(s, e);
         if !list && parts.len() == 1 {
             // `(expr)` without a comma is just grouping.
-            return parts
-                .first()
-                .map_or(Value::Other, |p| self.value(p.start, p.end, depth));
+            return parts.first().map_or(Value::Other, |p| self.value(p.start, p.end, depth));
         }
         let items = parts
             .into_iter()
             .filter(|part| !part.is_empty())
-            .map(|part| {
-                if self.is_op(part.start, "*") {
-                    Value::Other
-                } else {
-                    self.value(part.start, part.end, depth)
-                }
-            })
+            .map(
+                |part| {
+                    if self.is_op(part.start, "*") { Value::Other } else { self.value(part.start, part.end, depth) }
+                },
+            )
             .collect();
         Value::List(items)
     }
@@ -1375,11 +1275,8 @@ impl Scanner<'_> {
                 }
                 Kind::Op if depth == 0 && self.text(k) == ";" => at_start = true,
                 Kind::Op if depth == 0 && self.text(k) == ":" => {
-                    let header = line_first.is_some_and(|first| {
-                        COMPOUND_KEYWORDS
-                            .iter()
-                            .any(|kw| self.is_keyword(first, kw))
-                    });
+                    let header =
+                        line_first.is_some_and(|first| COMPOUND_KEYWORDS.iter().any(|kw| self.is_keyword(first, kw)));
                     if header {
                         at_start = true;
                     }
@@ -1455,11 +1352,7 @@ impl Scanner<'_> {
         let value = if matches!(value, Value::Other) {
             // `x = "a", "b"` is a tuple even without brackets.
             let parts = self.split(value_start, end);
-            if parts.len() > 1 {
-                self.sequence(value_start, end, 1, true)
-            } else {
-                value
-            }
+            if parts.len() > 1 { self.sequence(value_start, end, 1, true) } else { value }
         } else {
             value
         };
@@ -1489,21 +1382,13 @@ impl Scanner<'_> {
             if self.is_keyword(end, "as") && self.is_name(end + 1) {
                 let local = self.text(end + 1).to_string();
                 let span = self.start(end + 1)..self.end(end + 1);
-                imports.push(Import {
-                    local,
-                    target: module,
-                    span,
-                });
+                imports.push(Import { local, target: module, span });
                 k = end + 2;
             } else {
                 // `import os.path` binds `os`.
                 let local = self.text(k).to_string();
                 let span = self.start(k)..self.end(k);
-                imports.push(Import {
-                    target: local.clone(),
-                    local,
-                    span,
-                });
+                imports.push(Import { target: local.clone(), local, span });
                 k = end;
             }
             if !self.is_op(k, ",") {
@@ -1532,11 +1417,7 @@ impl Scanner<'_> {
         if self.kind(k) == Some(Kind::Open(b'(')) {
             k += 1;
         }
-        let separator = if module.ends_with('.') || module.is_empty() {
-            ""
-        } else {
-            "."
-        };
+        let separator = if module.ends_with('.') || module.is_empty() { "" } else { "." };
         while self.is_name(k) {
             let name = self.text(k);
             let target = format!("{module}{separator}{name}");
@@ -1545,11 +1426,7 @@ impl Scanner<'_> {
             } else {
                 (name, self.start(k)..self.end(k), k + 1)
             };
-            imports.push(Import {
-                local: local.to_string(),
-                target,
-                span,
-            });
+            imports.push(Import { local: local.to_string(), target, span });
             k = next;
             if !self.is_op(k, ",") {
                 break;
@@ -1571,9 +1448,7 @@ mod tests {
     }
 
     fn string(value: &Value) -> &MappedText {
-        value
-            .as_str()
-            .unwrap_or_else(|| panic!("not a string: {value:?}"))
+        value.as_str().unwrap_or_else(|| panic!("not a string: {value:?}"))
     }
 
     fn str_value(s: &str) -> Value {
@@ -1583,13 +1458,9 @@ mod tests {
     /// Decoded strings compared on text only (the map is tested separately).
     fn texts(value: &Value) -> Vec<String> {
         match value {
-            Value::List(items) => items
-                .iter()
-                .map(|item| {
-                    item.as_str()
-                        .map_or("<other>".into(), |s| s.as_str().into())
-                })
-                .collect(),
+            Value::List(items) => {
+                items.iter().map(|item| item.as_str().map_or("<other>".into(), |s| s.as_str().into())).collect()
+            }
             other => panic!("not a list: {other:?}"),
         }
     }
@@ -1600,10 +1471,7 @@ mod tests {
         let module = scan(src);
         let get = call(&module, "requests.get");
         assert_eq!(&src[get.callee_span.clone()], "requests.get");
-        assert_eq!(
-            &src[get.span.clone()],
-            "requests.get(\"http://x\", verify=False)"
-        );
+        assert_eq!(&src[get.span.clone()], "requests.get(\"http://x\", verify=False)");
         assert_eq!(get.args.len(), 2);
         let url = string(&get.args[0].value);
         assert_eq!(url.as_str(), "http://x");
@@ -1613,10 +1481,7 @@ mod tests {
         assert_eq!(verify.value, Value::Bool(false));
         assert_eq!(&src[verify.span.clone()], "verify=False");
         assert_eq!(&src[verify.value_span.clone()], "False");
-        assert_eq!(
-            get.positional(0).map(|a| a.span.clone()),
-            Some(get.args[0].span.clone())
-        );
+        assert_eq!(get.positional(0).map(|a| a.span.clone()), Some(get.args[0].span.clone()));
         assert!(get.positional(1).is_none());
     }
 
@@ -1638,20 +1503,12 @@ mod tests {
         let run = call(&module, "subprocess.run");
         assert_eq!(run.args.len(), 2);
         assert_eq!(texts(&run.args[0].value), ["scp", "f", "u@h:/x"]);
-        let Value::List(items) = &run.args[0].value else {
-            unreachable!()
-        };
+        let Value::List(items) = &run.args[0].value else { unreachable!() };
         assert_eq!(&src[string(&items[2]).source_span()], "u@h:/x");
-        assert_eq!(
-            run.keyword("check").map(|a| &a.value),
-            Some(&Value::Bool(true))
-        );
+        assert_eq!(run.keyword("check").map(|a| &a.value), Some(&Value::Bool(true)));
         // A tuple works the same, a comprehension does not.
         let module = scan("subprocess.call(('a', 'b',)); f([x for x in 'ab']); g((1))");
-        assert_eq!(
-            texts(&call(&module, "subprocess.call").args[0].value),
-            ["a", "b"]
-        );
+        assert_eq!(texts(&call(&module, "subprocess.call").args[0].value), ["a", "b"]);
         assert_eq!(call(&module, "f").args[0].value, Value::Other);
         assert_eq!(call(&module, "g").args[0].value, Value::Number("1".into()));
     }
@@ -1724,10 +1581,7 @@ mod tests {
         let host = url.as_str().find("example").unwrap_or(0);
         assert_eq!(url.source_offset(host), src.find("example").unwrap_or(0));
         assert_eq!(&src[url.source_range(host + 11..url.len())], "/{path}");
-        assert_eq!(
-            post.keyword("data").map(|a| &a.value),
-            Some(&Value::Name("x".into()))
-        );
+        assert_eq!(post.keyword("data").map(|a| &a.value), Some(&Value::Name("x".into())));
         assert_eq!(module.strings.len(), 1);
         // Statements on separate lines are not concatenated.
         assert_eq!(scan("'a'\n'b'").strings.len(), 2);
@@ -1744,24 +1598,11 @@ mod tests {
         assert_eq!(command.as_str(), "curl {…} -d '{…}' {…} {lit} | sh");
         let field = command.as_str().find("{…}").unwrap_or(0);
         let len = FSTRING_FIELD.len();
-        assert_eq!(
-            &src[command.source_range(field..field + len)],
-            "{url!r:>{width}}"
-        );
+        assert_eq!(&src[command.source_range(field..field + len)], "{url!r:>{width}}");
         let second = command.as_str().rfind("{…}").unwrap_or(0);
-        assert_eq!(
-            &src[command.source_range(second..second + len)],
-            "{x[\"a\"]}"
-        );
+        assert_eq!(&src[command.source_range(second..second + len)], "{x[\"a\"]}");
         let strings: Vec<&str> = module.strings.iter().map(|s| s.as_str()).collect();
-        let expected = [
-            "curl {…} -d '{…}' {…} {lit} | sh",
-            "k",
-            "k",
-            "a",
-            "\\d{…}",
-            "{…}\n{…}",
-        ];
+        let expected = ["curl {…} -d '{…}' {…} {lit} | sh", "k", "k", "a", "\\d{…}", "{…}\n{…}"];
         assert_eq!(strings, expected);
         assert!(module.calls.iter().all(|c| c.callee == "os.system"));
     }
@@ -1774,16 +1615,10 @@ mod tests {
         assert_eq!(callees, ["print", "requests.get"]);
         let get = call(&module, "requests.get");
         assert_eq!(&src[get.callee_span.clone()], "requests.get");
-        assert_eq!(
-            &src[get.span.clone()],
-            "requests.get('http://x', verify=False)"
-        );
+        assert_eq!(&src[get.span.clone()], "requests.get('http://x', verify=False)");
         let url = string(&get.args[0].value);
         assert_eq!(&src[url.source_span()], "http://x");
-        assert_eq!(
-            &src[get.keyword("verify").map_or(0..0, |a| a.span.clone())],
-            "verify=False"
-        );
+        assert_eq!(&src[get.keyword("verify").map_or(0..0, |a| a.span.clone())], "verify=False");
         let strings: Vec<&str> = module.strings.iter().map(|s| s.as_str()).collect();
         assert_eq!(strings, ["got {…}", "http://x"]);
         // `{x=}` is not an assignment.
@@ -1827,10 +1662,7 @@ mod tests {
         assert_eq!(call(&module, "subprocess.run").args[0].value, Value::Other);
         let get = call(&module, "requests.Session().get");
         assert_eq!(&src[get.callee_span.clone()], "requests.Session().get");
-        assert_eq!(
-            get.keyword("verify").map(|a| &a.value),
-            Some(&Value::Bool(false))
-        );
+        assert_eq!(get.keyword("verify").map(|a| &a.value), Some(&Value::Bool(false)));
         assert_eq!(&src[call(&module, ".post").callee_span.clone()], ".post");
     }
 
@@ -1845,17 +1677,12 @@ mod tests {
         let callees: Vec<&str> = module.calls.iter().map(|c| c.callee.as_str()).collect();
         assert_eq!(callees, ["dsl.component", "sorted", "httpx.get"]);
         let component = call(&module, "dsl.component");
-        let packages = component
-            .keyword("packages_to_install")
-            .map(|a| texts(&a.value));
+        let packages = component.keyword("packages_to_install").map(|a| texts(&a.value));
         assert_eq!(packages, Some(vec!["requests".to_string()]));
         let sorted = call(&module, "sorted");
         assert_eq!(sorted.args.len(), 3);
         assert_eq!(sorted.args[1].keyword.as_deref(), Some("key"));
-        assert_eq!(
-            sorted.keyword("reverse").map(|a| &a.value),
-            Some(&Value::Bool(true))
-        );
+        assert_eq!(sorted.keyword("reverse").map(|a| &a.value), Some(&Value::Bool(true)));
     }
 
     #[test]
@@ -1873,34 +1700,21 @@ mod tests {
         let src = "url = 'http://a'\nif x: url = \"http://b\"\nself.cmd: str = ['sh', '-c']\n\
                    a = b = -3; url += '/x'\nt = 'p', 'q'\nrequests.get(url)\nu = url\n";
         let module = scan(src);
-        let targets: Vec<&str> = module
-            .assignments
-            .iter()
-            .map(|a| a.target.as_str())
-            .collect();
-        assert_eq!(
-            targets,
-            ["url", "url", "self.cmd", "a", "b", "url", "t", "u"]
-        );
+        let targets: Vec<&str> = module.assignments.iter().map(|a| a.target.as_str()).collect();
+        assert_eq!(targets, ["url", "url", "self.cmd", "a", "b", "url", "t", "u"]);
         assert_eq!(texts(&module.assignments[2].value), ["sh", "-c"]);
         assert_eq!(module.assignments[4].value, Value::Number("-3".into()));
         assert_eq!(module.assignments[5].value, Value::Other);
         assert_eq!(texts(&module.assignments[6].value), ["p", "q"]);
         let get = call(&module, "requests.get");
         // Resolves to the augmented assignment: not a constant any more.
-        assert_eq!(
-            module.resolve(&get.args[0].value, get.span.start),
-            &Value::Other
-        );
+        assert_eq!(module.resolve(&get.args[0].value, get.span.start), &Value::Other);
         let before = src.find("a = b").unwrap_or(0);
         let resolved = module.resolve(&get.args[0].value, before);
         assert_eq!(resolved.as_str().map(|s| s.as_str()), Some("http://b"));
         let u = &module.assignments[7];
         assert_eq!(module.resolve(&u.value, u.target_span.start), &Value::Other);
-        assert_eq!(
-            &src[module.assignments[2].value_span.clone()],
-            "['sh', '-c']"
-        );
+        assert_eq!(&src[module.assignments[2].value_span.clone()], "['sh', '-c']");
     }
 
     #[test]
@@ -1911,13 +1725,7 @@ mod tests {
         let qualified: Vec<String> = module.calls.iter().map(|c| module.qualified(c)).collect();
         assert_eq!(
             qualified,
-            [
-                "subprocess.run",
-                "urllib.request.urlopen",
-                "urllib.request.Request",
-                "os.path.join",
-                ".util.f"
-            ]
+            ["subprocess.run", "urllib.request.urlopen", "urllib.request.Request", "os.path.join", ".util.f"]
         );
         assert_eq!(&src[module.imports[0].span.clone()], "sp");
     }
@@ -1970,10 +1778,7 @@ mod tests {
             let module = scan(input);
             for s in &module.strings {
                 let span = s.source_span();
-                assert!(
-                    span.start <= span.end && span.end <= input.len(),
-                    "{input:?}"
-                );
+                assert!(span.start <= span.end && span.end <= input.len(), "{input:?}");
             }
             for c in &module.calls {
                 assert!(c.span.end <= input.len() && c.callee_span.end <= input.len());
@@ -2006,10 +1811,7 @@ mod tests {
         let shallow = format!("f({}'x'{})", "[".repeat(3), "]".repeat(3));
         let module = scan(&shallow);
         let wrapped = Value::List(vec![Value::List(vec![Value::List(vec![str_value("x")])])]);
-        assert_eq!(
-            texts_of_nested(&module.calls[0].args[0].value),
-            texts_of_nested(&wrapped)
-        );
+        assert_eq!(texts_of_nested(&module.calls[0].args[0].value), texts_of_nested(&wrapped));
         let calls = format!("{}1{}", "f(".repeat(n), ")".repeat(n));
         assert_eq!(scan(&calls).calls.len(), n);
         let _ = scan(&"(".repeat(n));

@@ -46,12 +46,6 @@ pub fn render(report: &Report, style: Style) -> String {
         }
         out.push('\n');
     }
-    for file in &report.files {
-        if let FileOutcome::Failed { error } = &file.outcome {
-            let location = error.region.map(|r| format!(":{}:{}", r.start.line, r.start.column)).unwrap_or_default();
-            let _ = writeln!(out, "error[{}]: {}{location}: {}", error.code, file.path, error.message);
-        }
-    }
     if !style.quiet {
         summary(&mut out, report, style.verbose);
     }

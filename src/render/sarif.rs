@@ -3,6 +3,8 @@
 //! under `%SRCROOT%`, line-independent `partialFingerprints`, and failed files as
 //! tool execution notifications.
 
+use std::path::Path;
+
 use serde_json::{Value, json};
 
 use crate::finding::Severity;
@@ -53,8 +55,52 @@ fn pascal_case(id: &str) -> String {
         .collect()
 }
 
-/// `root` is the absolute `file://` URI of the directory paths are relative to.
-pub fn render(report: &Report, root: &str) -> String {
+/// Percent-encodes a path for a URI (RFC 3986 unreserved characters and `/` stay).
+fn encode_path(path: &str) -> String {
+    path.bytes()
+        .map(|byte| match byte {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'/' | b'-' | b'_' | b'.' | b'~' => (byte as char).to_string(),
+            other => format!("%{other:02X}"),
+        })
+        .collect()
+}
+
+/// An absolute directory as a `file://` URI ending in `/`.
+fn directory_uri(dir: &Path) -> String {
+    let mut path = dir.to_string_lossy().replace('\\', "/");
+    if !path.ends_with('/') {
+        path.push('/');
+    }
+    if !path.starts_with('/') {
+        path.insert(0, '/');
+    }
+    format!("file://{}", encode_path(&path))
+}
+
+/// An artifact location: relative to `%SRCROOT%` when the path is below it, else absolute.
+fn artifact_location(path: &str, root: &Path) -> Value {
+    let outside = path.starts_with('/') || path.starts_with("../") || path == "..";
+    if !outside {
+        return json!({ "uri": encode_path(path), "uriBaseId": "%SRCROOT%" });
+    }
+    let absolute = root.join(path);
+    let mut normalized = std::path::PathBuf::new();
+    for component in absolute.components() {
+        match component {
+            std::path::Component::ParentDir => {
+                normalized.pop();
+            }
+            std::path::Component::CurDir => {}
+            other => normalized.push(other),
+        }
+    }
+    let text = normalized.to_string_lossy().replace('\\', "/");
+    let text = if text.starts_with('/') { text } else { format!("/{text}") };
+    json!({ "uri": format!("file://{}", encode_path(&text)) })
+}
+
+/// `root` is the directory that report paths are relative to (the working directory).
+pub fn render(report: &Report, root: &Path) -> String {
     let all = rules::all();
     let rule_index = |id: &str| all.iter().position(|rule| rule.meta.id == id);
     let results: Vec<Value> = report
@@ -72,7 +118,7 @@ pub fn render(report: &Report, root: &str) -> String {
             };
             let location = |r: &crate::source::Region| {
                 json!({ "physicalLocation": {
-                    "artifactLocation": { "uri": reported.path, "uriBaseId": "%SRCROOT%" },
+                    "artifactLocation": artifact_location(&reported.path, root),
                     "region": region(r),
                 }})
             };
@@ -141,7 +187,7 @@ pub fn render(report: &Report, root: &str) -> String {
                 "rules": all.iter().map(|rule| descriptor(rule)).collect::<Vec<_>>(),
             }},
             "automationDetails": { "id": "kfpguard/" },
-            "originalUriBaseIds": { "%SRCROOT%": { "uri": root } },
+            "originalUriBaseIds": { "%SRCROOT%": { "uri": directory_uri(root) } },
             "columnKind": "unicodeCodePoints",
             "invocations": [{
                 "executionSuccessful": !report.has_failures(),

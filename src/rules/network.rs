@@ -4,7 +4,7 @@
 //! their literal arguments.
 
 use super::{Docs, Emitter, Hit, Rule, RuleMeta};
-use crate::analysis::Command;
+use crate::analysis::{Command, python};
 use crate::finding::Severity;
 use crate::model::{Container, Pipeline};
 use crate::text::MappedText;
@@ -175,6 +175,30 @@ fn plain_http_urls(word: &str) -> Vec<std::ops::Range<usize>> {
     found
 }
 
+fn emit_span(
+    out: &mut Emitter<'_>,
+    rule: &RuleMeta,
+    container: &Container<'_>,
+    span: std::ops::Range<usize>,
+    value: &str,
+    message: String,
+) {
+    if out.covered(rule.id, &span) {
+        return;
+    }
+    out.emit(
+        rule,
+        Hit {
+            span,
+            message,
+            container: Some(container),
+            field: "code".to_string(),
+            value: value.to_string(),
+            ..Hit::default()
+        },
+    );
+}
+
 fn emit_token(
     out: &mut Emitter<'_>,
     rule: &RuleMeta,
@@ -213,8 +237,62 @@ const DOWNLOADERS: &[&str] = &[
     "gsutil",
 ];
 
+/// Python functions that fetch what their URL argument names (last segment of the callee).
+const PYTHON_FETCHERS: &[&str] = &[
+    "get",
+    "post",
+    "put",
+    "patch",
+    "head",
+    "request",
+    "urlopen",
+    "urlretrieve",
+    "Request",
+    "download",
+    "stream",
+    "read_csv",
+    "read_json",
+    "read_parquet",
+    "read_table",
+    "read_excel",
+    "read_html",
+    "read_pickle",
+    "read_feather",
+    "load_dataset",
+    "get_file",
+    "load_url",
+    "load_state_dict_from_url",
+    "download_url_to_file",
+];
+
 fn check_plaintext(pipeline: &Pipeline<'_>, out: &mut Emitter<'_>) {
     for container in &pipeline.containers {
+        for source in &container.code().python {
+            for call in &source.module.calls {
+                let callee = source.module.qualified(call);
+                let last = callee.rsplit('.').next().unwrap_or(&callee);
+                if !PYTHON_FETCHERS.contains(&last) {
+                    continue;
+                }
+                let url_args =
+                    call.positional(0).into_iter().chain(call.keyword("url")).chain(call.keyword("filepath_or_buffer"));
+                for arg in url_args {
+                    let python::Value::Str(local) = source.module.resolve(&arg.value, arg.span.start) else { continue };
+                    let text = source.file_text(local);
+                    for range in plain_http_urls(text.as_str()) {
+                        let url = text.as_str()[range.clone()].to_string();
+                        emit_token(
+                            out,
+                            &PLAINTEXT_DOWNLOAD.meta,
+                            container,
+                            &text,
+                            range,
+                            format!("`{callee}` fetches `{url}` over plain HTTP in container `{}`", container.name),
+                        );
+                    }
+                }
+            }
+        }
         for command in &container.code().commands {
             let Some(program) = command.program() else { continue };
             let is_pip = matches!(program, "pip" | "pip3") || is_python_module(command, "pip");
@@ -332,25 +410,41 @@ fn check_remote_shell(pipeline: &Pipeline<'_>, out: &mut Emitter<'_>) {
     for container in &pipeline.containers {
         for command in &container.code().commands {
             let Some(program) = command.program() else { continue };
-            let word = &command.words[0];
             let remote = match program {
                 "ssh" | "scp" | "sftp" | "sshpass" | "slogin" | "autossh" => true,
                 "rsync" => rsync_over_ssh(command.args()),
                 _ => false,
             };
             if remote {
-                emit_token(
-                    out,
-                    &REMOTE_SHELL.meta,
-                    container,
-                    word,
-                    0..word.len(),
-                    format!("`{program}` connects to a remote host in container `{}`", container.name),
-                );
+                let word = &command.words[0];
+                let message = format!("`{program}` connects to a remote host in container `{}`", container.name);
+                emit_token(out, &REMOTE_SHELL.meta, container, word, 0..word.len(), message);
+            }
+        }
+        for source in &container.code().python {
+            for call in &source.module.calls {
+                let callee = source.module.qualified(call);
+                if REMOTE_SHELL_PYTHON.iter().any(|api| callee == *api) {
+                    let span = source.file_range(call.callee_span.clone());
+                    let message = format!("`{callee}` opens an SSH connection in container `{}`", container.name);
+                    emit_span(out, &REMOTE_SHELL.meta, container, span, &callee, message);
+                }
             }
         }
     }
 }
+
+/// Python APIs that open SSH sessions.
+const REMOTE_SHELL_PYTHON: &[&str] = &[
+    "paramiko.SSHClient",
+    "paramiko.client.SSHClient",
+    "paramiko.Transport",
+    "fabric.Connection",
+    "fabric.connection.Connection",
+    "asyncssh.connect",
+    "pysftp.Connection",
+    "scp.SCPClient",
+];
 
 /// `rsync -e ssh ...`, `rsync --rsh=ssh ...` or a `host:path` source/destination.
 fn rsync_over_ssh(args: &[MappedText]) -> bool {
@@ -368,13 +462,33 @@ fn rsync_over_ssh(args: &[MappedText]) -> bool {
             continue;
         }
         // `host:path` or `user@host:path`; a `::` module is the rsync daemon protocol.
-        if let Some((host, _)) = text.split_once(':') {
-            if !host.is_empty() && !host.contains('/') && !text.contains("::") {
-                return true;
-            }
+        let remote = text.split_once(':').is_some_and(|(host, _)| !host.is_empty() && !host.contains('/'));
+        if remote && !text.contains("::") {
+            return true;
         }
     }
     false
+}
+
+/// `ftp://` and `tftp://` URLs in `text` (not `sftp://`: that is SSH).
+fn ftp_urls(text: &str) -> Vec<std::ops::Range<usize>> {
+    let lower = text.to_ascii_lowercase();
+    let mut found = Vec::new();
+    for scheme in ["ftp://", "tftp://"] {
+        let mut from = 0;
+        while let Some(position) = lower[from..].find(scheme) {
+            let start = from + position;
+            from = start + scheme.len();
+            let at_word_start = lower[..start].chars().next_back().is_none_or(|c| !c.is_ascii_alphanumeric());
+            if at_word_start {
+                let end = text[start..]
+                    .find(|c: char| c.is_whitespace() || matches!(c, '"' | '\'' | ')'))
+                    .map_or(text.len(), |e| start + e);
+                found.push(start..end);
+            }
+        }
+    }
+    found
 }
 
 fn check_ftp(pipeline: &Pipeline<'_>, out: &mut Emitter<'_>) {
@@ -383,31 +497,35 @@ fn check_ftp(pipeline: &Pipeline<'_>, out: &mut Emitter<'_>) {
             let Some(program) = command.program() else { continue };
             if matches!(program, "ftp" | "tftp" | "lftp" | "ncftp" | "ncftpget" | "ncftpput" | "pftp") {
                 let word = &command.words[0];
-                emit_token(
-                    out,
-                    &FTP_TRANSFER.meta,
-                    container,
-                    word,
-                    0..word.len(),
-                    format!("`{program}` transfers files over FTP in container `{}`", container.name),
-                );
+                let message = format!("`{program}` transfers files over FTP in container `{}`", container.name);
+                emit_token(out, &FTP_TRANSFER.meta, container, word, 0..word.len(), message);
                 continue;
             }
             for word in command.args() {
-                let lower = word.as_str().to_ascii_lowercase();
-                for scheme in ["ftp://", "tftp://"] {
-                    if let Some(position) = lower.find(scheme) {
-                        let end =
-                            word.as_str()[position..].find(char::is_whitespace).map_or(word.len(), |e| position + e);
-                        emit_token(
-                            out,
-                            &FTP_TRANSFER.meta,
-                            container,
-                            word,
-                            position..end,
-                            format!("`{}` URL in container `{}`", &word.as_str()[position..end], container.name),
-                        );
-                    }
+                for range in ftp_urls(word.as_str()) {
+                    let message = format!("`{}` URL in container `{}`", &word.as_str()[range.clone()], container.name);
+                    emit_token(out, &FTP_TRANSFER.meta, container, word, range, message);
+                }
+            }
+        }
+        for source in &container.code().python {
+            for call in &source.module.calls {
+                let callee = source.module.qualified(call);
+                if callee.starts_with("ftplib.FTP") {
+                    let span = source.file_range(call.callee_span.clone());
+                    let message = format!("`{callee}` transfers files over FTP in container `{}`", container.name);
+                    emit_span(out, &FTP_TRANSFER.meta, container, span, &callee, message);
+                }
+            }
+            for local in &source.module.strings {
+                let ranges = ftp_urls(local.as_str());
+                if ranges.is_empty() {
+                    continue;
+                }
+                let text = source.file_text(local);
+                for range in ranges {
+                    let message = format!("`{}` URL in container `{}`", &text.as_str()[range.clone()], container.name);
+                    emit_token(out, &FTP_TRANSFER.meta, container, &text, range, message);
                 }
             }
         }
