@@ -18,14 +18,15 @@ pub struct MappedText {
     pieces: Vec<Piece>,
 }
 
-/// One run of decoded bytes. If the decoded run is as long as its source run the two
-/// map byte for byte (copied text); otherwise (an escape, a folded line break) every
-/// decoded byte maps to the start of the source run.
+/// One run of decoded bytes. A verbatim run was copied from its source and maps byte for
+/// byte; any other run (an escape, a folded line break) maps every decoded byte to the
+/// start of its source run, even when the two happen to have the same length.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 struct Piece {
     decoded_start: usize,
     source_start: usize,
     source_len: usize,
+    verbatim: bool,
 }
 
 impl MappedText {
@@ -49,13 +50,12 @@ impl MappedText {
         let decoded_start = self.text.len();
         self.text.push_str(text);
         if let Some(last) = self.pieces.last_mut() {
-            let last_decoded_len = decoded_start - last.decoded_start;
-            if last_decoded_len == last.source_len && last.source_start + last.source_len == source_start {
+            if last.verbatim && last.source_start + last.source_len == source_start {
                 last.source_len += text.len();
                 return;
             }
         }
-        self.pieces.push(Piece { decoded_start, source_start, source_len: text.len() });
+        self.pieces.push(Piece { decoded_start, source_start, source_len: text.len(), verbatim: true });
     }
 
     /// Appends `decoded`, which stands for the source bytes `source` (an escape sequence,
@@ -67,13 +67,25 @@ impl MappedText {
         let source_len = source.end.saturating_sub(source.start);
         let decoded_start = self.text.len();
         self.text.push_str(decoded);
-        self.pieces.push(Piece { decoded_start, source_start: source.start, source_len });
+        self.pieces.push(Piece { decoded_start, source_start: source.start, source_len, verbatim: false });
     }
 
     /// Appends a character that stands for the source bytes `source`.
     pub fn push_char(&mut self, decoded: char, source: Range<usize>) {
         let mut buf = [0u8; 4];
         self.push_decoded(decoded.encode_utf8(&mut buf), source);
+    }
+
+    /// Appends `other`, keeping its map.
+    pub fn append(&mut self, other: &MappedText) {
+        for (index, piece) in other.pieces.iter().enumerate() {
+            let run = &other.text[piece.decoded_start..piece.decoded_start + other.piece_decoded_len(index)];
+            if piece.verbatim {
+                self.push_verbatim(run, piece.source_start);
+            } else {
+                self.push_decoded(run, piece.source_start..piece.source_start + piece.source_len);
+            }
+        }
     }
 
     /// The decoded text.
@@ -101,7 +113,7 @@ impl MappedText {
         if delta >= decoded_len {
             return piece.source_start + piece.source_len;
         }
-        if decoded_len == piece.source_len { piece.source_start + delta } else { piece.source_start }
+        if piece.verbatim { piece.source_start + delta } else { piece.source_start }
     }
 
     /// The source range covered by the decoded range `decoded`.
@@ -115,8 +127,7 @@ impl MappedText {
             return start..start;
         };
         let piece = self.pieces[index];
-        let decoded_len = self.piece_decoded_len(index);
-        let end = if decoded_len == piece.source_len {
+        let end = if piece.verbatim {
             piece.source_start + (last - piece.decoded_start) + 1
         } else {
             piece.source_start + piece.source_len
@@ -141,7 +152,7 @@ impl MappedText {
             let piece_end = piece.decoded_start + self.piece_decoded_len(index);
             let run_end = piece_end.min(end);
             let Some(run) = self.text.get(pos..run_end) else { break };
-            if self.piece_decoded_len(index) == piece.source_len {
+            if piece.verbatim {
                 out.push_verbatim(run, piece.source_start + (pos - piece.decoded_start));
             } else {
                 out.push_decoded(run, piece.source_start..piece.source_start + piece.source_len);
@@ -158,7 +169,7 @@ impl MappedText {
         for (index, piece) in self.pieces.iter().enumerate() {
             let decoded_len = self.piece_decoded_len(index);
             let run = &self.text[piece.decoded_start..piece.decoded_start + decoded_len];
-            if decoded_len != piece.source_len {
+            if !piece.verbatim {
                 let source = outer.source_range(piece.source_start..piece.source_start + piece.source_len);
                 out.push_decoded(run, source);
                 continue;
@@ -169,7 +180,7 @@ impl MappedText {
                 let inner_len = inner.piece_decoded_len(inner_index);
                 let offset = inner_piece.decoded_start;
                 let Some(sub) = run.get(offset..offset + inner_len) else { continue };
-                if inner_len == inner_piece.source_len {
+                if inner_piece.verbatim {
                     out.push_verbatim(sub, inner_piece.source_start);
                 } else {
                     out.push_decoded(sub, inner_piece.source_start..inner_piece.source_start + inner_piece.source_len);
@@ -244,6 +255,19 @@ mod tests {
         assert_eq!(composed.as_str(), "yz");
         assert_eq!(composed.source_offset(0), 53);
         assert_eq!(composed.source_offset(1), 54);
+    }
+
+    #[test]
+    fn append_keeps_both_maps() {
+        let mut text = MappedText::verbatim("ab", 10);
+        let mut escaped = MappedText::new();
+        escaped.push_char('\n', 20..22);
+        text.append(&escaped);
+        text.append(&MappedText::verbatim("c", 30));
+        assert_eq!(text.as_str(), "ab\nc");
+        assert_eq!(text.source_offset(1), 11);
+        assert_eq!(text.source_offset(2), 20);
+        assert_eq!(text.source_offset(3), 30);
     }
 
     #[test]

@@ -1705,7 +1705,7 @@ impl<'a> Parser<'a> {
                     let gap_end = word.source_span().start.max(gap_start);
                     joined.push_decoded(" ", gap_start..gap_end);
                 }
-                append(&mut joined, &masked(word, word_substs(i)));
+                joined.append(&masked(word, word_substs(i)));
             }
             jobs.push((joined, NestedVia::Eval));
         } else if matches!(name, "su" | "runuser") {
@@ -1863,24 +1863,6 @@ fn split_assignment(raw: &str) -> Option<(usize, usize)> {
     (bytes.get(index) == Some(&b'=')).then_some((name_end, index + 1))
 }
 
-/// Appends `other` to `out`, keeping its map. (A `MappedText::append` would do this
-/// piece by piece; character by character gives the same result.)
-fn append(out: &mut MappedText, other: &MappedText) {
-    let text = other.as_str();
-    for (start, ch) in text.char_indices() {
-        let end = start + ch.len_utf8();
-        let Some(piece) = text.get(start..end) else {
-            continue;
-        };
-        let source = other.source_range(start..end);
-        if source.end - source.start == piece.len() {
-            out.push_verbatim(piece, source.start);
-        } else {
-            out.push_decoded(piece, source);
-        }
-    }
-}
-
 /// `word` with its substitutions replaced by [`SUBST_PLACEHOLDER`] (see there).
 fn masked(word: &MappedText, substs: &[Range<usize>]) -> MappedText {
     if substs.is_empty() {
@@ -1892,7 +1874,7 @@ fn masked(word: &MappedText, substs: &[Range<usize>]) -> MappedText {
         if range.start < at || range.start > range.end || range.end > word.len() {
             continue;
         }
-        append(&mut out, &word.slice(at..range.start));
+        out.append(&word.slice(at..range.start));
         // One piece per character: a decoded piece as long as its source would be
         // mapped byte for byte, which could point into the middle of a character.
         let source = word.source_range(range.clone());
@@ -1901,7 +1883,7 @@ fn masked(word: &MappedText, substs: &[Range<usize>]) -> MappedText {
         }
         at = range.end;
     }
-    append(&mut out, &word.slice(at..word.len()));
+    out.append(&word.slice(at..word.len()));
     out
 }
 
