@@ -439,3 +439,82 @@ impl<'s> Builder<'s> {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Tree, ParseError> {
+        Tree::parse(text.to_string(), None, Limits::default())
+    }
+
+    #[test]
+    fn spans_are_byte_offsets_in_every_document() {
+        let text = "a: é\n---\nb: [1, \"x\"]\n";
+        let tree = parse(text).unwrap();
+        assert_eq!(tree.document_count(), 2);
+        let second = tree.documents().nth(1).unwrap();
+        let x = second.get("b").unwrap().items().nth(1).unwrap();
+        assert_eq!(x.as_str(), Some("x"));
+        assert_eq!(&text[x.span()], "\"x\"");
+        let first = tree.documents().next().unwrap();
+        assert_eq!(&text[first.get("a").unwrap().span()], "é");
+    }
+
+    #[test]
+    fn json_parses_with_spans() {
+        let text = r#"{"pipelineSpec": {"deploymentSpec": {"executors": {}}}, "n": 3}"#;
+        let tree = parse(text).unwrap();
+        let root = tree.documents().next().unwrap();
+        assert!(root.at(&["pipelineSpec", "deploymentSpec", "executors"]).unwrap().is_mapping());
+        assert_eq!(&text[root.get("n").unwrap().span()], "3");
+    }
+
+    #[test]
+    fn aliases_resolve_without_copies() {
+        let tree = parse("base: &b {cpu: '1'}\nuse: *b\n").unwrap();
+        let root = tree.documents().next().unwrap();
+        assert_eq!(root.at(&["use", "cpu"]).and_then(|n| n.as_str()), Some("1"));
+        assert_eq!(root.get("use").unwrap().id(), root.get("base").unwrap().id());
+    }
+
+    #[test]
+    fn alias_bomb_is_refused() {
+        // Billion laughs: each level holds ten aliases of the one before, 10^9 nodes expanded.
+        let mut text = String::from("l0: &l0 [x, x, x, x, x, x, x, x, x, x]\n");
+        for level in 1..10 {
+            let items = vec![format!("*l{}", level - 1); 10].join(", ");
+            text.push_str(&format!("l{level}: &l{level} [{items}]\n"));
+        }
+        assert!(matches!(parse(&text), Err(ParseError::AliasBomb { .. })));
+    }
+
+    #[test]
+    fn deep_nesting_is_refused_without_overflow() {
+        let text = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
+        assert!(parse(&text).is_err());
+        let block: String = (0..1000).map(|depth| format!("{}k:\n", "  ".repeat(depth))).collect();
+        assert!(matches!(parse(&block), Err(ParseError::TooDeep { .. })));
+    }
+
+    #[test]
+    fn recursive_alias_is_refused() {
+        assert!(parse("a: &a [*a]\n").is_err());
+    }
+
+    #[test]
+    fn syntax_errors_carry_an_offset() {
+        let text = "a: [1, 2\nb: c\n";
+        let error = parse(text).unwrap_err();
+        assert!(error.offset() <= text.len());
+        assert!(matches!(error, ParseError::Syntax { .. }));
+    }
+
+    #[test]
+    fn lenient_like_libyaml_for_flow_indentation() {
+        let text = "spec:\n  args: [\"\n    echo hi\n  \"]\n  command: [\n    a, b\n  ]\n";
+        let tree = parse(text).unwrap();
+        let root = tree.documents().next().unwrap();
+        assert_eq!(root.at(&["spec", "command"]).unwrap().items().count(), 2);
+    }
+}
