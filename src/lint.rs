@@ -113,7 +113,8 @@ fn lint_source(
 ) -> Result<(), FileError> {
     let tree = Tree::parse(file.text.clone(), None, options.limits).map_err(FileError::Parse)?;
     let stem = Path::new(&file.display_path).file_stem().and_then(|s| s.to_str()).unwrap_or("pipeline");
-    let recognized = formats::recognize(&tree, stem);
+    let embedded = formats::Embedded::new(options.limits, file.text.len());
+    let recognized = formats::recognize(&tree, &embedded, stem);
     if recognized.pipelines.is_empty() {
         let reason = match recognized.documents.as_slice() {
             [] => "empty file".to_string(),

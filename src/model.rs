@@ -18,6 +18,14 @@ pub enum Format {
     KfpV2,
     /// A KFP v2 Kubernetes platform spec without the pipeline it configures.
     KfpV2Platform,
+    /// Argo Workflows written by the KFP v1 compiler.
+    KfpV1,
+    /// Argo Workflows (Workflow, WorkflowTemplate, ClusterWorkflowTemplate, CronWorkflow).
+    Argo,
+    /// Tekton (Pipeline, PipelineRun, Task, TaskRun) as kfp-tekton or people write it.
+    Tekton,
+    /// Kubernetes workloads (Pod, Deployment, StatefulSet, DaemonSet, ReplicaSet, Job, CronJob).
+    Kubernetes,
     /// Any YAML in which the generic fallback found containers.
     Generic,
 }
@@ -28,6 +36,10 @@ impl Format {
         match self {
             Format::KfpV2 => "KFP v2",
             Format::KfpV2Platform => "KFP v2 platform spec",
+            Format::KfpV1 => "KFP v1",
+            Format::Argo => "Argo",
+            Format::Tekton => "Tekton",
+            Format::Kubernetes => "Kubernetes",
             Format::Generic => "generic",
         }
     }

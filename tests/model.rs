@@ -4,7 +4,7 @@
 use std::fmt::Write;
 use std::path::Path;
 
-use kfpguard::formats::recognize;
+use kfpguard::formats::{recognize, Embedded};
 use kfpguard::model::{EnvValue, Setting};
 use kfpguard::source::SourceFile;
 use kfpguard::yaml::{Limits, NodeRef, Tree};
@@ -23,7 +23,8 @@ fn describe(relative: &str) -> String {
     let text = std::fs::read_to_string(&path).unwrap();
     let file = SourceFile::new(path.clone(), relative.to_string(), text.clone());
     let tree = Tree::parse(text, None, Limits::default()).unwrap();
-    let recognized = recognize(&tree, "fallback");
+    let embedded = Embedded::new(Limits::default(), file.text.len());
+    let recognized = recognize(&tree, &embedded, "fallback");
     let mut out = String::new();
     for document in &recognized.documents {
         writeln!(out, "document {}: {:?} {:?}", document.index, document.format, document.skipped).unwrap();

@@ -5,10 +5,47 @@
 //! documents with no container at all are skipped with a reason.
 
 pub mod generic;
+pub mod k8s;
 pub mod kfp_v2;
 
+use std::cell::Cell;
+
 use crate::model::Pipeline;
-use crate::yaml::Tree;
+use crate::yaml::{Limits, NodeRef, Tree};
+
+/// Documents found inside string scalars (a JSON `podSpecPatch`, an Argo resource
+/// manifest, the container specs the KFP backend stores as JSON parameters). Their trees
+/// live here for as long as the model that points into them; their spans map back to the
+/// outer file.
+pub struct Embedded {
+    trees: typed_arena::Arena<Tree>,
+    limits: Limits,
+    /// Bytes that may still be parsed: bounded by the file size, so nested strings cannot
+    /// multiply the work.
+    budget: Cell<usize>,
+}
+
+impl Embedded {
+    /// Room for embedded documents of a file of `file_size` bytes.
+    pub fn new(limits: Limits, file_size: usize) -> Self {
+        Self { trees: typed_arena::Arena::new(), limits, budget: Cell::new(file_size.saturating_mul(2)) }
+    }
+
+    /// Parses the text of a string scalar as YAML or JSON. `None` when the scalar is not a
+    /// string, does not parse, holds no mapping or sequence, or the budget is spent.
+    pub fn parse<'t>(&'t self, node: NodeRef<'_>) -> Option<&'t Tree> {
+        let text = node.text();
+        let trimmed = text.as_str().trim_start();
+        if !(trimmed.starts_with('{') || trimmed.starts_with('[') || trimmed.contains(":\n") || trimmed.contains(": ")) {
+            return None;
+        }
+        let remaining = self.budget.get().checked_sub(text.len())?;
+        self.budget.set(remaining);
+        let tree = Tree::parse(text.as_str().to_string(), Some(text), self.limits).ok()?;
+        let holds_structure = tree.documents().any(|doc| doc.is_mapping() || doc.is_sequence());
+        holds_structure.then(|| &*self.trees.alloc(tree))
+    }
+}
 
 /// What became of one document.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
@@ -29,7 +66,8 @@ pub struct Recognized<'t> {
 
 /// Builds the model for every document of `tree`. `fallback_name` names pipelines that
 /// carry no name of their own (the file stem).
-pub fn recognize<'t>(tree: &'t Tree, fallback_name: &str) -> Recognized<'t> {
+pub fn recognize<'t>(tree: &'t Tree, embedded: &'t Embedded, fallback_name: &str) -> Recognized<'t> {
+    let _ = embedded;
     let documents: Vec<_> = tree.documents().collect();
     let platforms: Vec<_> = documents.iter().map(|&doc| kfp_v2::platform_spec(doc)).collect();
     let has_ir = documents.iter().any(|&doc| kfp_v2::pipeline_spec(doc).is_some());

@@ -4,8 +4,12 @@
 //! over the [`Pipeline`] model. Rules never read configuration, print, or compute line
 //! numbers: they hand [`Hit`]s to an [`Emitter`], which attaches context and fingerprints.
 
+mod dangerous_capabilities;
+mod host_namespace;
+mod host_path_volume;
 mod missing_limits;
 mod network;
+mod privilege_escalation;
 mod privileged_container;
 mod run_as_root;
 mod secret_in_env;
@@ -67,11 +71,15 @@ pub struct Rule {
 /// Every rule kfpguard knows, in id order.
 pub fn all() -> &'static [&'static Rule] {
     static RULES: &[&Rule] = &[
+        &dangerous_capabilities::RULE,
         &network::FTP_TRANSFER,
+        &host_namespace::RULE,
+        &host_path_volume::RULE,
         &missing_limits::MISSING_CPU_LIMIT,
         &missing_limits::MISSING_MEMORY_LIMIT,
         &network::NETCAT_LISTENER,
         &network::PLAINTEXT_DOWNLOAD,
+        &privilege_escalation::RULE,
         &privileged_container::RULE,
         &network::REMOTE_SHELL,
         &run_as_root::RULE,

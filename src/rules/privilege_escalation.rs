@@ -1,0 +1,60 @@
+//! `privilege-escalation`: `allowPrivilegeEscalation: true` set explicitly.
+
+use super::{Docs, Emitter, Hit, Rule, RuleMeta};
+use crate::finding::{Related, Severity};
+use crate::model::Pipeline;
+
+pub static RULE: Rule = Rule {
+    meta: RuleMeta {
+        id: "privilege-escalation",
+        severity: Severity::Medium,
+        enabled_by_default: true,
+        summary: "Container allows privilege escalation",
+        help: "set `allowPrivilegeEscalation: false` (or drop the line: do not opt in)",
+        tags: &["security", "CWE-269", "kubernetes"],
+        docs: Docs {
+            what: "Flags containers whose effective `securityContext.allowPrivilegeEscalation` is \
+explicitly `true` (on the container or inherited from its pod or step template).",
+            why: "With privilege escalation allowed, a process can gain more privileges than its \
+parent through setuid binaries or file capabilities: a foothold in a pipeline step becomes \
+root in the container, the first step to escaping it.",
+            example: "\
+securityContext:
+  allowPrivilegeEscalation: true   # <- flagged",
+            fix: "\
+- **KFP v2**: the IR cannot express it; remove it from post-processed specs.
+- **KFP v1**: `op.container.set_security_context(V1SecurityContext(allow_privilege_escalation=False))`.
+- **Hera / Argo**: `security_context=SecurityContext(allow_privilege_escalation=False)`.
+- **Tekton**: `securityContext: {allowPrivilegeEscalation: false}` on the step or `stepTemplate`.",
+        },
+    },
+    check,
+};
+
+fn check(pipeline: &Pipeline<'_>, out: &mut Emitter<'_>) {
+    for container in &pipeline.containers {
+        let Some(effective) = pipeline.effective(container, |s| s.allow_privilege_escalation.as_ref()) else {
+            continue;
+        };
+        if effective.setting.value.as_bool() != Some(true) {
+            continue;
+        }
+        let related = effective
+            .from_pod
+            .map(|pod| Related { span: pod.anchor.file_span(), message: format!("inherited from {}", pod.name) })
+            .into_iter()
+            .collect();
+        out.emit(
+            &RULE.meta,
+            Hit {
+                span: effective.setting.key.file_span(),
+                message: format!("container `{}` allows privilege escalation", container.name),
+                container: Some(container),
+                field: "securityContext.allowPrivilegeEscalation".to_string(),
+                value: "true".to_string(),
+                related,
+                ..Hit::default()
+            },
+        );
+    }
+}
