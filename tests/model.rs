@@ -57,18 +57,24 @@ fn describe(relative: &str) -> String {
     out
 }
 
+/// Every sample under `fixtures/formats/<format>/` has a snapshot of its model.
 #[test]
-fn kfp_v2_samples_normalize() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/formats/kfp-v2");
-    let mut names: Vec<String> = std::fs::read_dir(&dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().to_string())
-        .filter(|n| n.ends_with(".yaml") || n.ends_with(".json"))
-        .collect();
-    names.sort();
-    assert!(!names.is_empty());
-    for name in names {
-        let relative = format!("fixtures/formats/kfp-v2/{name}");
-        insta::assert_snapshot!(format!("kfp_v2__{name}"), describe(&relative));
+fn format_samples_normalize() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/formats");
+    let mut samples = Vec::new();
+    for format in std::fs::read_dir(&root).unwrap() {
+        let format = format.unwrap().file_name().to_string_lossy().to_string();
+        for entry in std::fs::read_dir(root.join(&format)).unwrap() {
+            let name = entry.unwrap().file_name().to_string_lossy().to_string();
+            if name.ends_with(".yaml") || name.ends_with(".yml") || name.ends_with(".json") {
+                samples.push((format.clone(), name));
+            }
+        }
+    }
+    samples.sort();
+    assert!(!samples.is_empty());
+    for (format, name) in samples {
+        let relative = format!("fixtures/formats/{format}/{name}");
+        insta::assert_snapshot!(format!("{format}__{name}"), describe(&relative));
     }
 }

@@ -4,9 +4,12 @@
 //! as two documents of one file. Documents no adapter claims go to the generic fallback;
 //! documents with no container at all are skipped with a reason.
 
+pub mod argo;
 pub mod generic;
 pub mod k8s;
 pub mod kfp_v2;
+pub mod kubernetes;
+pub mod tekton;
 
 use std::cell::Cell;
 
@@ -67,7 +70,6 @@ pub struct Recognized<'t> {
 /// Builds the model for every document of `tree`. `fallback_name` names pipelines that
 /// carry no name of their own (the file stem).
 pub fn recognize<'t>(tree: &'t Tree, embedded: &'t Embedded, fallback_name: &str) -> Recognized<'t> {
-    let _ = embedded;
     let documents: Vec<_> = tree.documents().collect();
     let platforms: Vec<_> = documents.iter().map(|&doc| kfp_v2::platform_spec(doc)).collect();
     let has_ir = documents.iter().any(|&doc| kfp_v2::pipeline_spec(doc).is_some());
@@ -89,6 +91,12 @@ pub fn recognize<'t>(tree: &'t Tree, embedded: &'t Embedded, fallback_name: &str
                 continue;
             }
             (Some(kfp_v2::platform_only(document, platform, fallback_name)), None)
+        } else if let Some(pipeline) = argo::pipeline(document, embedded, fallback_name) {
+            (Some(pipeline), None)
+        } else if let Some(pipeline) = tekton::pipeline(document, embedded, fallback_name) {
+            (Some(pipeline), None)
+        } else if let Some(pipeline) = kubernetes::pipeline(document, fallback_name) {
+            (Some(pipeline), None)
         } else {
             match generic::pipeline(document, fallback_name) {
                 Some(pipeline) => (Some(pipeline), None),
