@@ -41,6 +41,9 @@ pub enum FileError {
         help("raise the limit with --max-file-size if this file really is a pipeline")
     )]
     TooLarge { size: u64, limit: u64 },
+    #[error("UTF-16 text is not supported; convert the file to UTF-8")]
+    #[diagnostic(code(kfpguard::encoding))]
+    Utf16,
     #[error("not UTF-8 text (invalid byte at offset {offset}); binary file?")]
     #[diagnostic(code(kfpguard::encoding))]
     NotUtf8 { offset: usize },
@@ -57,7 +60,7 @@ impl FileError {
         match self {
             FileError::Read(_) => "kfpguard::io",
             FileError::TooLarge { .. } => "kfpguard::too_large",
-            FileError::NotUtf8 { .. } => "kfpguard::encoding",
+            FileError::NotUtf8 { .. } | FileError::Utf16 => "kfpguard::encoding",
             FileError::Parse(_) => "kfpguard::parse",
             FileError::Internal(_) => "kfpguard::internal",
         }
@@ -153,11 +156,12 @@ fn lint_source(
 
 /// Reads a file as UTF-8 text, refusing what is too large or not UTF-8.
 fn read_text(path: &Path, max_size: u64) -> Result<String, FileError> {
-    let file = std::fs::File::open(path)?;
-    let metadata = file.metadata()?;
+    // Check the type before opening: opening a FIFO would block until a writer appears.
+    let metadata = std::fs::metadata(path)?;
     if !metadata.is_file() {
         return Err(FileError::Read(std::io::Error::other("not a regular file")));
     }
+    let file = std::fs::File::open(path)?;
     if metadata.len() > max_size {
         return Err(FileError::TooLarge { size: metadata.len(), limit: max_size });
     }
@@ -166,6 +170,9 @@ fn read_text(path: &Path, max_size: u64) -> Result<String, FileError> {
     file.take(max_size + 1).read_to_end(&mut bytes)?;
     if bytes.len() as u64 > max_size {
         return Err(FileError::TooLarge { size: bytes.len() as u64, limit: max_size });
+    }
+    if bytes.starts_with(&[0xFF, 0xFE]) || bytes.starts_with(&[0xFE, 0xFF]) {
+        return Err(FileError::Utf16);
     }
     String::from_utf8(bytes).map_err(|error| FileError::NotUtf8 { offset: error.utf8_error().valid_up_to() })
 }
