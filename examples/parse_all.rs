@@ -1,22 +1,141 @@
-fn main() {
-    let mut total = 0;
-    let mut bytes = 0;
-    let mut docs = 0;
-    let t = std::time::Instant::now();
-    for arg in std::env::args().skip(1) {
-        let text = std::fs::read_to_string(&arg).unwrap();
-        bytes += text.len();
-        match kfpguard::yaml::Tree::parse(text, None, Default::default()) {
-            Ok(tree) => {
-                docs += tree.document_count();
+//! Parse-only baseline: discover, read and parse files with kfpguard's YAML parser, and
+//! nothing else (no model, no rules, no report). `bench/run.sh` compares a full lint with
+//! this to measure what recognition, rules and rendering cost on top of parsing.
+//!
+//! ```text
+//! cargo run --release --example parse_all -- [-j N] [-q] PATH...
+//! ```
+//!
+//! Files that cannot be read or parsed are listed on standard output as
+//! `path:line:column: message`; the summary goes to standard error. Exit code 0 when every
+//! file parsed, 1 when some did not, 2 on a usage error.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Instant;
+
+use kfpguard::discover::discover;
+use kfpguard::source::LineIndex;
+use kfpguard::yaml::{Limits, Tree};
+use rayon::prelude::*;
+
+const USAGE: &str = "usage: parse_all [-j N] [-q] PATH...";
+
+struct Options {
+    threads: usize,
+    quiet: bool,
+    paths: Vec<PathBuf>,
+}
+
+fn parse_args() -> Result<Options, String> {
+    let mut options = Options { threads: 1, quiet: false, paths: Vec::new() };
+    let mut args = std::env::args_os().skip(1);
+    while let Some(arg) = args.next() {
+        match arg.to_str() {
+            Some("-j") => {
+                let value = args.next().ok_or("-j needs a number")?;
+                options.threads = value
+                    .to_str()
+                    .and_then(|v| v.parse().ok())
+                    .filter(|&n: &usize| n > 0)
+                    .ok_or("-j needs a positive number")?;
             }
-            Err(e) => {
-                let t = std::fs::read_to_string(&arg).unwrap();
-                let l = t[..e.offset().min(t.len())].lines().count();
-                println!("{arg}:{l}: {e}")
+            Some("-q") => options.quiet = true,
+            Some("-h" | "--help") => return Err(String::new()),
+            _ => options.paths.push(PathBuf::from(arg)),
+        }
+    }
+    if options.paths.is_empty() {
+        return Err("no path given".to_string());
+    }
+    Ok(options)
+}
+
+/// What became of one file.
+enum Outcome {
+    Parsed { bytes: usize, documents: usize },
+    Failed { bytes: usize, message: String },
+}
+
+fn parse_file(path: &std::path::Path, display: &str) -> Outcome {
+    let bytes = match std::fs::read(path) {
+        Ok(bytes) => bytes,
+        Err(error) => return Outcome::Failed { bytes: 0, message: format!("{display}: cannot read: {error}") },
+    };
+    let size = bytes.len();
+    let text = match String::from_utf8(bytes) {
+        Ok(text) => text,
+        Err(error) => {
+            let offset = error.utf8_error().valid_up_to();
+            return Outcome::Failed { bytes: size, message: format!("{display}: not UTF-8 (byte {offset})") };
+        }
+    };
+    // Keep a copy only to place an error: parsing takes the text by value, as `lint` does.
+    match Tree::parse(text.clone(), None, Limits::default()) {
+        Ok(tree) => Outcome::Parsed { bytes: size, documents: tree.document_count() },
+        Err(error) => {
+            let position = LineIndex::new(&text).position(&text, error.offset());
+            Outcome::Failed {
+                bytes: size,
+                message: format!("{display}:{}:{}: {error}", position.line, position.column),
             }
         }
-        total += 1;
     }
-    eprintln!("{total} files {bytes} bytes {docs} docs in {:?}", t.elapsed());
+}
+
+fn main() -> ExitCode {
+    let options = match parse_args() {
+        Ok(options) => options,
+        Err(message) => {
+            if !message.is_empty() {
+                eprintln!("parse_all: {message}");
+            }
+            eprintln!("{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    let pool = match rayon::ThreadPoolBuilder::new().num_threads(options.threads).build() {
+        Ok(pool) => pool,
+        Err(error) => {
+            eprintln!("parse_all: cannot start {} threads: {error}", options.threads);
+            return ExitCode::from(2);
+        }
+    };
+    let started = Instant::now();
+    let (inputs, walk_errors) = discover(&options.paths, options.threads);
+    let outcomes: Vec<Outcome> =
+        pool.install(|| inputs.par_iter().map(|input| parse_file(&input.path, &input.display)).collect());
+    let elapsed = started.elapsed();
+
+    let (mut bytes, mut documents, mut failed) = (0usize, 0usize, walk_errors.len());
+    for error in &walk_errors {
+        println!("{}: {}", error.path, error.message);
+    }
+    for outcome in &outcomes {
+        match outcome {
+            Outcome::Parsed { bytes: size, documents: docs } => {
+                bytes += size;
+                documents += docs;
+            }
+            Outcome::Failed { bytes: size, message } => {
+                bytes += size;
+                failed += 1;
+                println!("{message}");
+            }
+        }
+    }
+    if !options.quiet {
+        let seconds = elapsed.as_secs_f64().max(1e-9);
+        eprintln!(
+            "parse_all: {} files, {:.1} MB, {documents} documents, {failed} failed, {:.3} s ({:.0} files/s, {:.1} MB/s, {} thread{})",
+            outcomes.len(),
+            bytes as f64 / 1e6,
+            seconds,
+            outcomes.len() as f64 / seconds,
+            bytes as f64 / 1e6 / seconds,
+            options.threads,
+            if options.threads == 1 { "" } else { "s" },
+        );
+    }
+    if failed == 0 { ExitCode::SUCCESS } else { ExitCode::from(1) }
 }

@@ -205,6 +205,16 @@ pub fn redact(value: &str) -> String {
     format!("{prefix}***({length} chars)")
 }
 
+/// True when `value`, bound to a variable or parameter called `name`, is a secret written
+/// into the file rather than a reference to one.
+pub fn is_literal_secret(name: &str, value: &str) -> bool {
+    match classify_name(name) {
+        NameClass::Plain => false,
+        NameClass::SecretObject => !is_reference_value(value) && !looks_like_object_name(value),
+        NameClass::Secret => !is_reference_value(value),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -282,15 +292,5 @@ mod tests {
         assert_eq!(redact("minio123"), "mi***(8 chars)");
         assert_eq!(redact("abc"), "***(3 chars)");
         assert!(!redact("AKIAIOSFODNN7EXAMPLE").contains("IOSFODNN"));
-    }
-}
-
-/// True when `value`, bound to a variable or parameter called `name`, is a secret written
-/// into the file rather than a reference to one.
-pub fn is_literal_secret(name: &str, value: &str) -> bool {
-    match classify_name(name) {
-        NameClass::Plain => false,
-        NameClass::SecretObject => !is_reference_value(value) && !looks_like_object_name(value),
-        NameClass::Secret => !is_reference_value(value),
     }
 }

@@ -49,11 +49,12 @@ impl MappedText {
         }
         let decoded_start = self.text.len();
         self.text.push_str(text);
-        if let Some(last) = self.pieces.last_mut() {
-            if last.verbatim && last.source_start + last.source_len == source_start {
-                last.source_len += text.len();
-                return;
-            }
+        if let Some(last) = self.pieces.last_mut()
+            && last.verbatim
+            && last.source_start + last.source_len == source_start
+        {
+            last.source_len += text.len();
+            return;
         }
         self.pieces.push(Piece { decoded_start, source_start, source_len: text.len(), verbatim: true });
     }

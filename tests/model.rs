@@ -4,7 +4,7 @@
 use std::fmt::Write;
 use std::path::Path;
 
-use kfpguard::formats::{recognize, Embedded};
+use kfpguard::formats::{Embedded, recognize};
 use kfpguard::model::{EnvValue, Setting};
 use kfpguard::source::SourceFile;
 use kfpguard::yaml::{Limits, NodeRef, Tree};
@@ -30,12 +30,28 @@ fn describe(relative: &str) -> String {
         writeln!(out, "document {}: {:?} {:?}", document.index, document.format, document.skipped).unwrap();
     }
     for pipeline in &recognized.pipelines {
-        writeln!(out, "pipeline {} ({}) at {}", pipeline.name, pipeline.format.label(), at(&file, pipeline.anchor)).unwrap();
+        writeln!(out, "pipeline {} ({}) at {}", pipeline.name, pipeline.format.label(), at(&file, pipeline.anchor))
+            .unwrap();
         for (index, pod) in pipeline.pods.iter().enumerate() {
-            writeln!(out, "  pod {index} {}: runAsUser={} runAsNonRoot={}", pod.name, setting(&file, pod.security.run_as_user.as_ref()), setting(&file, pod.security.run_as_non_root.as_ref())).unwrap();
+            writeln!(
+                out,
+                "  pod {index} {}: runAsUser={} runAsNonRoot={}",
+                pod.name,
+                setting(&file, pod.security.run_as_user.as_ref()),
+                setting(&file, pod.security.run_as_non_root.as_ref())
+            )
+            .unwrap();
         }
         for container in &pipeline.containers {
-            writeln!(out, "  container {} ({:?}) anchor {} path {}", container.name, container.role, at(&file, container.anchor), container.path).unwrap();
+            writeln!(
+                out,
+                "  container {} ({:?}) anchor {} path {}",
+                container.name,
+                container.role,
+                at(&file, container.anchor),
+                container.path
+            )
+            .unwrap();
             writeln!(out, "    steps {:?} pod {:?}", container.steps, container.pod).unwrap();
             if let Some(image) = container.image {
                 writeln!(out, "    image {}", at(&file, image)).unwrap();
@@ -48,10 +64,24 @@ fn describe(relative: &str) -> String {
                 };
                 writeln!(out, "    env {} = {value}", at(&file, var.name)).unwrap();
             }
-            writeln!(out, "    limits cpu={} memory={}", setting(&file, container.cpu_limit.as_ref()), setting(&file, container.memory_limit.as_ref())).unwrap();
+            writeln!(
+                out,
+                "    limits cpu={} memory={}",
+                setting(&file, container.cpu_limit.as_ref()),
+                setting(&file, container.memory_limit.as_ref())
+            )
+            .unwrap();
         }
         for parameter in &pipeline.parameters {
-            writeln!(out, "  parameter {:?} {} = {} ({})", parameter.kind, at(&file, parameter.name), at(&file, parameter.value), parameter.scope).unwrap();
+            writeln!(
+                out,
+                "  parameter {:?} {} = {} ({})",
+                parameter.kind,
+                at(&file, parameter.name),
+                at(&file, parameter.value),
+                parameter.scope
+            )
+            .unwrap();
         }
     }
     out

@@ -63,6 +63,23 @@ impl PythonSource {
     pub fn file_text(&self, local: &MappedText) -> MappedText {
         local.remap(&self.base)
     }
+
+    /// The string an argument starts with: its value when it is (or names) a literal,
+    /// else the first literal inside it, so `"http://host/" + name` yields the URL prefix
+    /// and `"ssh " + host` the command. Mapped to the source given to `python::scan`.
+    pub fn leading_literal<'a>(&'a self, arg: &'a python::Arg) -> Option<&'a MappedText> {
+        if let python::Value::Str(text) = self.module.resolve(&arg.value, arg.span.start) {
+            return Some(text);
+        }
+        let span = &arg.value_span;
+        self.module
+            .strings
+            .iter()
+            .filter(|text| !text.is_empty())
+            .find(|text| (span.start..span.end).contains(&text.source_offset(0)))
+            // Only a literal at the very start (after its prefix and quotes: `rb"""`).
+            .filter(|text| text.source_offset(0) <= span.start + 5)
+    }
 }
 
 /// The analysed code of one container.
@@ -186,18 +203,23 @@ impl Code {
             }
             let Some(first) = call.positional(0).or_else(|| call.keyword("args")) else { continue };
             match source_text.module.resolve(&first.value, first.span.start) {
-                python::Value::Str(text) if runs_shell || text.as_str().contains(' ') => {
-                    scripts.push(source_text.file_text(text));
-                }
                 python::Value::List(items) => {
+                    // The literal words up to the first computed one name the program and
+                    // its options: `["scp", "-o", opt, model_path, host + ":/x"]`.
                     let words: Vec<MappedText> =
-                        items.iter().filter_map(|item| item.as_str()).map(|text| source_text.file_text(text)).collect();
-                    if words.len() == items.len() && !words.is_empty() {
+                        items.iter().map_while(|item| item.as_str()).map(|text| source_text.file_text(text)).collect();
+                    if !words.is_empty() {
                         argvs.push(words);
                     }
                 }
-                python::Value::Str(text) => argvs.push(vec![source_text.file_text(text)]),
-                _ => {}
+                _ => {
+                    let Some(text) = source_text.leading_literal(first) else { continue };
+                    if runs_shell || text.as_str().contains(' ') {
+                        scripts.push(source_text.file_text(text));
+                    } else {
+                        argvs.push(vec![source_text.file_text(text)]);
+                    }
+                }
             }
         }
         self.python.push(source_text);

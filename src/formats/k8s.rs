@@ -11,8 +11,11 @@ use crate::yaml::NodeRef;
 pub fn read_container<'t>(node: NodeRef<'t>, role: Role, path: String) -> Container<'t> {
     let name_node = node.get("name");
     let image = node.get("image");
-    let name =
-        name_node.and_then(|n| n.as_str()).or_else(|| image.and_then(|i| i.as_str())).unwrap_or("container").to_string();
+    let name = name_node
+        .and_then(|n| n.as_str())
+        .or_else(|| image.and_then(|i| i.as_str()))
+        .unwrap_or("container")
+        .to_string();
     let anchor = name_node.or_else(|| node.key("image")).unwrap_or(node);
     let mut container = Container::new(name, role, anchor, path);
     container.image = image;

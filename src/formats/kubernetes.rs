@@ -24,7 +24,10 @@ pub fn pod_spec<'t>(document: NodeRef<'t>) -> Option<(NodeRef<'t>, String)> {
     let kind = document.get("kind")?.as_str()?;
     let api_version = document.get("apiVersion")?.as_str()?;
     // Other APIs reuse these kind names (Argo, Tekton, custom resources).
-    let core = matches!(api_version, "v1" | "apps/v1" | "batch/v1" | "batch/v1beta1" | "apps/v1beta1" | "apps/v1beta2" | "extensions/v1beta1");
+    let core = matches!(
+        api_version,
+        "v1" | "apps/v1" | "batch/v1" | "batch/v1beta1" | "apps/v1beta1" | "apps/v1beta2" | "extensions/v1beta1"
+    );
     if !core {
         return None;
     }
@@ -54,10 +57,18 @@ pub fn pipeline<'t>(document: NodeRef<'t>, fallback_name: &str) -> Option<Pipeli
 /// Adds a pod spec's settings and its containers (`containers`, `initContainers`,
 /// `ephemeralContainers`) to `pipeline`; `steps` name what runs the pod. Returns the index
 /// of the pod settings.
-pub fn add_pod_spec<'t>(pipeline: &mut Pipeline<'t>, spec: NodeRef<'t>, name: String, path: &str, steps: &[String]) -> usize {
+pub fn add_pod_spec<'t>(
+    pipeline: &mut Pipeline<'t>,
+    spec: NodeRef<'t>,
+    name: String,
+    path: &str,
+    steps: &[String],
+) -> usize {
     let pod = pipeline.pods.len();
     pipeline.pods.push(k8s::read_pod_settings(spec, name));
-    for (key, role) in [("initContainers", Role::Init), ("containers", Role::Main), ("ephemeralContainers", Role::Sidecar)] {
+    for (key, role) in
+        [("initContainers", Role::Init), ("containers", Role::Main), ("ephemeralContainers", Role::Sidecar)]
+    {
         for node in spec.get(key).into_iter().flat_map(|list| list.items()) {
             let label = node.get("name").and_then(|n| n.as_str()).unwrap_or("?");
             let mut container = k8s::read_container(node, role, format!("{path}.{key}.{label}"));

@@ -39,7 +39,8 @@ impl Embedded {
     pub fn parse<'t>(&'t self, node: NodeRef<'_>) -> Option<&'t Tree> {
         let text = node.text();
         let trimmed = text.as_str().trim_start();
-        if !(trimmed.starts_with('{') || trimmed.starts_with('[') || trimmed.contains(":\n") || trimmed.contains(": ")) {
+        if !(trimmed.starts_with('{') || trimmed.starts_with('[') || trimmed.contains(":\n") || trimmed.contains(": "))
+        {
             return None;
         }
         let remaining = self.budget.get().checked_sub(text.len())?;

@@ -7,9 +7,26 @@ use crate::model::Pipeline;
 /// Capabilities that let a process escape or take over its node (or sniff and spoof the
 /// network), in their Kubernetes spelling without the `CAP_` prefix.
 const DANGEROUS: &[&str] = &[
-    "ALL", "SYS_ADMIN", "NET_ADMIN", "SYS_PTRACE", "SYS_MODULE", "DAC_READ_SEARCH", "DAC_OVERRIDE", "BPF",
-    "PERFMON", "NET_RAW", "SYS_RAWIO", "SYS_BOOT", "SYS_TIME", "MAC_ADMIN", "MAC_OVERRIDE", "SETFCAP",
-    "SYSLOG", "SYS_CHROOT", "MKNOD", "NET_BIND_SERVICE_ALL",
+    "ALL",
+    "SYS_ADMIN",
+    "NET_ADMIN",
+    "SYS_PTRACE",
+    "SYS_MODULE",
+    "DAC_READ_SEARCH",
+    "DAC_OVERRIDE",
+    "BPF",
+    "PERFMON",
+    "NET_RAW",
+    "SYS_RAWIO",
+    "SYS_BOOT",
+    "SYS_TIME",
+    "MAC_ADMIN",
+    "MAC_OVERRIDE",
+    "SETFCAP",
+    "SYSLOG",
+    "SYS_CHROOT",
+    "MKNOD",
+    "NET_BIND_SERVICE_ALL",
 ];
 
 pub static RULE: Rule = Rule {

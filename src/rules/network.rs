@@ -4,7 +4,7 @@
 //! their literal arguments.
 
 use super::{Docs, Emitter, Hit, Rule, RuleMeta};
-use crate::analysis::{Command, python};
+use crate::analysis::Command;
 use crate::finding::Severity;
 use crate::model::{Container, Pipeline};
 use crate::text::MappedText;
@@ -277,7 +277,7 @@ fn check_plaintext(pipeline: &Pipeline<'_>, out: &mut Emitter<'_>) {
                 let url_args =
                     call.positional(0).into_iter().chain(call.keyword("url")).chain(call.keyword("filepath_or_buffer"));
                 for arg in url_args {
-                    let python::Value::Str(local) = source.module.resolve(&arg.value, arg.span.start) else { continue };
+                    let Some(local) = source.leading_literal(arg) else { continue };
                     let text = source.file_text(local);
                     for range in plain_http_urls(text.as_str()) {
                         let url = text.as_str()[range.clone()].to_string();
@@ -299,7 +299,14 @@ fn check_plaintext(pipeline: &Pipeline<'_>, out: &mut Emitter<'_>) {
             if !DOWNLOADERS.contains(&program) && !is_pip {
                 continue;
             }
+            let mut after_trusted_host = false;
             for word in command.args() {
+                // `--trusted-host URL` names a host, it downloads nothing (insecure-tls's business).
+                let trusted_host = after_trusted_host || word.as_str().starts_with("--trusted-host=");
+                after_trusted_host = word.as_str() == "--trusted-host";
+                if trusted_host {
+                    continue;
+                }
                 for range in plain_http_urls(word.as_str()) {
                     let url = word.as_str()[range.clone()].to_string();
                     emit_token(
@@ -343,43 +350,28 @@ fn check_netcat(pipeline: &Pipeline<'_>, out: &mut Emitter<'_>) {
         for command in &container.code().commands {
             let Some(program) = command.program() else { continue };
             match program {
-                "nc" | "ncat" | "netcat" | "nc.traditional" | "nc.openbsd" => {
-                    if has_flag(command.args(), &['l', 'e', 'c'], &["listen", "exec", "sh-exec", "lua-exec"]).is_some()
-                    {
-                        let word = &command.words[0];
-                        emit_token(
-                            out,
-                            &NETCAT_LISTENER.meta,
-                            container,
-                            word,
-                            0..word.len(),
-                            format!(
-                                "`{program}` opens a listener or executes a shell in container `{}`",
-                                container.name
-                            ),
-                        );
-                    }
+                "nc" | "ncat" | "netcat" | "nc.traditional" | "nc.openbsd"
+                    if has_flag(command.args(), &['l', 'e', 'c'], &["listen", "exec", "sh-exec", "lua-exec"])
+                        .is_some() =>
+                {
+                    let word = &command.words[0];
+                    let message =
+                        format!("`{program}` opens a listener or executes a shell in container `{}`", container.name);
+                    emit_token(out, &NETCAT_LISTENER.meta, container, word, 0..word.len(), message);
                 }
                 "socat" => {
-                    for word in command.args() {
+                    let dangerous = command.args().iter().any(|word| {
                         let upper = word.as_str().to_ascii_uppercase();
-                        if upper.contains("-LISTEN")
+                        upper.contains("-LISTEN")
                             || upper.starts_with("EXEC:")
                             || upper.starts_with("SYSTEM:")
                             || upper.contains(",EXEC:")
-                        {
-                            emit_token(
-                                out,
-                                &NETCAT_LISTENER.meta,
-                                container,
-                                word,
-                                0..word.len(),
-                                format!(
-                                    "`socat` opens a listener or executes a command in container `{}`",
-                                    container.name
-                                ),
-                            );
-                        }
+                    });
+                    if dangerous {
+                        let word = &command.words[0];
+                        let message =
+                            format!("`socat` opens a listener or executes a command in container `{}`", container.name);
+                        emit_token(out, &NETCAT_LISTENER.meta, container, word, 0..word.len(), message);
                     }
                 }
                 _ => {}

@@ -1,0 +1,272 @@
+//! In-process timing of each lint stage on the fixture files, and of rendering a large
+//! report.
+//!
+//! ```text
+//! cargo bench --bench pipeline                 # everything
+//! cargo bench --bench pipeline -- render_10k   # only the 10,000-finding rendering
+//! ```
+//!
+//! Groups:
+//! * `stages/*`: one pass over every fixture (`fixtures/**/*.{yaml,yml,json}`) per stage:
+//!   read, parse (`Tree::parse`), normalize (`formats::recognize`), rules
+//!   (`Emitter::run_all`), place (regions and snippets), and `lint_file` end to end.
+//! * `render_fixtures/*`: the report of all fixtures, as JSON and SARIF.
+//! * `render_10k/*`: a report of 10,000 findings (real fixture findings, copied under new
+//!   paths) as JSON and SARIF. Target: < 50 ms each (docs/performance.md).
+
+use std::hint::black_box;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
+use kfpguard::finding::{Finding, fingerprint};
+use kfpguard::formats::{self, Embedded};
+use kfpguard::lint::{LintOptions, lint_file};
+use kfpguard::report::{FileResult, Report, ReportedFinding, snippet};
+use kfpguard::rules::{self, Emitter};
+use kfpguard::source::SourceFile;
+use kfpguard::yaml::Tree;
+
+/// Findings in the synthetic report.
+const SYNTHETIC_FINDINGS: usize = 10_000;
+
+fn enabled(id: &str) -> bool {
+    rules::find(id).is_some_and(|rule| rule.meta.enabled_by_default)
+}
+
+/// Every fixture file, sorted; unreadable ones are skipped with a note.
+fn fixture_paths() -> Vec<PathBuf> {
+    fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
+        let Ok(entries) = std::fs::read_dir(dir) else { return };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                walk(&path, out);
+            } else if matches!(path.extension().and_then(|e| e.to_str()), Some("yaml" | "yml" | "json")) {
+                out.push(path);
+            }
+        }
+    }
+    let mut paths = Vec::new();
+    walk(&Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures"), &mut paths);
+    paths.sort();
+    paths
+}
+
+/// A fixture read into memory, with the path shown in reports.
+struct Fixture {
+    path: PathBuf,
+    display: String,
+    stem: String,
+    file: SourceFile,
+}
+
+fn load_fixtures() -> Vec<Fixture> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    fixture_paths()
+        .into_iter()
+        .filter_map(|path| {
+            let text = match std::fs::read_to_string(&path) {
+                Ok(text) => text,
+                Err(error) => {
+                    eprintln!("skipping {}: {error}", path.display());
+                    return None;
+                }
+            };
+            let display = path.strip_prefix(root).unwrap_or(&path).to_string_lossy().replace('\\', "/");
+            let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or("pipeline").to_string();
+            let file = SourceFile::new(path.clone(), display.clone(), text);
+            Some(Fixture { path, display, stem, file })
+        })
+        .collect()
+}
+
+fn parse_all(fixtures: &[Fixture], options: &LintOptions) -> Vec<Option<Tree>> {
+    fixtures.iter().map(|f| Tree::parse(f.file.text.clone(), None, options.limits).ok()).collect()
+}
+
+fn stages(c: &mut Criterion) {
+    let fixtures = load_fixtures();
+    if fixtures.is_empty() {
+        eprintln!("no fixtures found: skipping the stage benchmarks");
+        return;
+    }
+    let options = LintOptions::default();
+    let bytes: u64 = fixtures.iter().map(|f| f.file.text.len() as u64).sum();
+    let mut group = c.benchmark_group("stages");
+    group.throughput(Throughput::Bytes(bytes));
+
+    group.bench_function("read", |b| {
+        b.iter(|| {
+            fixtures
+                .iter()
+                .filter_map(|f| std::fs::read(&f.path).ok())
+                .filter_map(|bytes| String::from_utf8(bytes).ok())
+                .map(|text| SourceFile::new(PathBuf::new(), String::new(), text).lines.line_count())
+                .sum::<usize>()
+        })
+    });
+
+    group.bench_function("parse", |b| {
+        b.iter(|| {
+            fixtures
+                .iter()
+                .filter_map(|f| Tree::parse(f.file.text.clone(), None, options.limits).ok())
+                .map(|tree| tree.document_count())
+                .sum::<usize>()
+        })
+    });
+
+    let trees = parse_all(&fixtures, &options);
+    group.bench_function("normalize", |b| {
+        b.iter(|| {
+            let mut pipelines = 0;
+            for (fixture, tree) in fixtures.iter().zip(&trees) {
+                let Some(tree) = tree else { continue };
+                let embedded = Embedded::new(options.limits, fixture.file.text.len());
+                pipelines += formats::recognize(tree, &embedded, &fixture.stem).pipelines.len();
+            }
+            pipelines
+        })
+    });
+
+    let embedded: Vec<Embedded> = fixtures.iter().map(|f| Embedded::new(options.limits, f.file.text.len())).collect();
+    let recognized: Vec<_> = fixtures
+        .iter()
+        .zip(&trees)
+        .zip(&embedded)
+        .filter_map(|((fixture, tree), embedded)| {
+            tree.as_ref().map(|tree| (fixture, formats::recognize(tree, embedded, &fixture.stem)))
+        })
+        .collect();
+    let run_rules = || -> Vec<(&Fixture, Vec<Finding>)> {
+        recognized
+            .iter()
+            .map(|(fixture, recognized)| {
+                let mut findings = Vec::new();
+                for pipeline in &recognized.pipelines {
+                    let mut emitter = Emitter::new(&fixture.display, &pipeline.name, &enabled);
+                    emitter.run_all(pipeline);
+                    findings.extend(emitter.into_findings());
+                }
+                (*fixture, findings)
+            })
+            .collect()
+    };
+    group.bench_function("rules", |b| b.iter(|| run_rules().len()));
+
+    let findings = run_rules();
+    group.bench_function("place", |b| {
+        b.iter_batched(
+            || findings.clone(),
+            |findings| {
+                let mut placed = 0;
+                for (fixture, findings) in findings {
+                    let file = &fixture.file;
+                    let secrets: Vec<Range<usize>> = findings.iter().filter_map(|f| f.secret.clone()).collect();
+                    let reported: Vec<ReportedFinding> = findings
+                        .into_iter()
+                        .map(|finding| ReportedFinding {
+                            path: fixture.display.clone(),
+                            region: file.region(finding.span.clone()),
+                            related: finding
+                                .related
+                                .iter()
+                                .map(|r| (file.region(r.span.clone()), r.message.clone()))
+                                .collect(),
+                            snippet: snippet(file, finding.span.clone(), &secrets),
+                            finding,
+                        })
+                        .collect();
+                    placed += reported.len();
+                }
+                placed
+            },
+            BatchSize::SmallInput,
+        )
+    });
+
+    group.bench_function("lint_file", |b| {
+        b.iter(|| {
+            fixtures
+                .iter()
+                .map(|f| lint_file(&f.path, &f.display, false, &options, &enabled).findings.len())
+                .sum::<usize>()
+        })
+    });
+    group.finish();
+}
+
+fn lint_fixtures() -> Vec<FileResult> {
+    let options = LintOptions::default();
+    load_fixtures().iter().map(|f| lint_file(&f.path, &f.display, false, &options, &enabled)).collect()
+}
+
+/// 10,000 real findings: the fixtures' results copied under new paths (fingerprints
+/// recomputed so they stay unique), the last copy cut to reach the count exactly.
+fn synthetic_results(template: &[FileResult], wanted: usize) -> Vec<FileResult> {
+    let per_copy: usize = template.iter().map(|f| f.findings.len()).sum();
+    if per_copy == 0 {
+        return Vec::new();
+    }
+    let mut results = Vec::new();
+    let mut total = 0;
+    'copies: for copy in 0.. {
+        for original in template {
+            if total >= wanted {
+                break 'copies;
+            }
+            let path = format!("copy-{copy:04}/{}", original.path);
+            let mut result = original.clone();
+            result.path = path.clone();
+            result.pipelines.iter_mut().for_each(|p| p.path = path.clone());
+            result.findings.truncate(wanted - total);
+            for reported in &mut result.findings {
+                let finding = &mut reported.finding;
+                finding.fingerprint = fingerprint(
+                    finding.rule,
+                    &path,
+                    &finding.pipeline,
+                    finding.container.as_deref().unwrap_or(""),
+                    &finding.fingerprint,
+                    "",
+                );
+                reported.path = path.clone();
+            }
+            total += result.findings.len();
+            results.push(result);
+        }
+    }
+    results
+}
+
+fn render(c: &mut Criterion) {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let results = lint_fixtures();
+    let fixtures_report = Report::new(results.clone());
+    let mut group = c.benchmark_group("render_fixtures");
+    group.bench_function("json", |b| b.iter(|| kfpguard::render::json::render(black_box(&fixtures_report)).len()));
+    group.bench_function("sarif", |b| {
+        b.iter(|| kfpguard::render::sarif::render(black_box(&fixtures_report), &root).len())
+    });
+    group.finish();
+
+    let synthetic_files = synthetic_results(&results, SYNTHETIC_FINDINGS);
+    let synthetic = Report::new(synthetic_files.clone());
+    if synthetic.findings.len() != SYNTHETIC_FINDINGS {
+        eprintln!("the fixtures yield no findings: skipping render_10k");
+        return;
+    }
+    let mut group = c.benchmark_group("render_10k");
+    group.sample_size(20).measurement_time(Duration::from_secs(5));
+    group.bench_function("json", |b| b.iter(|| kfpguard::render::json::render(black_box(&synthetic)).len()));
+    group.bench_function("sarif", |b| b.iter(|| kfpguard::render::sarif::render(black_box(&synthetic), &root).len()));
+    group.bench_function("report_new", |b| {
+        b.iter_batched(|| synthetic_files.clone(), |files| Report::new(files).findings.len(), BatchSize::LargeInput)
+    });
+    group.finish();
+}
+
+criterion_group!(benches, stages, render);
+criterion_main!(benches);

@@ -1,0 +1,210 @@
+//! Per-stage timing of a lint, single-threaded, for `bench/run.sh`.
+//!
+//! Runs the same steps as `kfpguard::lint::lint_file` and the CLI, one file after the
+//! other, with a clock around each stage, then assembles the report and renders it as JSON
+//! and SARIF. Not a product feature: the CLI has no timing flags.
+//!
+//! ```text
+//! cargo run --release --example stages -- [--repeat N] PATH...
+//! ```
+//!
+//! Prints a table (stage, total ms, share, MB/s) to standard output.
+
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use kfpguard::discover::discover;
+use kfpguard::finding::Finding;
+use kfpguard::formats::{self, Embedded};
+use kfpguard::lint::LintOptions;
+use kfpguard::report::{FileOutcome, FileResult, PipelineInfo, Report, ReportedFinding, snippet};
+use kfpguard::rules::{self, Emitter};
+use kfpguard::source::SourceFile;
+use kfpguard::yaml::Tree;
+
+const USAGE: &str = "usage: stages [--repeat N] PATH...";
+
+/// The stages, in pipeline order.
+const STAGES: [&str; 8] = [
+    "read (+ line index)",
+    "parse (Tree::parse)",
+    "normalize (recognize)",
+    "rules (Emitter::run_all)",
+    "place (regions, snippets)",
+    "report (Report::new)",
+    "render json",
+    "render sarif",
+];
+
+#[derive(Default)]
+struct Clock {
+    spent: [Duration; STAGES.len()],
+}
+
+impl Clock {
+    /// Runs `work` and adds its duration to `stage`.
+    fn time<T>(&mut self, stage: usize, work: impl FnOnce() -> T) -> T {
+        let started = Instant::now();
+        let value = work();
+        if let Some(spent) = self.spent.get_mut(stage) {
+            *spent += started.elapsed();
+        }
+        value
+    }
+}
+
+fn enabled(id: &str) -> bool {
+    rules::find(id).is_some_and(|rule| rule.meta.enabled_by_default)
+}
+
+fn read(path: &Path, display: &str, max_size: u64) -> Result<SourceFile, String> {
+    let metadata = std::fs::metadata(path).map_err(|e| e.to_string())?;
+    if metadata.len() > max_size {
+        return Err(format!("over {max_size} bytes"));
+    }
+    let bytes = std::fs::read(path).map_err(|e| e.to_string())?;
+    let text = String::from_utf8(bytes).map_err(|e| format!("not UTF-8 at byte {}", e.utf8_error().valid_up_to()))?;
+    Ok(SourceFile::new(path.to_path_buf(), display.to_string(), text))
+}
+
+/// `lint::lint_file` split into timed stages (no panic guard: a panic here is a bug to see).
+fn lint(path: &Path, display: &str, options: &LintOptions, clock: &mut Clock) -> FileResult {
+    let mut result = FileResult {
+        path: display.to_string(),
+        explicit: false,
+        outcome: FileOutcome::Skipped { reason: String::new() },
+        pipelines: Vec::new(),
+        findings: Vec::new(),
+    };
+    let fail = |message: String| FileOutcome::Failed {
+        error: kfpguard::report::FileErrorInfo { code: "bench", message, region: None, snippet: None },
+    };
+    let file = match clock.time(0, || read(path, display, options.max_file_size)) {
+        Ok(file) => file,
+        Err(message) => {
+            result.outcome = fail(message);
+            return result;
+        }
+    };
+    let tree = match clock.time(1, || Tree::parse(file.text.clone(), None, options.limits)) {
+        Ok(tree) => tree,
+        Err(error) => {
+            result.outcome = fail(error.to_string());
+            return result;
+        }
+    };
+    let stem = Path::new(display).file_stem().and_then(|s| s.to_str()).unwrap_or("pipeline");
+    let embedded = Embedded::new(options.limits, file.text.len());
+    let recognized = clock.time(2, || formats::recognize(&tree, &embedded, stem));
+    if recognized.pipelines.is_empty() {
+        result.outcome = FileOutcome::Skipped { reason: "no pipeline".to_string() };
+        return result;
+    }
+    let findings = clock.time(3, || {
+        let mut findings: Vec<Finding> = Vec::new();
+        for pipeline in &recognized.pipelines {
+            let mut emitter = Emitter::new(display, &pipeline.name, &enabled);
+            emitter.run_all(pipeline);
+            findings.extend(emitter.into_findings());
+            result.pipelines.push(PipelineInfo {
+                path: display.to_string(),
+                name: pipeline.name.clone(),
+                format: pipeline.format.label(),
+                containers: pipeline.containers.len(),
+            });
+        }
+        findings
+    });
+    result.findings = clock.time(4, || {
+        let secrets: Vec<Range<usize>> = findings.iter().filter_map(|f| f.secret.clone()).collect();
+        findings
+            .into_iter()
+            .map(|finding| ReportedFinding {
+                path: display.to_string(),
+                region: file.region(finding.span.clone()),
+                related: finding.related.iter().map(|r| (file.region(r.span.clone()), r.message.clone())).collect(),
+                snippet: snippet(&file, finding.span.clone(), &secrets),
+                finding,
+            })
+            .collect()
+    });
+    result.outcome = FileOutcome::Linted { documents: recognized.documents };
+    result
+}
+
+fn parse_args() -> Result<(usize, Vec<PathBuf>), String> {
+    let mut repeat = 1;
+    let mut paths = Vec::new();
+    let mut args = std::env::args_os().skip(1);
+    while let Some(arg) = args.next() {
+        match arg.to_str() {
+            Some("--repeat") => {
+                repeat = args
+                    .next()
+                    .and_then(|v| v.to_str().and_then(|v| v.parse().ok()))
+                    .filter(|&n: &usize| n > 0)
+                    .ok_or("--repeat needs a positive number")?;
+            }
+            Some("-h" | "--help") => return Err(String::new()),
+            _ => paths.push(PathBuf::from(arg)),
+        }
+    }
+    if paths.is_empty() {
+        return Err("no path given".to_string());
+    }
+    Ok((repeat, paths))
+}
+
+fn main() -> ExitCode {
+    let (repeat, paths) = match parse_args() {
+        Ok(parsed) => parsed,
+        Err(message) => {
+            if !message.is_empty() {
+                eprintln!("stages: {message}");
+            }
+            eprintln!("{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    let (inputs, _) = discover(&paths, 1);
+    let bytes: u64 = inputs.iter().filter_map(|input| std::fs::metadata(&input.path).ok()).map(|m| m.len()).sum();
+    let options = LintOptions::default();
+    let root = std::env::current_dir().unwrap_or_default();
+    let mut clock = Clock::default();
+    let mut summary = (0, 0, 0);
+    for _ in 0..repeat {
+        let results: Vec<FileResult> =
+            inputs.iter().map(|input| lint(&input.path, &input.display, &options, &mut clock)).collect();
+        let report = clock.time(5, || Report::new(results));
+        let json = clock.time(6, || kfpguard::render::json::render(&report));
+        let sarif = clock.time(7, || kfpguard::render::sarif::render(&report, &root));
+        summary = (report.findings.len(), json.len(), sarif.len());
+    }
+    let total: Duration = clock.spent.iter().sum();
+    let megabytes = bytes as f64 * repeat as f64 / 1e6;
+    println!(
+        "{} files, {:.1} MB, {} findings (json {:.1} MB, sarif {:.1} MB), {repeat} pass(es), 1 thread",
+        inputs.len(),
+        bytes as f64 / 1e6,
+        summary.0,
+        summary.1 as f64 / 1e6,
+        summary.2 as f64 / 1e6
+    );
+    println!("{:<28} {:>10} {:>7} {:>10}", "stage", "ms/pass", "share", "MB/s");
+    for (name, spent) in STAGES.iter().zip(clock.spent) {
+        let seconds = spent.as_secs_f64();
+        let share = 100.0 * seconds / total.as_secs_f64().max(1e-9);
+        let rate = if seconds > 0.0 { format!("{:.1}", megabytes / seconds) } else { "-".to_string() };
+        println!("{name:<28} {:>10.1} {share:>6.1}% {rate:>10}", seconds * 1e3 / repeat as f64);
+    }
+    println!(
+        "{:<28} {:>10.1} {:>6.1}% {:>10.1}",
+        "total",
+        total.as_secs_f64() * 1e3 / repeat as f64,
+        100.0,
+        megabytes / total.as_secs_f64().max(1e-9)
+    );
+    ExitCode::SUCCESS
+}
