@@ -8,9 +8,12 @@ use std::process::ExitCode;
 use clap::{Parser, ValueEnum};
 use rayon::prelude::*;
 
+use crate::baseline;
+use crate::config::{self, Config};
 use crate::discover::discover;
 use crate::finding::Severity;
 use crate::lint::{LintOptions, lint_file};
+use crate::policy::{self, Policy};
 use crate::render;
 use crate::report::{FileErrorInfo, FileOutcome, FileResult, Report};
 
@@ -26,7 +29,9 @@ pub enum OutputFormat {
     Pretty,
     Json,
     Sarif,
-    /// Markdown (for `--list-rules` and `--explain`).
+    /// GitHub Actions annotations (workflow commands).
+    Github,
+    /// A Markdown job summary (also the rules table with `--list-rules`).
     Markdown,
 }
 
@@ -93,6 +98,30 @@ pub struct Args {
     /// Largest file to read, in bytes.
     #[arg(long, value_name = "BYTES", default_value_t = LintOptions::default().max_file_size)]
     pub max_file_size: u64,
+    /// Use this config file instead of the nearest `.kfpguard.yaml`.
+    #[arg(long, value_name = "FILE", conflicts_with = "no_config")]
+    pub config: Option<PathBuf>,
+    /// Ignore any `.kfpguard.yaml`.
+    #[arg(long)]
+    pub no_config: bool,
+    /// Run only these rules (comma-separated, repeatable; `ALL` for every rule, also those off by default).
+    #[arg(long, value_delimiter = ',', value_name = "RULES")]
+    pub select: Vec<String>,
+    /// Do not run these rules (comma-separated, repeatable).
+    #[arg(long, value_delimiter = ',', value_name = "RULES")]
+    pub ignore: Vec<String>,
+    /// Report only findings of this severity or worse.
+    #[arg(long, value_enum, value_name = "SEVERITY")]
+    pub min_severity: Option<Severity>,
+    /// Report only findings that are not in this baseline file.
+    #[arg(long, value_name = "FILE")]
+    pub baseline: Option<PathBuf>,
+    /// Record the current findings in this baseline file (they are then accepted).
+    #[arg(long, value_name = "FILE")]
+    pub write_baseline: Option<PathBuf>,
+    /// Write a commented starter `.kfpguard.yaml` (or the -o file) and exit.
+    #[arg(long)]
+    pub init_config: bool,
 }
 
 /// Runs kfpguard with the process's arguments.
@@ -113,10 +142,31 @@ pub fn run(args: &Args) -> u8 {
     if args.list_rules || args.explain.is_some() {
         return document_rules(args);
     }
-    if args.format == OutputFormat::Markdown {
-        eprintln!("kfpguard: --format markdown is only for --list-rules and --explain");
-        return EXIT_ERROR;
+    if args.init_config {
+        return init_config(args);
     }
+    let config = match load_config(args) {
+        Ok(config) => config,
+        Err(error) => {
+            print_diagnostic(error.as_ref());
+            return EXIT_ERROR;
+        }
+    };
+    let baseline = match args.baseline.as_deref().filter(|_| args.write_baseline.is_none()).map(baseline::read) {
+        None => None,
+        Some(Ok(fingerprints)) => Some(fingerprints),
+        Some(Err(error)) => {
+            eprintln!("kfpguard: {error}");
+            return EXIT_ERROR;
+        }
+    };
+    let policy = match Policy::new(&config, &args.select, &args.ignore, args.min_severity, baseline, policy::today()) {
+        Ok(policy) => policy,
+        Err(error) => {
+            eprintln!("kfpguard: {error}");
+            return EXIT_ERROR;
+        }
+    };
     let threads = args.threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())).max(1);
     let pool = match rayon::ThreadPoolBuilder::new().num_threads(threads).build() {
         Ok(pool) => pool,
@@ -136,21 +186,38 @@ pub fn run(args: &Args) -> u8 {
         pipelines: Vec::new(),
         findings: Vec::new(),
     });
-    let options = LintOptions { max_file_size: args.max_file_size, ..LintOptions::default() };
-    let enabled = |id: &str| crate::rules::find(id).is_some_and(|rule| rule.meta.enabled_by_default);
+    let options =
+        LintOptions { max_file_size: args.max_file_size, settings: config.settings.clone(), ..LintOptions::default() };
+    let enabled = |id: &str| policy.is_enabled(id);
     let results = pool.install(|| {
         inputs
             .par_iter()
             .map(|input| lint_file(&input.path, &input.display, input.explicit, &options, &enabled))
             .collect::<Vec<_>>()
     });
-    let report = Report::new(results.into_iter().chain(unwalkable).collect());
+    let report = Report::with_policy(results.into_iter().chain(unwalkable).collect(), &policy);
+    if let Some(path) = &args.write_baseline {
+        return match baseline::write(path, &report) {
+            Ok(count) => {
+                eprintln!("kfpguard: wrote {count} findings to baseline {}", path.display());
+                if report.has_failures() { EXIT_ERROR } else { EXIT_CLEAN }
+            }
+            Err(error) => {
+                eprintln!("kfpguard: {error}");
+                EXIT_ERROR
+            }
+        };
+    }
+    for note in &report.notes {
+        eprintln!("warning: {note}");
+    }
 
     let rendered = match args.format {
         OutputFormat::Pretty => render::pretty::render(&report, pretty_style(args)),
         OutputFormat::Json => render::json::render(&report),
         OutputFormat::Sarif => render::sarif::render(&report, &std::env::current_dir().unwrap_or_default()),
-        OutputFormat::Markdown => unreachable!("rejected above"),
+        OutputFormat::Github => render::github::render(&report),
+        OutputFormat::Markdown => render::markdown::render(&report, github_blob_url().as_deref()),
     };
     // File errors always go to standard error, whatever the format and destination.
     for file in &report.files {
@@ -169,6 +236,55 @@ pub fn run(args: &Args) -> u8 {
     exit_code(args, &report)
 }
 
+/// The config in force: `--config`, else the nearest `.kfpguard.yaml`, unless `--no-config`.
+fn load_config(args: &Args) -> Result<Config, Box<config::ConfigError>> {
+    if args.no_config {
+        return Ok(Config::default());
+    }
+    let path = match &args.config {
+        Some(path) => Some(path.clone()),
+        None => std::env::current_dir().ok().and_then(|cwd| config::discover(&cwd)),
+    };
+    match path {
+        Some(path) => config::load(&path),
+        None => Ok(Config::default()),
+    }
+}
+
+fn print_diagnostic(diagnostic: &dyn miette::Diagnostic) {
+    let mut text = String::new();
+    let handler = miette::GraphicalReportHandler::new_themed(miette::GraphicalTheme::unicode_nocolor());
+    if handler.render_report(&mut text, diagnostic).is_err() {
+        text = diagnostic.to_string();
+    }
+    eprintln!("{text}");
+}
+
+/// `--init-config`: writes the starter config, never over an existing file.
+fn init_config(args: &Args) -> u8 {
+    let path = args.output.clone().unwrap_or_else(|| PathBuf::from(config::FILE_NAME));
+    if path.exists() {
+        eprintln!("kfpguard: {} already exists; not overwriting it", path.display());
+        return EXIT_ERROR;
+    }
+    match std::fs::write(&path, config::STARTER) {
+        Ok(()) => {
+            eprintln!("kfpguard: wrote {}", path.display());
+            EXIT_CLEAN
+        }
+        Err(error) => {
+            eprintln!("kfpguard: cannot write {}: {error}", path.display());
+            EXIT_ERROR
+        }
+    }
+}
+
+/// `https://github.com/<repo>/blob/<sha>` inside GitHub Actions, for links in the summary.
+fn github_blob_url() -> Option<String> {
+    let var = |name| std::env::var(name).ok().filter(|v: &String| !v.is_empty());
+    Some(format!("{}/{}/blob/{}", var("GITHUB_SERVER_URL")?, var("GITHUB_REPOSITORY")?, var("GITHUB_SHA")?))
+}
+
 /// `--list-rules` and `--explain`: the rule docs, from the rules themselves.
 fn document_rules(args: &Args) -> u8 {
     use crate::rules;
@@ -179,7 +295,7 @@ fn document_rules(args: &Args) -> u8 {
         };
         let meta = &rule.meta;
         match args.format {
-            OutputFormat::Json | OutputFormat::Sarif => rules_json(&[rule]),
+            OutputFormat::Json | OutputFormat::Sarif | OutputFormat::Github => rules_json(&[rule]),
             _ => format!(
                 "# {} ({}, {})\n\n{}\n\n{}",
                 meta.id,
@@ -191,7 +307,7 @@ fn document_rules(args: &Args) -> u8 {
         }
     } else {
         match args.format {
-            OutputFormat::Json | OutputFormat::Sarif => rules_json(rules::all()),
+            OutputFormat::Json | OutputFormat::Sarif | OutputFormat::Github => rules_json(rules::all()),
             OutputFormat::Markdown => rules::markdown_table(),
             OutputFormat::Pretty => rules::all()
                 .iter()

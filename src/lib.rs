@@ -5,6 +5,7 @@
 //! [`report`] (place, score, sort) -> [`render`].
 
 pub mod analysis;
+pub mod baseline;
 pub mod cli;
 pub mod config;
 pub mod discover;
@@ -12,6 +13,7 @@ pub mod finding;
 pub mod formats;
 pub mod lint;
 pub mod model;
+pub mod policy;
 pub mod render;
 pub mod report;
 pub mod rules;

@@ -8,6 +8,7 @@ use std::io::Read;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::Path;
 
+use crate::config::RuleSettings;
 use crate::finding::Finding;
 use crate::formats;
 use crate::report::{FileErrorInfo, FileOutcome, FileResult, PipelineInfo, ReportedFinding, snippet};
@@ -15,17 +16,18 @@ use crate::rules::Emitter;
 use crate::source::SourceFile;
 use crate::yaml::{Limits, ParseError, Tree};
 
-/// What a run may read and build.
-#[derive(Clone, Copy, Debug)]
+/// What a run may read and build, and the parameters rules read.
+#[derive(Clone, Debug)]
 pub struct LintOptions {
     /// Largest file read, in bytes.
     pub max_file_size: u64,
     pub limits: Limits,
+    pub settings: RuleSettings,
 }
 
 impl Default for LintOptions {
     fn default() -> Self {
-        Self { max_file_size: 64 * 1024 * 1024, limits: Limits::default() }
+        Self { max_file_size: 64 * 1024 * 1024, limits: Limits::default(), settings: RuleSettings::default() }
     }
 }
 
@@ -129,7 +131,7 @@ fn lint_source(
     }
     let mut findings: Vec<Finding> = Vec::new();
     for pipeline in &recognized.pipelines {
-        let mut emitter = Emitter::new(&file.display_path, &pipeline.name, enabled);
+        let mut emitter = Emitter::new(&file.display_path, &pipeline.name, enabled).with_settings(&options.settings);
         emitter.run_all(pipeline);
         findings.extend(emitter.into_findings());
         result.pipelines.push(PipelineInfo {

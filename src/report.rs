@@ -7,6 +7,7 @@ use std::ops::Range;
 
 use crate::finding::{Finding, Severity};
 use crate::formats::DocumentOutcome;
+use crate::policy::{Policy, Verdict};
 use crate::source::{Region, SourceFile};
 
 /// Version of the JSON report schema (`docs/json-schema.md`).
@@ -117,6 +118,17 @@ pub struct FileCounts {
     pub failed: usize,
 }
 
+/// Findings the policy held back, by reason.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Suppressed {
+    /// Below `--min-severity`.
+    pub below_minimum: usize,
+    /// Matched an ignore of the config.
+    pub ignored: usize,
+    /// Already in the baseline.
+    pub baselined: usize,
+}
+
 /// Everything a renderer needs.
 #[derive(Clone, Debug)]
 pub struct Report {
@@ -129,6 +141,9 @@ pub struct Report {
     pub counts: Counts,
     /// Sum over pipelines, capped at 100.
     pub score: u32,
+    pub suppressed: Suppressed,
+    /// Things the user should know about the run itself (e.g. an expired ignore).
+    pub notes: Vec<String>,
 }
 
 /// Risk score of a set of findings (rules.md): weights summed, capped at 100.
@@ -137,8 +152,14 @@ pub fn score<'a>(severities: impl IntoIterator<Item = &'a Severity>) -> u32 {
 }
 
 impl Report {
-    /// Assembles the report from per-file results (in any order).
-    pub fn new(mut files: Vec<FileResult>) -> Self {
+    /// Assembles the report from per-file results (in any order), with the default policy.
+    pub fn new(files: Vec<FileResult>) -> Self {
+        Self::with_policy(files, &Policy::defaults())
+    }
+
+    /// Assembles the report, applying `policy` (severity remaps, floor, ignores, baseline)
+    /// after fingerprints are final.
+    pub fn with_policy(mut files: Vec<FileResult>, policy: &Policy) -> Self {
         files.sort_by(|a, b| a.path.cmp(&b.path));
         let mut findings: Vec<ReportedFinding> =
             files.iter_mut().flat_map(|f| std::mem::take(&mut f.findings)).collect();
@@ -151,6 +172,22 @@ impl Report {
             ))
         });
         disambiguate_fingerprints(&mut findings);
+        let mut suppressed = Suppressed::default();
+        findings.retain_mut(|reported| match policy.judge(reported) {
+            Verdict::Keep => true,
+            Verdict::BelowMinimum => {
+                suppressed.below_minimum += 1;
+                false
+            }
+            Verdict::Ignored => {
+                suppressed.ignored += 1;
+                false
+            }
+            Verdict::Baselined => {
+                suppressed.baselined += 1;
+                false
+            }
+        });
 
         let mut by_pipeline: BTreeMap<(&str, &str), Vec<Severity>> = BTreeMap::new();
         for reported in &findings {
@@ -183,7 +220,7 @@ impl Report {
         findings.iter().for_each(|f| counts.add(f.finding.severity));
         let containers = pipelines.iter().map(|p| p.info.containers).sum();
         let score = score(findings.iter().map(|f| &f.finding.severity));
-        Report { files, findings, pipelines, file_counts, containers, counts, score }
+        Report { files, findings, pipelines, file_counts, containers, counts, score, suppressed, notes: policy.notes() }
     }
 
     /// The most severe finding, if any.

@@ -131,8 +131,8 @@ pub fn words(name: &str) -> Vec<String> {
     words
 }
 
-/// Judges a variable or parameter name.
-pub fn classify_name(name: &str) -> NameClass {
+/// Judges a variable or parameter name; `extra_words` are configured secret words.
+pub fn classify_name(name: &str, extra_words: &[String]) -> NameClass {
     let words = words(name);
     let Some(last) = words.last() else { return NameClass::Plain };
     if REFERENCE_WORDS.contains(&last.as_str()) {
@@ -142,7 +142,7 @@ pub fn classify_name(name: &str) -> NameClass {
     for (index, word) in words.iter().enumerate() {
         let word = word.as_str();
         let qualified_key = word == "key" && index > 0 && KEY_QUALIFIERS.contains(&words[index - 1].as_str());
-        if qualified_key || SECRET_WORDS.contains(&word) {
+        if qualified_key || SECRET_WORDS.contains(&word) || extra_words.iter().any(|extra| extra == word) {
             return NameClass::Secret;
         }
         if word == "secret" || word == "secrets" {
@@ -207,8 +207,8 @@ pub fn redact(value: &str) -> String {
 
 /// True when `value`, bound to a variable or parameter called `name`, is a secret written
 /// into the file rather than a reference to one.
-pub fn is_literal_secret(name: &str, value: &str) -> bool {
-    match classify_name(name) {
+pub fn is_literal_secret(name: &str, value: &str, extra_words: &[String]) -> bool {
+    match classify_name(name, extra_words) {
         NameClass::Plain => false,
         NameClass::SecretObject => !is_reference_value(value) && !looks_like_object_name(value),
         NameClass::Secret => !is_reference_value(value),
@@ -240,7 +240,7 @@ mod tests {
             "MONKEY",
             "PASSAGE",
         ] {
-            assert_eq!(classify_name(name), NameClass::Plain, "{name}");
+            assert_eq!(classify_name(name, &[]), NameClass::Plain, "{name}");
         }
     }
 
@@ -257,9 +257,9 @@ mod tests {
             "HF_TOKEN",
             "WATSON_CRED",
         ] {
-            assert_eq!(classify_name(name), NameClass::Secret, "{name}");
+            assert_eq!(classify_name(name, &[]), NameClass::Secret, "{name}");
         }
-        assert_eq!(classify_name("secret_parm"), NameClass::SecretObject);
+        assert_eq!(classify_name("secret_parm", &[]), NameClass::SecretObject);
     }
 
     #[test]
@@ -281,10 +281,10 @@ mod tests {
 
     #[test]
     fn secret_object_names_are_not_secret_values() {
-        assert!(!is_literal_secret("secret_parm", "test-secret-1"));
-        assert!(is_literal_secret("secret_parm", "s3cr3tP4ss"));
-        assert!(is_literal_secret("AWS_SECRET_ACCESS_KEY", "minio123"));
-        assert!(!is_literal_secret("PASSWORD_FILE", "/var/run/secrets/db/password"));
+        assert!(!is_literal_secret("secret_parm", "test-secret-1", &[]));
+        assert!(is_literal_secret("secret_parm", "s3cr3tP4ss", &[]));
+        assert!(is_literal_secret("AWS_SECRET_ACCESS_KEY", "minio123", &[]));
+        assert!(!is_literal_secret("PASSWORD_FILE", "/var/run/secrets/db/password", &[]));
     }
 
     #[test]

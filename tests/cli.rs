@@ -820,12 +820,13 @@ fn list_rules_names_every_rule_seen_in_findings() {
 }
 
 #[test]
-fn markdown_format_is_rejected_for_linting() {
+fn markdown_format_prints_a_job_summary() {
     let dir = tempdir();
     write(dir.path(), "clean.yaml", CLEAN_POD);
     let run = kfpguard(dir.path(), &["--format", "markdown", "clean.yaml"]);
-    assert_eq!(run.code, 2, "{run:?}");
-    assert!(run.stdout.is_empty(), "{run:?}");
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(run.stdout.starts_with("## kfpguard"), "{run:?}");
+    assert!(run.stdout.contains("| ✅ secure |"), "{run:?}");
 }
 
 // ---------------------------------------------------------------------------------------

@@ -141,7 +141,7 @@ fn executor_containers<'t>(label_node: NodeRef<'t>, label: &str, executor: NodeR
 }
 
 /// Reads a container mapping of the IR or the platform spec (same field names).
-fn read_container<'t>(
+pub(crate) fn read_container<'t>(
     name: String,
     role: Role,
     anchor: NodeRef<'t>,
@@ -205,7 +205,7 @@ fn add_platform_config<'t>(pipeline: &mut Pipeline<'t>, label: &str, config: Nod
 }
 
 /// Names of the env vars an executor's platform config fills from Secrets.
-fn secret_env_names(config: NodeRef<'_>) -> Vec<NodeRef<'_>> {
+pub(crate) fn secret_env_names(config: NodeRef<'_>) -> Vec<NodeRef<'_>> {
     config
         .get("secretAsEnv")
         .into_iter()
@@ -231,7 +231,7 @@ fn read_parameters<'t>(pipeline: &mut Pipeline<'t>, spec: NodeRef<'t>) {
     }
 }
 
-fn read_input_defaults<'t>(pipeline: &mut Pipeline<'t>, component: NodeRef<'t>, scope: &str, path: &str) {
+pub(crate) fn read_input_defaults<'t>(pipeline: &mut Pipeline<'t>, component: NodeRef<'t>, scope: &str, path: &str) {
     let Some(parameters) = component.at(&["inputDefinitions", "parameters"]) else { return };
     for (name, definition) in parameters.entries() {
         let Some(value) = definition.get("defaultValue") else { continue };
@@ -246,7 +246,7 @@ fn read_input_defaults<'t>(pipeline: &mut Pipeline<'t>, component: NodeRef<'t>, 
     }
 }
 
-fn read_task_arguments<'t>(pipeline: &mut Pipeline<'t>, component: NodeRef<'t>, path: &str) {
+pub(crate) fn read_task_arguments<'t>(pipeline: &mut Pipeline<'t>, component: NodeRef<'t>, path: &str) {
     let Some(tasks) = component.at(&["dag", "tasks"]) else { return };
     for (task_key, task) in tasks.entries() {
         let Some(task_name) = task_key.as_str() else { continue };

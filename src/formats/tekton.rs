@@ -517,3 +517,367 @@ fn apply_overrides<'t>(container: &mut Container<'t>, specs: Option<NodeRef<'t>>
         container.memory_limit = container.memory_limit.or(Setting::of(limits, "memory"));
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::EnvValue;
+    use crate::yaml::{Limits, Tree};
+
+    fn parse(text: &str) -> Tree {
+        Tree::parse(text.to_string(), None, Limits::default()).unwrap()
+    }
+
+    /// Runs the adapter on the first document of `text`.
+    fn with_pipeline(text: &str, check: impl FnOnce(Option<&Pipeline<'_>>)) {
+        let tree = parse(text);
+        let embedded = Embedded::new(Limits::default(), text.len());
+        let document = tree.documents().next().unwrap();
+        let pipeline = pipeline(document, &embedded, "fallback");
+        check(pipeline.as_ref());
+    }
+
+    fn env<'p>(container: &'p Container<'_>) -> Vec<(&'p str, String)> {
+        container
+            .env
+            .iter()
+            .map(|var| {
+                let value = match var.value {
+                    EnvValue::Literal(node) => node.as_str().unwrap_or_default().to_string(),
+                    EnvValue::Reference(kind) => format!("<{kind}>"),
+                };
+                (var.name.as_str().unwrap_or_default(), value)
+            })
+            .collect()
+    }
+
+    fn value(setting: Option<Setting<'_>>) -> Option<&str> {
+        setting.and_then(|s| s.value.as_str())
+    }
+
+    #[test]
+    fn detects_tekton_documents_only() {
+        let tekton = [
+            "apiVersion: tekton.dev/v1\nkind: Task\nmetadata: {name: t}\nspec: {steps: [{name: s, image: a}]}\n",
+            "apiVersion: tekton.dev/v1beta1\nkind: ClusterTask\nspec: {steps: [{image: a}]}\n",
+            "apiVersion: tekton.dev/v1alpha1\nkind: Condition\nspec: {check: {image: a}}\n",
+            "apiVersion: custom.tekton.dev/v1alpha1\nkind: PipelineLoop\nspec:\n  pipelineSpec:\n    tasks:\n    - name: x\n      taskSpec: {steps: [{image: a}]}\n",
+        ];
+        for text in tekton {
+            with_pipeline(text, |p| {
+                let p = p.unwrap_or_else(|| panic!("not recognized: {text}"));
+                assert_eq!(p.format, Format::Tekton);
+                assert_eq!(p.containers.len(), 1, "{text}");
+            });
+        }
+        let other = [
+            // Argo-shaped spec under a Tekton apiVersion: the Argo adapter's.
+            "apiVersion: tekton.dev/v1beta1\nkind: PipelineRun\nspec:\n  entrypoint: main\n  templates: [{name: main, container: {image: a}}]\n",
+            "apiVersion: argoproj.io/v1alpha1\nkind: Workflow\nspec: {templates: []}\n",
+            "apiVersion: v1\nkind: Pod\nspec: {containers: [{image: a}]}\n",
+            "apiVersion: tekton.dev/v1alpha1\nkind: PipelineResource\nspec: {type: git}\n",
+            // Nothing to check: skipped with the generic reason.
+            "apiVersion: tekton.dev/v1\nkind: PipelineRun\nspec: {pipelineRef: {name: p}}\n",
+            "apiVersion: tekton.dev/v1\n",
+        ];
+        for text in other {
+            with_pipeline(text, |p| assert!(p.is_none(), "claimed: {text}"));
+        }
+    }
+
+    #[test]
+    fn names_pipelines_and_containers_symbolically() {
+        let text = "\
+apiVersion: tekton.dev/v1
+kind: PipelineRun
+metadata: {generateName: run-}
+spec:
+  pipelineSpec:
+    tasks:
+    - name: train
+      taskSpec:
+        steps: [{name: fit, image: a}, {image: b}]
+        sidecars: [{name: db, image: c}]
+    - name: loop
+      taskSpec:
+        apiVersion: custom.tekton.dev/v1alpha1
+        kind: PipelineLoop
+        spec:
+          pipelineSpec:
+            tasks:
+            - name: inner
+              taskSpec: {steps: [{name: main, image: d}]}
+    finally:
+    - name: cleanup
+      taskSpec: {steps: [{name: rm, image: e}]}
+";
+        with_pipeline(text, |p| {
+            let p = p.unwrap();
+            assert_eq!(p.name, "run-");
+            let got: Vec<(&str, Role, &str, Vec<String>)> =
+                p.containers.iter().map(|c| (c.name.as_str(), c.role, c.path.as_str(), c.steps.clone())).collect();
+            let s = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+            assert_eq!(
+                got,
+                vec![
+                    ("fit", Role::Main, "spec.pipelineSpec.tasks.train.taskSpec.steps.fit", s(&["train"])),
+                    ("b", Role::Main, "spec.pipelineSpec.tasks.train.taskSpec.steps.1", s(&["train"])),
+                    ("db", Role::Sidecar, "spec.pipelineSpec.tasks.train.taskSpec.sidecars.db", s(&["train"])),
+                    (
+                        "main",
+                        Role::Main,
+                        "spec.pipelineSpec.tasks.loop.taskSpec.spec.pipelineSpec.tasks.inner.taskSpec.steps.main",
+                        s(&["loop", "inner"])
+                    ),
+                    ("rm", Role::Main, "spec.pipelineSpec.finally.cleanup.taskSpec.steps.rm", s(&["cleanup"])),
+                ]
+            );
+        });
+    }
+
+    #[test]
+    fn steps_inherit_the_step_template_but_sidecars_do_not() {
+        let text = "\
+apiVersion: tekton.dev/v1
+kind: Task
+metadata: {name: t}
+spec:
+  stepTemplate:
+    image: base
+    env: [{name: A, value: template}, {name: B, value: template}]
+    computeResources: {limits: {cpu: '2', memory: 1Gi}}
+    securityContext: {runAsUser: 0, privileged: true}
+  steps:
+  - name: plain
+  - name: own
+    image: mine
+    env: [{name: B, value: step}, {name: C, valueFrom: {secretKeyRef: {name: s, key: k}}}]
+    computeResources: {limits: {memory: 2Gi}}
+    securityContext: {runAsUser: 1000}
+  sidecars:
+  - name: side
+    image: s
+";
+        with_pipeline(text, |p| {
+            let p = p.unwrap();
+            let [plain, own, side] = &p.containers[..] else { panic!("{:?}", p.containers) };
+            assert_eq!(plain.image.and_then(|i| i.as_str()), Some("base"));
+            assert_eq!(env(plain), vec![("A", "template".into()), ("B", "template".into())]);
+            assert_eq!((value(plain.cpu_limit), value(plain.memory_limit)), (Some("2"), Some("1Gi")));
+            assert_eq!(value(plain.security.run_as_user), Some("0"));
+
+            assert_eq!(own.image.and_then(|i| i.as_str()), Some("mine"));
+            assert_eq!(env(own), vec![("A", "template".into()), ("B", "step".into()), ("C", "<secretKeyRef>".into())]);
+            assert_eq!((value(own.cpu_limit), value(own.memory_limit)), (Some("2"), Some("2Gi")));
+            assert_eq!(value(own.security.run_as_user), Some("1000"));
+            assert_eq!(value(own.security.privileged), Some("true"));
+            // The inherited limit is the template's node: findings point where it is written.
+            let template_cpu = text.find("cpu: '2'").unwrap() + 5;
+            assert_eq!(own.cpu_limit.unwrap().value.file_span().start, template_cpu);
+
+            assert!(side.env.is_empty());
+            assert!(side.cpu_limit.is_none() && side.security.run_as_user.is_none());
+        });
+    }
+
+    #[test]
+    fn pod_templates_reach_every_container_and_task_entries_win() {
+        let text = "\
+apiVersion: tekton.dev/v1
+kind: PipelineRun
+metadata: {name: r}
+spec:
+  pipelineSpec:
+    tasks:
+    - name: a
+      taskSpec:
+        steps: [{name: main, image: x, env: [{name: STAGE, value: step}]}]
+        sidecars: [{name: side, image: y}]
+    - name: b
+      taskSpec:
+        steps: [{name: main, image: x}]
+        volumes: [{name: logs, hostPath: {path: /var/log}}]
+    - name: c
+      taskSpec:
+        steps: [{name: main, image: x}]
+  taskRunTemplate:
+    podTemplate:
+      securityContext: {runAsUser: 0, runAsNonRoot: false}
+      hostNetwork: true
+      env: [{name: STAGE, value: pod}, {name: TOKEN, value: abc}]
+  taskRunSpecs:
+  - pipelineTaskName: a
+    podTemplate:
+      securityContext: {runAsUser: 1000}
+      env: [{name: STAGE, value: task}]
+    stepSpecs: [{name: main, computeResources: {limits: {cpu: '1'}}}]
+";
+        with_pipeline(text, |p| {
+            let p = p.unwrap();
+            let pods: Vec<&str> = p.pods.iter().map(|pod| pod.name.as_str()).collect();
+            assert_eq!(pods, vec!["pod template of PipelineRun r", "task a", "task b"]);
+            // The run's pod: host network reported once; task pods do not repeat it.
+            assert!(p.pods[0].host_network.is_some());
+            assert!(p.pods[1].host_network.is_none() && p.pods[2].host_network.is_none());
+            // Task a: its entry's runAsUser wins, the run's runAsNonRoot fills in.
+            assert_eq!(value(p.pods[1].security.run_as_user), Some("1000"));
+            assert_eq!(value(p.pods[1].security.run_as_non_root), Some("false"));
+            // Task b: its own volumes, the run's security context.
+            assert_eq!(p.pods[2].volumes.len(), 1);
+            assert_eq!(value(p.pods[2].security.run_as_user), Some("0"));
+
+            let [a_main, a_side, b_main, c_main] = &p.containers[..] else { panic!("{:?}", p.containers) };
+            assert_eq!(env(a_main), vec![("TOKEN", "abc".into()), ("STAGE", "task".into())]);
+            assert_eq!(env(a_side), vec![("TOKEN", "abc".into()), ("STAGE", "task".into())]);
+            assert_eq!(env(b_main), vec![("STAGE", "pod".into()), ("TOKEN", "abc".into())]);
+            assert_eq!(value(a_main.cpu_limit), Some("1"));
+            assert!(a_side.cpu_limit.is_none());
+            assert_eq!((a_main.pod, b_main.pod, c_main.pod), (Some(1), Some(2), Some(0)));
+            assert_eq!(value(p.effective(c_main, |s| s.run_as_user.as_ref()).map(|e| *e.setting)), Some("0"));
+        });
+    }
+
+    #[test]
+    fn parameters_defaults_run_values_and_arguments() {
+        let text = "\
+apiVersion: tekton.dev/v1
+kind: PipelineRun
+metadata: {name: r}
+spec:
+  params: [{name: token, value: run-value}, {name: list, value: [a, b]}]
+  pipelineSpec:
+    params: [{name: token, default: pipeline-default}]
+    tasks:
+    - name: t
+      params: [{name: token, value: literal-arg}]
+      taskSpec:
+        params: [{name: token, default: task-default}]
+        steps: [{image: x}]
+";
+        with_pipeline(text, |p| {
+            let got: Vec<(ParameterKind, &str, &str, &str)> = p
+                .unwrap()
+                .parameters
+                .iter()
+                .map(|q| (q.kind, q.value.as_str().unwrap_or_default(), q.scope.as_str(), q.path.as_str()))
+                .collect();
+            assert_eq!(
+                got,
+                vec![
+                    (ParameterKind::Default, "run-value", "PipelineRun r", "spec.params.token"),
+                    (ParameterKind::Default, "pipeline-default", "pipeline", "spec.pipelineSpec.params.token"),
+                    (ParameterKind::Argument, "literal-arg", "t", "spec.pipelineSpec.tasks.t.params.token"),
+                    (ParameterKind::Default, "task-default", "t", "spec.pipelineSpec.tasks.t.taskSpec.params.token"),
+                ]
+            );
+        });
+    }
+
+    #[test]
+    fn resource_templates_are_read_with_positions_inside_the_string() {
+        let text = concat!(
+            "apiVersion: tekton.dev/v1\nkind: PipelineRun\nmetadata:\n  name: r\n  annotations:\n",
+            "    tekton.dev/resource_templates: '[{\"kind\": \"PipelineLoop\", \"metadata\": {\"name\": \"loop-1\"},\n",
+            "      \"spec\": {\"pipelineSpec\": {\"tasks\": [{\"name\": \"op\", \"taskSpec\": {\"steps\": [{\"name\":\n",
+            "      \"main\", \"image\": \"alpine\", \"script\": \"echo it''s\\nhttp://x\"}]}}]}}}]'\n",
+            "spec:\n  pipelineSpec:\n    tasks:\n    - name: loop-1\n      taskRef: {kind: PipelineLoop, name: loop-1}\n",
+        );
+        with_pipeline(text, |p| {
+            let p = p.unwrap();
+            let [main] = &p.containers[..] else { panic!("{:?}", p.containers) };
+            assert_eq!(
+                main.path,
+                "metadata.annotations.tekton.dev/resource_templates.loop-1.spec.pipelineSpec.tasks.op.taskSpec.steps.main"
+            );
+            assert_eq!(main.steps, vec!["loop-1".to_string(), "op".to_string()]);
+            let image = main.image.unwrap();
+            assert_eq!(&text[image.file_span()], "\"alpine\"");
+            let script = main.script.unwrap().text();
+            assert_eq!(script.as_str(), "echo it's\nhttp://x");
+            let url = script.as_str().find("http").unwrap();
+            assert!(text[script.source_offset(url)..].starts_with("http://x"));
+        });
+    }
+
+    #[test]
+    fn kfp_v2_backend_tasks_and_runtime_config() {
+        let text = "\
+apiVersion: tekton.dev/v1
+kind: PipelineRun
+metadata: {generateName: hello-}
+spec:
+  pipelineSpec:
+    tasks:
+    - name: hello
+      params:
+      - {name: container, value: '{\"image\":\"python:3.9\",\"command\":[\"sh\"]}'}
+      taskSpec:
+        apiVersion: custom.tekton.dev/v1alpha1
+        kind: KFPTask
+        spec:
+          taskSpec:
+            steps: [{name: kfp-launcher, image: l}, {name: user-main, image: python:3.9}]
+    - name: root-system-dag-driver
+      params:
+      - {name: runtime-config, value: '{\"parameters\":{\"api_token\":{\"stringValue\":\"abc\"}}}'}
+      taskRef: {apiVersion: custom.tekton.dev/v1alpha1, kind: KFPTask}
+";
+        with_pipeline(text, |p| {
+            let p = p.unwrap();
+            let names: Vec<&str> = p.containers.iter().map(|c| c.name.as_str()).collect();
+            assert_eq!(names, vec!["kfp-launcher", "user-main"]);
+            let config = p.parameters.iter().find(|q| q.name.as_str() == Some("api_token")).unwrap();
+            assert_eq!(config.kind, ParameterKind::Default);
+            assert_eq!(&text[config.value.file_span()], "\"abc\"");
+        });
+    }
+
+    #[test]
+    fn taskrun_overrides_and_single_container_documents() {
+        let text = "\
+apiVersion: tekton.dev/v1beta1
+kind: TaskRun
+metadata: {name: tr}
+spec:
+  podTemplate: {securityContext: {runAsUser: 0}, volumes: [{name: h, hostPath: {path: /}}]}
+  stepOverrides: [{name: s, resources: {limits: {cpu: '3'}}}]
+  computeResources: {limits: {memory: 1Gi}}
+  taskSpec:
+    steps: [{name: s, image: x}]
+";
+        with_pipeline(text, |p| {
+            let p = p.unwrap();
+            // One pod: the TaskRun's pod template, not repeated as a task pod.
+            assert_eq!(p.pods.len(), 1);
+            let [s] = &p.containers[..] else { panic!() };
+            assert_eq!((value(s.cpu_limit), value(s.memory_limit)), (Some("3"), Some("1Gi")));
+            assert_eq!(s.pod, Some(0));
+        });
+        let step_action =
+            "apiVersion: tekton.dev/v1beta1\nkind: StepAction\nmetadata: {name: sa}\nspec: {image: x, script: echo}\n";
+        with_pipeline(step_action, |p| {
+            let p = p.unwrap();
+            assert_eq!(p.containers.len(), 1);
+            assert_eq!(p.containers[0].path, "spec");
+            assert!(p.containers[0].script.is_some());
+        });
+    }
+
+    #[test]
+    fn deep_nesting_is_bounded() {
+        let mut text = String::from("apiVersion: custom.tekton.dev/v1alpha1\nkind: PipelineLoop\nspec:\n");
+        let mut indent = String::from("  ");
+        for _ in 0..60 {
+            text.push_str(&format!(
+                "{indent}pipelineSpec:\n{indent}  tasks:\n{indent}  - name: n\n{indent}    taskSpec:\n{indent}      kind: PipelineLoop\n{indent}      spec:\n"
+            ));
+            indent.push_str("        ");
+        }
+        text.push_str(&format!("{indent}taskSpec: {{steps: [{{image: x}}]}}\n"));
+        let tree = Tree::parse(text.clone(), None, Limits { max_depth: 10_000, ..Limits::default() }).unwrap();
+        let embedded = Embedded::new(Limits::default(), text.len());
+        let document = tree.documents().next().unwrap();
+        // Too deep to follow, but no panic or stack overflow.
+        assert!(pipeline(document, &embedded, "f").is_none());
+    }
+}

@@ -17,6 +17,7 @@ mod secret_in_parameter_default;
 
 use std::ops::Range;
 
+use crate::config::RuleSettings;
 use crate::finding::{Finding, Related, Severity, fingerprint};
 use crate::model::{Container, Pipeline};
 
@@ -116,12 +117,28 @@ pub struct Emitter<'a> {
     file: &'a str,
     pipeline: &'a str,
     enabled: &'a dyn Fn(&str) -> bool,
+    settings: &'a RuleSettings,
     findings: Vec<Finding>,
 }
 
+/// Settings when none are configured.
+static DEFAULT_SETTINGS: RuleSettings =
+    RuleSettings { secret_name_words: Vec::new(), allowed_http_hosts: Vec::new(), allowed_registries: Vec::new() };
+
 impl<'a> Emitter<'a> {
     pub fn new(file: &'a str, pipeline: &'a str, enabled: &'a dyn Fn(&str) -> bool) -> Self {
-        Self { file, pipeline, enabled, findings: Vec::new() }
+        Self { file, pipeline, enabled, settings: &DEFAULT_SETTINGS, findings: Vec::new() }
+    }
+
+    /// Uses configured rule parameters.
+    pub fn with_settings(mut self, settings: &'a RuleSettings) -> Self {
+        self.settings = settings;
+        self
+    }
+
+    /// The parameters rules may read (from the config's `settings`).
+    pub fn settings(&self) -> &RuleSettings {
+        self.settings
     }
 
     pub fn emit(&mut self, rule: &RuleMeta, hit: Hit<'_>) {

@@ -5,6 +5,7 @@
 
 use super::{Docs, Emitter, Hit, Rule, RuleMeta};
 use crate::analysis::Command;
+use crate::config::RuleSettings;
 use crate::finding::Severity;
 use crate::model::{Container, Pipeline};
 use crate::text::MappedText;
@@ -147,8 +148,9 @@ pub fn is_local_host(host: &str) -> bool {
         || (!host.contains('.') && !host.contains(':') && !host.is_empty())
 }
 
-/// Finds `http://host...` URLs with a non-local host in `word`; returns their byte ranges.
-fn plain_http_urls(word: &str) -> Vec<std::ops::Range<usize>> {
+/// Finds `http://host...` URLs with a non-local, not explicitly allowed host in `word`;
+/// returns their byte ranges.
+fn plain_http_urls(word: &str, settings: &RuleSettings) -> Vec<std::ops::Range<usize>> {
     let lower = word.to_ascii_lowercase();
     let mut found = Vec::new();
     let mut from = 0;
@@ -167,7 +169,7 @@ fn plain_http_urls(word: &str) -> Vec<std::ops::Range<usize>> {
         };
         // Templated hosts (`{{...}}`, `$(...)`, `$VAR`) are decided at run time: not judged here.
         let templated = host.contains('{') || host.contains('$');
-        if !host.is_empty() && !templated && !is_local_host(&host) {
+        if !host.is_empty() && !templated && !is_local_host(&host) && !settings.http_host_allowed(&host) {
             found.push(start..end);
         }
         from = start + 7;
@@ -279,7 +281,7 @@ fn check_plaintext(pipeline: &Pipeline<'_>, out: &mut Emitter<'_>) {
                 for arg in url_args {
                     let Some(local) = source.leading_literal(arg) else { continue };
                     let text = source.file_text(local);
-                    for range in plain_http_urls(text.as_str()) {
+                    for range in plain_http_urls(text.as_str(), out.settings()) {
                         let url = text.as_str()[range.clone()].to_string();
                         emit_token(
                             out,
@@ -307,7 +309,7 @@ fn check_plaintext(pipeline: &Pipeline<'_>, out: &mut Emitter<'_>) {
                 if trusted_host {
                     continue;
                 }
-                for range in plain_http_urls(word.as_str()) {
+                for range in plain_http_urls(word.as_str(), out.settings()) {
                     let url = word.as_str()[range.clone()].to_string();
                     emit_token(
                         out,
@@ -548,9 +550,12 @@ mod tests {
 
     #[test]
     fn plain_http_urls_skip_local_and_templated_hosts() {
-        assert_eq!(plain_http_urls("--index-url=http://pypi.example.com/simple"), vec![12..42]);
-        assert!(plain_http_urls("http://localhost:8080/x").is_empty());
-        assert!(plain_http_urls("http://{{inputs.parameters.host}}/x").is_empty());
-        assert!(plain_http_urls("https://example.com").is_empty());
+        let none = RuleSettings::default();
+        assert_eq!(plain_http_urls("--index-url=http://pypi.example.com/simple", &none), vec![12..42]);
+        assert!(plain_http_urls("http://localhost:8080/x", &none).is_empty());
+        assert!(plain_http_urls("http://{{inputs.parameters.host}}/x", &none).is_empty());
+        assert!(plain_http_urls("https://example.com", &none).is_empty());
+        let mirror = RuleSettings { allowed_http_hosts: vec!["pypi.example.com".into()], ..RuleSettings::default() };
+        assert!(plain_http_urls("http://pypi.example.com/simple", &mirror).is_empty());
     }
 }

@@ -46,7 +46,7 @@ fn check(pipeline: &Pipeline<'_>, out: &mut Emitter<'_>) {
         for var in &container.env {
             let EnvValue::Literal(value) = var.value else { continue };
             let (Some(name), Some(text)) = (var.name.as_str(), value.as_str()) else { continue };
-            if !is_literal_secret(name, text) {
+            if !is_literal_secret(name, text, &out.settings().secret_name_words) {
                 continue;
             }
             let span = value.text().source_span();

@@ -42,7 +42,7 @@ pass the *name* of a Secret and use `kubernetes.use_secret_as_env`.
 fn check(pipeline: &Pipeline<'_>, out: &mut Emitter<'_>) {
     for parameter in &pipeline.parameters {
         let (Some(name), Some(text)) = (parameter.name.as_str(), parameter.value.as_str()) else { continue };
-        if !is_literal_secret(name, text) {
+        if !is_literal_secret(name, text, &out.settings().secret_name_words) {
             continue;
         }
         let span = parameter.value.text().source_span();

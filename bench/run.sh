@@ -1,0 +1,217 @@
+#!/usr/bin/env bash
+# kfpguard performance benchmark: builds the release binary and measures it against the
+# targets in docs/performance.md.
+#
+# Usage: bench/run.sh [--files N] [--runs N] [--corpus DIR] [--no-criterion]
+#
+#   --files N       files in the generated corpus (env KFPGUARD_BENCH_FILES, default 200)
+#   --runs N        timed runs per measurement (env KFPGUARD_BENCH_RUNS, default 5)
+#   --corpus DIR    the real corpus (env KFPGUARD_BENCH_CORPUS, default ../shared/corpus
+#                   next to the repository); skipped with a message when absent
+#   --no-criterion  skip the in-process render benchmark (env KFPGUARD_BENCH_CRITERION=0)
+#
+# Measures, for (a) a corpus generated from fixtures/ (bench/gen_corpus.py: sizes 5 KB to
+# 1 MB, written to a temp dir) and (b) the real corpus:
+#   files/s and MB/s; the per-stage breakdown (examples/stages.rs, one thread); the
+#   parse-only baseline (examples/parse_all.rs) and the ratio full lint / parse-only;
+#   the speed-up from -j 1 to -j 2; peak RSS (/usr/bin/time -v) with the corpus copied
+#   1x and 10x (hard links);
+# then the 1 MB vs 10 MB single-file time ratio, and rendering 10,000 findings as JSON and
+# SARIF (criterion, benches/pipeline.rs).
+#
+# Needs: cargo, python3 with PyYAML, hyperfine, GNU time (/usr/bin/time).
+#   Debian: apt-get install hyperfine time python3-yaml
+# Timings are wall-clock medians; on a busy machine they are noise: the script prints the
+# load average first and CPU time (user+sys) next to wall time.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+FILES="${KFPGUARD_BENCH_FILES:-200}"
+RUNS="${KFPGUARD_BENCH_RUNS:-5}"
+CORPUS="${KFPGUARD_BENCH_CORPUS:-$ROOT/../shared/corpus}"
+CRITERION="${KFPGUARD_BENCH_CRITERION:-1}"
+SINGLE_FIXTURE="$ROOT/fixtures/examples/training-pipeline.yaml"
+
+usage() { sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; }
+while [[ $# -gt 0 ]]; do
+    case "$1" in
+        --files) FILES="${2:?--files needs a number}"; shift 2 ;;
+        --runs) RUNS="${2:?--runs needs a number}"; shift 2 ;;
+        --corpus) CORPUS="${2:?--corpus needs a directory}"; shift 2 ;;
+        --no-criterion) CRITERION=0; shift ;;
+        -h | --help) usage; exit 0 ;;
+        *) echo "bench/run.sh: unknown argument: $1" >&2; usage >&2; exit 2 ;;
+    esac
+done
+[[ "$FILES" =~ ^[1-9][0-9]*$ ]] || { echo "bench/run.sh: --files must be a positive number" >&2; exit 2; }
+[[ "$RUNS" =~ ^[1-9][0-9]*$ ]] || { echo "bench/run.sh: --runs must be a positive number" >&2; exit 2; }
+
+missing=()
+command -v cargo >/dev/null || missing+=(cargo)
+command -v hyperfine >/dev/null || missing+=("hyperfine (apt-get install hyperfine)")
+[[ -x /usr/bin/time ]] || missing+=("GNU time (apt-get install time)")
+python3 -c 'import yaml' 2>/dev/null || missing+=("python3 with PyYAML (apt-get install python3-yaml)")
+if [[ ${#missing[@]} -gt 0 ]]; then
+    printf 'bench/run.sh: missing: %s\n' "${missing[@]}" >&2
+    exit 2
+fi
+
+WORK="$(mktemp -d "${TMPDIR:-/tmp}/kfpguard-bench.XXXXXX")"
+trap 'rm -rf "$WORK"' EXIT
+
+cd "$ROOT"
+echo "== build (release)"
+cargo build --release --quiet --bin kfpguard --example parse_all --example stages
+TARGET_DIR="$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')"
+KFPGUARD="$TARGET_DIR/release/kfpguard"
+PARSE_ALL="$TARGET_DIR/release/examples/parse_all"
+STAGES="$TARGET_DIR/release/examples/stages"
+
+CORES="$(nproc)"
+read -r LOAD _ </proc/loadavg
+echo "machine: $CORES cores, $(uname -m), load average $LOAD, $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?')$(git -C "$ROOT" diff --quiet 2>/dev/null || echo '+dirty')"
+if python3 -c "import sys; sys.exit(0 if $LOAD > 0.5 * $CORES else 1)"; then
+    echo "WARNING: the machine is busy (load $LOAD on $CORES cores): wall times and the thread speed-up are unreliable."
+fi
+
+# time_cmd NAME CMD... -> "median_wall_s cpu_s" (hyperfine median, mean user+sys).
+time_cmd() {
+    local name="$1"; shift
+    hyperfine -N -i --style none --warmup 1 --runs "$RUNS" --export-json "$WORK/$name.json" -- "$(printf '%q ' "$@")" >/dev/null 2>&1 \
+        || { echo "nan nan"; return; }
+    python3 -c 'import json,sys; r=json.load(open(sys.argv[1]))["results"][0]; print("%.4f %.4f" % (r["median"], r["user"] + r["system"]))' "$WORK/$name.json"
+}
+
+# peak_rss CMD... -> peak resident set size in MB (GNU time).
+peak_rss() {
+    /usr/bin/time -v "$@" >/dev/null 2>"$WORK/time.txt" || true
+    awk -F': ' '/Maximum resident set size/ { printf "%.1f", $2 / 1024 }' "$WORK/time.txt"
+}
+
+# calc EXPR -> EXPR evaluated by python (floats), "n/a" on error.
+calc() { python3 -c "print(format($1, '.2f'))" 2>/dev/null || echo "n/a"; }
+verdict() { python3 -c "print('PASS' if $1 else 'FAIL')" 2>/dev/null || echo "?"; }
+
+SUMMARY="$WORK/summary.txt"
+: >"$SUMMARY"
+target() { printf '%-52s %-24s %-10s %s\n' "$1" "$2" "$3" "$4" >>"$SUMMARY"; }
+
+# measure_corpus LABEL DIR
+measure_corpus() {
+    local label="$1" dir="$2"
+    local line files mb
+    line="$("$PARSE_ALL" -j 1 "$dir" 2>&1 >/dev/null | tail -n 1)"
+    files="$(sed -n 's/^parse_all: \([0-9]*\) files, \([0-9.]*\) MB.*/\1/p' <<<"$line")"
+    mb="$(sed -n 's/^parse_all: \([0-9]*\) files, \([0-9.]*\) MB.*/\2/p' <<<"$line")"
+    if [[ -z "$files" || "$files" == 0 ]]; then
+        echo "no files in $dir: skipped"
+        return
+    fi
+    echo
+    echo "== $label: $dir ($files files, $mb MB)"
+    local full1 full2 parse1 parse2
+    local lint=("$KFPGUARD" --format json --fail-on never --output /dev/null)
+    read -r full1 full1_cpu <<<"$(time_cmd "$label-full-j1" "${lint[@]}" -j 1 "$dir")"
+    read -r full2 full2_cpu <<<"$(time_cmd "$label-full-j2" "${lint[@]}" -j 2 "$dir")"
+    read -r parse1 parse1_cpu <<<"$(time_cmd "$label-parse-j1" "$PARSE_ALL" -q -j 1 "$dir")"
+    read -r parse2 parse2_cpu <<<"$(time_cmd "$label-parse-j2" "$PARSE_ALL" -q -j 2 "$dir")"
+
+    echo "-- stages (examples/stages.rs, 1 thread, in-process)"
+    "$STAGES" "$dir" | sed 's/^/   /'
+
+    echo "-- peak RSS: corpus copied 1x and 10x (hard links)"
+    rm -rf "$WORK/x10"
+    mkdir -p "$WORK/x10"
+    for i in $(seq 1 10); do cp -al "$dir" "$WORK/x10/copy-$i"; done
+    local rss_json1 rss_json10 rss_sarif1 rss_sarif10 rss_pretty1 rss_pretty10 rss_parse1 rss_parse10
+    rss_json1="$(peak_rss "$KFPGUARD" -j 2 --format json --fail-on never -o /dev/null "$dir")"
+    rss_json10="$(peak_rss "$KFPGUARD" -j 2 --format json --fail-on never -o /dev/null "$WORK/x10")"
+    rss_sarif1="$(peak_rss "$KFPGUARD" -j 2 --format sarif --fail-on never -o /dev/null "$dir")"
+    rss_sarif10="$(peak_rss "$KFPGUARD" -j 2 --format sarif --fail-on never -o /dev/null "$WORK/x10")"
+    rss_pretty1="$(peak_rss "$KFPGUARD" -j 2 --format pretty --color never --fail-on never -o /dev/null "$dir")"
+    rss_pretty10="$(peak_rss "$KFPGUARD" -j 2 --format pretty --color never --fail-on never -o /dev/null "$WORK/x10")"
+    rss_parse1="$(peak_rss "$PARSE_ALL" -q -j 2 "$dir")"
+    rss_parse10="$(peak_rss "$PARSE_ALL" -q -j 2 "$WORK/x10")"
+    rm -rf "$WORK/x10"
+
+    {
+        echo "-- $label: measured (wall = median of $RUNS runs; cpu = user+sys)"
+        printf '   %-40s %10s %10s %10s %10s\n' "" "wall s" "cpu s" "files/s" "MB/s"
+        row() { printf '   %-40s %10s %10s %10s %10s\n' "$1" "$2" "$3" "$(calc "$files / $2")" "$(calc "$mb / $2")"; }
+        row "full lint -j 1 (--format json)" "$full1" "$full1_cpu"
+        row "full lint -j 2 (--format json)" "$full2" "$full2_cpu"
+        row "parse-only -j 1 (examples/parse_all)" "$parse1" "$parse1_cpu"
+        row "parse-only -j 2 (examples/parse_all)" "$parse2" "$parse2_cpu"
+        printf '   %-40s %10s (cpu %s)\n' "full / parse-only, -j 1" "$(calc "$full1 / $parse1")" "$(calc "$full1_cpu / $parse1_cpu")"
+        printf '   %-40s %10s (cpu %s)\n' "full / parse-only, -j 2" "$(calc "$full2 / $parse2")" "$(calc "$full2_cpu / $parse2_cpu")"
+        printf '   %-40s %10s\n' "speed-up -j 1 -> -j 2 (full lint)" "$(calc "$full1 / $full2")x"
+        printf '   %-40s %10s\n' "speed-up -j 1 -> -j 2 (parse-only)" "$(calc "$parse1 / $parse2")x"
+        printf '   %-40s %10s %10s\n' "peak RSS MB, -j 2" "1x" "10x"
+        printf '   %-40s %10s %10s\n' "  kfpguard --format json" "$rss_json1" "$rss_json10"
+        printf '   %-40s %10s %10s\n' "  kfpguard --format sarif" "$rss_sarif1" "$rss_sarif10"
+        printf '   %-40s %10s %10s\n' "  kfpguard --format pretty" "$rss_pretty1" "$rss_pretty10"
+        printf '   %-40s %10s %10s\n' "  parse-only" "$rss_parse1" "$rss_parse10"
+    } | tee -a "$WORK/$label.table"
+
+    if [[ "$label" == corpus ]]; then
+        target "full / parse-only on the corpus (-j 1 wall)" "<= 1.3" "$(calc "$full1 / $parse1")" "$(verdict "$full1 / $parse1 <= 1.3")"
+        target "speed-up -j 1 -> -j 2 on the corpus" ">= 1.7x" "$(calc "$full1 / $full2")x" "$(verdict "$full1 / $full2 >= 1.7")"
+        local worst1 worst10
+        worst1="$(calc "max($rss_json1, $rss_sarif1, $rss_pretty1)")"
+        worst10="$(calc "max($rss_json10, $rss_sarif10, $rss_pretty10)")"
+        target "peak RSS on the corpus (worst format), MB" "<= 64" "$worst1" "$(verdict "$worst1 <= 64")"
+        target "peak RSS at 10x the corpus, MB (flat: <= 1.25x)" "flat" "$worst10" "$(verdict "$worst10 <= 1.25 * $worst1")"
+    fi
+}
+
+echo
+echo "== generating $FILES files from fixtures/ (5 KB .. 1 MB)"
+python3 "$ROOT/bench/gen_corpus.py" corpus "$ROOT/fixtures" "$WORK/generated" --count "$FILES"
+measure_corpus generated "$WORK/generated"
+
+if [[ -d "$CORPUS" ]]; then
+    measure_corpus corpus "$(cd "$CORPUS" && pwd)"
+else
+    echo
+    echo "== corpus: $CORPUS not found: skipped (set KFPGUARD_BENCH_CORPUS or --corpus)"
+fi
+
+echo
+echo "== single file: 1 MB vs 10 MB (grown from ${SINGLE_FIXTURE#"$ROOT"/})"
+python3 "$ROOT/bench/gen_corpus.py" single "$SINGLE_FIXTURE" "$WORK/one-1mb.yaml" --size 1000000
+python3 "$ROOT/bench/gen_corpus.py" single "$SINGLE_FIXTURE" "$WORK/one-10mb.yaml" --size 10000000
+read -r one1 _ <<<"$(time_cmd one-1mb "$KFPGUARD" -j 1 --format json --fail-on never -o /dev/null "$WORK/one-1mb.yaml")"
+read -r one10 _ <<<"$(time_cmd one-10mb "$KFPGUARD" -j 1 --format json --fail-on never -o /dev/null "$WORK/one-10mb.yaml")"
+read -r pone1 _ <<<"$(time_cmd parse-1mb "$PARSE_ALL" -q "$WORK/one-1mb.yaml")"
+read -r pone10 _ <<<"$(time_cmd parse-10mb "$PARSE_ALL" -q "$WORK/one-10mb.yaml")"
+printf '   %-40s %10s %10s %10s\n' "" "1 MB s" "10 MB s" "ratio"
+printf '   %-40s %10s %10s %10s\n' "full lint -j 1" "$one1" "$one10" "$(calc "$one10 / $one1")"
+printf '   %-40s %10s %10s %10s\n' "parse-only" "$pone1" "$pone10" "$(calc "$pone10 / $pone1")"
+target "10 MB file time / 1 MB file time" "<= 12" "$(calc "$one10 / $one1")" "$(verdict "$one10 / $one1 <= 12")"
+
+if [[ "$CRITERION" != 0 ]]; then
+    echo
+    echo "== rendering 10,000 findings (criterion: cargo bench --bench pipeline -- render_10k)"
+    cargo bench --quiet --bench pipeline -- render_10k --warm-up-time 1 --measurement-time 3 2>/dev/null \
+        | tee "$WORK/criterion.txt" | grep -E 'render_10k/|time:' | sed 's/^/   /'
+    for format in json sarif; do
+        # "render_10k/json   time:   [12.1 ms 12.3 ms 12.5 ms]" -> the middle estimate, in ms.
+        ms="$(python3 - "$WORK/criterion.txt" "$format" <<'EOF'
+import re, sys
+text = open(sys.argv[1]).read()
+match = re.search(r"render_10k/" + sys.argv[2] + r"\s+time:\s+\[\S+ \S+ (\S+) (\S+)", text)
+if not match:
+    print("n/a")
+else:
+    value, unit = float(match.group(1)), match.group(2)
+    print(f"{value * {'ns': 1e-6, 'µs': 1e-3, 'us': 1e-3, 'ms': 1.0, 's': 1e3}.get(unit, float('nan')):.1f}")
+EOF
+)"
+        target "render 10,000 findings as $format, ms" "< 50" "$ms" "$(verdict "$ms < 50")"
+    done
+fi
+
+echo
+echo "== targets (docs/performance.md)"
+printf '%-52s %-24s %-10s %s\n' "target" "goal" "measured" "" 
+cat "$SUMMARY"
