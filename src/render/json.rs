@@ -3,13 +3,13 @@
 
 use serde::Serialize;
 
-use crate::report::{Counts, FileCounts, FileOutcome, JSON_SCHEMA_VERSION, PipelineSummary, Report};
+use crate::report::{Counts, FileCounts, FileOutcome, JSON_SCHEMA_VERSION, PipelineSummary, Report, Suppressed};
 
 #[derive(Serialize)]
 struct JsonReport<'r> {
     schema_version: u32,
     tool: Tool,
-    summary: Summary,
+    summary: Summary<'r>,
     findings: Vec<JsonFinding<'r>>,
     pipelines: &'r [PipelineSummary],
     files: Vec<JsonFile<'r>>,
@@ -22,8 +22,11 @@ struct Tool {
 }
 
 #[derive(Serialize)]
-struct Summary {
+struct Summary<'r> {
     files: FileCounts,
+    /// Findings held back by `--min-severity`, config ignores or the baseline.
+    suppressed: Suppressed,
+    notes: &'r [String],
     pipelines: usize,
     containers: usize,
     findings: Counts,
@@ -67,6 +70,8 @@ pub fn render(report: &Report) -> String {
         tool: Tool { name: env!("CARGO_PKG_NAME"), version: env!("CARGO_PKG_VERSION") },
         summary: Summary {
             files: report.file_counts,
+            suppressed: report.suppressed,
+            notes: &report.notes,
             pipelines: report.pipelines.len(),
             containers: report.containers,
             findings: report.counts,

@@ -197,6 +197,7 @@ pub fn render(report: &Report, root: &Path) -> String {
             "properties": {
                 "score": report.score,
                 "files": report.file_counts,
+                "suppressed": report.suppressed,
                 "pipelines": report.pipelines.iter().map(|p| json!({
                     "path": p.info.path, "name": p.info.name, "format": p.info.format,
                     "score": p.score, "secure": p.secure, "counts": p.counts,
