@@ -27,7 +27,12 @@ seed() {
     local target="$1" dir="corpus/$1"
     [ -d "$dir" ] && [ -n "$(ls -A "$dir")" ] && return
     mkdir -p "$dir"
-    find ../fixtures -type f \( -name '*.yaml' -o -name '*.yml' -o -name '*.json' \) -exec cp -t "$dir" {} +
+    local file
+    while IFS= read -r file; do
+        # Fixture names repeat across folders: name each seed after its whole path.
+        local name="${file#../fixtures/}"
+        cp "$file" "$dir/${name//\//__}"
+    done < <(find ../fixtures -type f \( -name '*.yaml' -o -name '*.yml' -o -name '*.json' \))
     if [ "$target" = shell_parse ]; then
         cp seeds/shell/* "$dir"/
     fi

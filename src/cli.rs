@@ -119,6 +119,10 @@ pub struct Args {
     /// Record the current findings in this baseline file (they are then accepted).
     #[arg(long, value_name = "FILE")]
     pub write_baseline: Option<PathBuf>,
+    /// Also write the report in FORMAT to FILE (repeatable), from the same run: e.g.
+    /// `--output-format sarif=kfpguard.sarif --output-format markdown=summary.md`.
+    #[arg(long, value_name = "FORMAT=FILE", value_parser = parse_extra_output)]
+    pub output_format: Vec<(OutputFormat, PathBuf)>,
     /// Write a commented starter `.kfpguard.yaml` (or the -o file) and exit.
     #[arg(long)]
     pub init_config: bool,
@@ -212,13 +216,13 @@ pub fn run(args: &Args) -> u8 {
         eprintln!("warning: {note}");
     }
 
-    let rendered = match args.format {
-        OutputFormat::Pretty => render::pretty::render(&report, pretty_style(args)),
-        OutputFormat::Json => render::json::render(&report),
-        OutputFormat::Sarif => render::sarif::render(&report, &std::env::current_dir().unwrap_or_default()),
-        OutputFormat::Github => render::github::render(&report),
-        OutputFormat::Markdown => render::markdown::render(&report, github_blob_url().as_deref()),
-    };
+    let rendered = render_as(args.format, &report, args, true);
+    for (format, path) in &args.output_format {
+        if let Err(error) = std::fs::write(path, render_as(*format, &report, args, false)) {
+            eprintln!("kfpguard: cannot write {}: {error}", path.display());
+            return EXIT_ERROR;
+        }
+    }
     // File errors always go to standard error, whatever the format and destination.
     for file in &report.files {
         if let FileOutcome::Failed { error } = &file.outcome {
@@ -234,6 +238,32 @@ pub fn run(args: &Args) -> u8 {
         return EXIT_ERROR;
     }
     exit_code(args, &report)
+}
+
+/// Renders `report`; `main` is the `--format` output (which may go to a terminal), the
+/// others are `--output-format` files and never coloured.
+fn render_as(format: OutputFormat, report: &Report, args: &Args, main: bool) -> String {
+    match format {
+        OutputFormat::Pretty => {
+            let style = pretty_style(args);
+            render::pretty::render(report, render::pretty::Style { color: style.color && main, ..style })
+        }
+        OutputFormat::Json => render::json::render(report),
+        OutputFormat::Sarif => render::sarif::render(report, &std::env::current_dir().unwrap_or_default()),
+        OutputFormat::Github => render::github::render(report),
+        OutputFormat::Markdown => render::markdown::render(report, github_blob_url().as_deref()),
+    }
+}
+
+/// Parses `FORMAT=FILE` for `--output-format`.
+fn parse_extra_output(value: &str) -> Result<(OutputFormat, PathBuf), String> {
+    let (format, file) = value.split_once('=').ok_or("expected FORMAT=FILE, e.g. sarif=kfpguard.sarif")?;
+    let format = OutputFormat::from_str(format, true)
+        .map_err(|_| format!("unknown format `{format}` (pretty, json, sarif, github, markdown)"))?;
+    if file.is_empty() {
+        return Err("missing FILE after `=`".to_string());
+    }
+    Ok((format, PathBuf::from(file)))
 }
 
 /// The config in force: `--config`, else the nearest `.kfpguard.yaml`, unless `--no-config`.
