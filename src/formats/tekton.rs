@@ -32,9 +32,15 @@
 //! where it is written, so nothing is reported twice), parse the KFP v2 backend's
 //! `container` task parameter (its steps are already the `user-main` step), or claim an
 //! Argo-shaped document that only borrows Tekton's `apiVersion` (a `spec` with
-//! `templates`/`entrypoint`). A Tekton document in which nothing is found (a PipelineRun
-//! that only references its pipeline and sets no parameter or pod template, a
-//! PipelineResource) yields `None`, so it is skipped with the generic reason.
+//! `templates`/`entrypoint`). A run that only references its pipeline (`pipelineRef`,
+//! `taskRef`) still yields a pipeline, without containers, when it sets parameter values or a
+//! pod template, so those are checked; a Tekton document in which nothing is found (such a
+//! run without either, a PipelineResource) yields `None` and is skipped with the generic
+//! reason ("... runs no container").
+//!
+//! Custom-task bodies (loops, exit handlers) run as child PipelineRuns that Tekton hands the
+//! parent's pod template for that task, so the run's pod template and the `taskRunSpecs`
+//! entry of the enclosing top-level task apply to their steps too.
 
 use super::{Embedded, k8s};
 use crate::model::{
@@ -143,12 +149,12 @@ pub fn pipeline<'t>(document: NodeRef<'t>, embedded: &'t Embedded, fallback_name
         (Kind::Condition, Some(spec)) => {
             builder.defaults(spec.get("params"), &name, "spec.params");
             if let Some(check) = spec.get("check") {
-                builder.single_container(check, "spec.check", &own);
+                builder.single_container(check, "spec.check", &own, "check");
             }
         }
         (Kind::StepAction, Some(spec)) => {
             builder.defaults(spec.get("params"), &name, "spec.params");
-            builder.single_container(spec, "spec", &own);
+            builder.single_container(spec, "spec", &own, &name);
         }
         (Kind::CustomRun, Some(spec)) => {
             builder.read_run(spec, &format!("{kind_label} {name}"));
@@ -344,8 +350,12 @@ impl<'t> Builder<'t> {
     }
 
     /// A document that is a single container (Condition `check`, StepAction `spec`).
-    fn single_container(&mut self, node: NodeRef<'t>, path: &str, chain: &[String]) {
-        let container = self.read_step(node, Role::Main, path.to_string(), chain, self.run.pod, None);
+    /// Unnamed, it is called `name` (`check`, the StepAction's name).
+    fn single_container(&mut self, node: NodeRef<'t>, path: &str, chain: &[String], name: &str) {
+        let mut container = self.read_step(node, Role::Main, path.to_string(), chain, self.run.pod, None);
+        if node.get("name").is_none() {
+            container.name = name.to_string();
+        }
         self.pipeline.containers.push(container);
     }
 

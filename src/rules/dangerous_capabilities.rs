@@ -1,6 +1,6 @@
 //! `dangerous-capabilities`: `capabilities.add` grants a capability that breaks isolation.
 
-use super::{Docs, Emitter, Hit, Rule, RuleMeta};
+use super::{Check, Docs, Emitter, Hit, Rule, RuleMeta};
 use crate::finding::Severity;
 use crate::model::Pipeline;
 
@@ -59,7 +59,7 @@ post-processed specs.
 - **Tekton**: remove `capabilities.add` from the step, sidecar or `stepTemplate`.",
         },
     },
-    check,
+    check: Check::Code(check),
 };
 
 fn check(pipeline: &Pipeline<'_>, out: &mut Emitter<'_>) {

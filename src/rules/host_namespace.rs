@@ -1,6 +1,6 @@
 //! `host-namespace`: a pod shares the node's network, PID or IPC namespace.
 
-use super::{Docs, Emitter, Hit, Rule, RuleMeta};
+use super::{Check, Docs, Emitter, Hit, Rule, RuleMeta};
 use crate::finding::Severity;
 use crate::model::Pipeline;
 
@@ -30,7 +30,7 @@ spec:
 - **Tekton**: remove `hostNetwork: true` from the pod template.",
         },
     },
-    check,
+    check: Check::Code(check),
 };
 
 fn check(pipeline: &Pipeline<'_>, out: &mut Emitter<'_>) {

@@ -1,6 +1,6 @@
 //! `host-path-volume`: a pod declares a `hostPath` volume.
 
-use super::{Docs, Emitter, Hit, Rule, RuleMeta};
+use super::{Check, Docs, Emitter, Hit, Rule, RuleMeta};
 use crate::finding::Severity;
 use crate::model::Pipeline;
 
@@ -32,7 +32,7 @@ hostPath is not expressible in the IR.
 from pipeline tasks.",
         },
     },
-    check,
+    check: Check::Code(check),
 };
 
 fn check(pipeline: &Pipeline<'_>, out: &mut Emitter<'_>) {

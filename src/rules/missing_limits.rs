@@ -1,7 +1,7 @@
 //! `missing-cpu-limit` and `missing-memory-limit`: a container has no resource limit.
 //! One module for both: they differ only in the resource they look at.
 
-use super::{Docs, Emitter, Hit, Rule, RuleMeta};
+use super::{Check, Docs, Emitter, Hit, Rule, RuleMeta};
 use crate::finding::Severity;
 use crate::model::{Container, Pipeline, Setting};
 
@@ -34,7 +34,7 @@ or `podSpecPatch`.
 - **Tekton**: `computeResources.limits.cpu` on the step or in `stepTemplate`.",
         },
     },
-    check: check_cpu,
+    check: Check::Code(check_cpu),
 };
 
 pub static MISSING_MEMORY_LIMIT: Rule = Rule {
@@ -65,7 +65,7 @@ deploymentSpec:
 - **Tekton**: `computeResources.limits.memory` on the step or in `stepTemplate`.",
         },
     },
-    check: check_memory,
+    check: Check::Code(check_memory),
 };
 
 fn check_cpu(pipeline: &Pipeline<'_>, out: &mut Emitter<'_>) {

@@ -66,7 +66,13 @@ impl RuleMeta {
 /// A rule: metadata plus the check over one pipeline.
 pub struct Rule {
     pub meta: RuleMeta,
-    pub check: fn(&Pipeline<'_>, &mut Emitter<'_>),
+    pub check: Check,
+}
+
+/// How a rule looks at a pipeline.
+pub enum Check {
+    /// A structural rule: a function in its own module.
+    Code(fn(&Pipeline<'_>, &mut Emitter<'_>)),
 }
 
 /// Every rule kfpguard knows, in id order.
@@ -173,7 +179,9 @@ impl<'a> Emitter<'a> {
     pub fn run_all(&mut self, pipeline: &Pipeline<'_>) {
         for rule in all() {
             if (self.enabled)(rule.meta.id) {
-                (rule.check)(pipeline, self);
+                match &rule.check {
+                    Check::Code(check) => check(pipeline, self),
+                }
             }
         }
     }

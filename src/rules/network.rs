@@ -3,7 +3,7 @@
 //! ([`crate::analysis::Code`]): shell split into commands and words, Python calls with
 //! their literal arguments.
 
-use super::{Docs, Emitter, Hit, Rule, RuleMeta};
+use super::{Check, Docs, Emitter, Hit, Rule, RuleMeta};
 use crate::analysis::Command;
 use crate::config::RuleSettings;
 use crate::finding::Severity;
@@ -43,7 +43,7 @@ into the image.
 - **Tekton**: HTTPS in the step's `script`/`args`.",
         },
     },
-    check: check_plaintext,
+    check: Check::Code(check_plaintext),
 };
 
 pub static NETCAT_LISTENER: Rule = Rule {
@@ -73,7 +73,7 @@ Kubernetes Service (a KFP/Argo daemon step or a separate Deployment); to debug, 
 `kubectl exec` on a paused step instead of baking a shell listener into the pipeline.",
         },
     },
-    check: check_netcat,
+    check: Check::Code(check_netcat),
 };
 
 pub static REMOTE_SHELL: Rule = Rule {
@@ -104,7 +104,7 @@ object storage with credentials from `kubernetes.use_secret_as_env`.
 - **Tekton**: use a workspace or a results/artifact task instead of `scp`.",
         },
     },
-    check: check_remote_shell,
+    check: Check::Code(check_remote_shell),
 };
 
 pub static FTP_TRANSFER: Rule = Rule {
@@ -131,7 +131,7 @@ command:
 injected from a Kubernetes Secret; in KFP prefer `dsl.importer` for existing artifacts.",
         },
     },
-    check: check_ftp,
+    check: Check::Code(check_ftp),
 };
 
 /// True for hosts that never leave the machine or the cluster.

@@ -1,6 +1,6 @@
 //! `privilege-escalation`: `allowPrivilegeEscalation: true` set explicitly.
 
-use super::{Docs, Emitter, Hit, Rule, RuleMeta};
+use super::{Check, Docs, Emitter, Hit, Rule, RuleMeta};
 use crate::finding::{Related, Severity};
 use crate::model::Pipeline;
 
@@ -28,7 +28,7 @@ securityContext:
 - **Tekton**: `securityContext: {allowPrivilegeEscalation: false}` on the step or `stepTemplate`.",
         },
     },
-    check,
+    check: Check::Code(check),
 };
 
 fn check(pipeline: &Pipeline<'_>, out: &mut Emitter<'_>) {

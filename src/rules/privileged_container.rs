@@ -1,6 +1,6 @@
 //! `privileged-container`: a container runs with `securityContext.privileged: true`.
 
-use super::{Docs, Emitter, Hit, Rule, RuleMeta};
+use super::{Check, Docs, Emitter, Hit, Rule, RuleMeta};
 use crate::finding::{Related, Severity};
 use crate::model::Pipeline;
 
@@ -33,7 +33,7 @@ in the template); build images with kaniko or buildkit rootless instead of `dock
 - **Tekton**: remove `securityContext.privileged` from the step or sidecar; use a rootless build task.",
         },
     },
-    check,
+    check: Check::Code(check),
 };
 
 fn check(pipeline: &Pipeline<'_>, out: &mut Emitter<'_>) {

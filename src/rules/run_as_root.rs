@@ -1,6 +1,6 @@
 //! `run-as-root`: a container's effective user is root.
 
-use super::{Docs, Emitter, Hit, Rule, RuleMeta};
+use super::{Check, Docs, Emitter, Hit, Rule, RuleMeta};
 use crate::finding::{Related, Severity};
 use crate::model::{Effective, Pipeline};
 
@@ -38,7 +38,7 @@ workflow or template.
 or `podTemplate`.",
         },
     },
-    check,
+    check: Check::Code(check),
 };
 
 fn check(pipeline: &Pipeline<'_>, out: &mut Emitter<'_>) {

@@ -1,6 +1,6 @@
 //! `secret-in-env`: an environment variable with a secret-like name holds a literal value.
 
-use super::{Docs, Emitter, Hit, Rule, RuleMeta};
+use super::{Check, Docs, Emitter, Hit, Rule, RuleMeta};
 use crate::finding::Severity;
 use crate::model::{EnvValue, Pipeline};
 use crate::secrets::{is_literal_secret, redact};
@@ -38,7 +38,7 @@ secret_key='secretkey')]` / `valueFrom.secretKeyRef`.
 - **Tekton**: `env[].valueFrom.secretKeyRef` on the step.",
         },
     },
-    check,
+    check: Check::Code(check),
 };
 
 fn check(pipeline: &Pipeline<'_>, out: &mut Emitter<'_>) {

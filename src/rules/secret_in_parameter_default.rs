@@ -1,6 +1,6 @@
 //! `secret-in-parameter-default`: a parameter with a secret-like name has a literal value.
 
-use super::{Docs, Emitter, Hit, Rule, RuleMeta};
+use super::{Check, Docs, Emitter, Hit, Rule, RuleMeta};
 use crate::finding::Severity;
 use crate::model::{ParameterKind, Pipeline};
 use crate::secrets::{is_literal_secret, redact};
@@ -36,7 +36,7 @@ pass the *name* of a Secret and use `kubernetes.use_secret_as_env`.
 - **Tekton**: no `default` on the param; use a `secretKeyRef` env or a workspace bound to a Secret.",
         },
     },
-    check,
+    check: Check::Code(check),
 };
 
 fn check(pipeline: &Pipeline<'_>, out: &mut Emitter<'_>) {
