@@ -130,8 +130,10 @@ fn lint_source(
         return Ok(());
     }
     let mut findings: Vec<Finding> = Vec::new();
-    for pipeline in &recognized.pipelines {
-        let mut emitter = Emitter::new(&file.display_path, &pipeline.name, enabled).with_settings(&options.settings);
+    for (pipeline, sources) in recognized.pipelines.iter().zip(&recognized.sources) {
+        let mut emitter = Emitter::new(&file.display_path, &pipeline.name, enabled)
+            .with_settings(&options.settings)
+            .with_sources(sources);
         emitter.run_all(pipeline);
         findings.extend(emitter.into_findings());
         result.pipelines.push(PipelineInfo {

@@ -65,6 +65,8 @@ pub struct DocumentOutcome {
 /// The pipelines of one file, and what happened to each document.
 pub struct Recognized<'t> {
     pub pipelines: Vec<Pipeline<'t>>,
+    /// For each pipeline, the documents it was built from (for rules that scan raw text).
+    pub sources: Vec<Vec<NodeRef<'t>>>,
     pub documents: Vec<DocumentOutcome>,
 }
 
@@ -76,8 +78,10 @@ pub fn recognize<'t>(tree: &'t Tree, embedded: &'t Embedded, fallback_name: &str
     let has_ir = documents.iter().any(|&doc| kfp_v2::pipeline_spec(doc).is_some());
     // KFP writes one IR and at most one platform document per file.
     let shared_platform = platforms.iter().flatten().next().copied();
+    let shared_platform_document =
+        platforms.iter().position(Option::is_some).map(|index| documents[index]);
 
-    let mut recognized = Recognized { pipelines: Vec::new(), documents: Vec::new() };
+    let mut recognized = Recognized { pipelines: Vec::new(), sources: Vec::new(), documents: Vec::new() };
     for (index, &document) in documents.iter().enumerate() {
         let (pipeline, skipped) = if kfp_v2::pipeline_spec(document).is_some() {
             (Some(kfp_v2::pipeline(document, shared_platform, fallback_name)), None)
@@ -109,7 +113,15 @@ pub fn recognize<'t>(tree: &'t Tree, embedded: &'t Embedded, fallback_name: &str
             format: pipeline.as_ref().map(|p| p.format.label()),
             skipped,
         });
-        recognized.pipelines.extend(pipeline);
+        if let Some(pipeline) = pipeline {
+            let mut sources = vec![document];
+            // The platform spec belongs to the IR it configures.
+            if pipeline.format == crate::model::Format::KfpV2 {
+                sources.extend(shared_platform_document.filter(|platform| platform.id() != document.id()));
+            }
+            recognized.sources.push(sources);
+            recognized.pipelines.push(pipeline);
+        }
     }
     recognized
 }

@@ -38,9 +38,9 @@
 //! run without either, a PipelineResource) yields `None` and is skipped with the generic
 //! reason ("... runs no container").
 //!
-//! Custom-task bodies (loops, exit handlers) run as child PipelineRuns that Tekton hands the
-//! parent's pod template for that task, so the run's pod template and the `taskRunSpecs`
-//! entry of the enclosing top-level task apply to their steps too.
+//! Custom-task bodies (loops, exit handlers) run as child runs to which the custom-task
+//! controllers pass the pod template Tekton gave the custom task, so the run's pod template
+//! and the `taskRunSpecs` entry of the enclosing top-level task apply to their steps too.
 
 use super::{Embedded, k8s};
 use crate::model::{

@@ -20,6 +20,7 @@ use std::ops::Range;
 use crate::config::RuleSettings;
 use crate::finding::{Finding, Related, Severity, fingerprint};
 use crate::model::{Container, Pipeline};
+use crate::yaml::NodeRef;
 
 /// Documentation of a rule, in Markdown, one section each.
 #[derive(Debug)]
@@ -124,6 +125,7 @@ pub struct Emitter<'a> {
     pipeline: &'a str,
     enabled: &'a dyn Fn(&str) -> bool,
     settings: &'a RuleSettings,
+    sources: &'a [NodeRef<'a>],
     findings: Vec<Finding>,
 }
 
@@ -133,13 +135,24 @@ static DEFAULT_SETTINGS: RuleSettings =
 
 impl<'a> Emitter<'a> {
     pub fn new(file: &'a str, pipeline: &'a str, enabled: &'a dyn Fn(&str) -> bool) -> Self {
-        Self { file, pipeline, enabled, settings: &DEFAULT_SETTINGS, findings: Vec::new() }
+        Self { file, pipeline, enabled, settings: &DEFAULT_SETTINGS, sources: &[], findings: Vec::new() }
     }
 
     /// Uses configured rule parameters.
     pub fn with_settings(mut self, settings: &'a RuleSettings) -> Self {
         self.settings = settings;
         self
+    }
+
+    /// The documents the pipeline was built from, for rules that scan every scalar.
+    pub fn with_sources(mut self, sources: &'a [NodeRef<'a>]) -> Self {
+        self.sources = sources;
+        self
+    }
+
+    /// The documents of the pipeline being checked (raw tree access for token scans).
+    pub fn sources(&self) -> &'a [NodeRef<'a>] {
+        self.sources
     }
 
     /// The parameters rules may read (from the config's `settings`).

@@ -260,6 +260,32 @@ impl<'t> NodeRef<'t> {
         ids.iter().map(move |&id| NodeRef { tree, id })
     }
 
+    /// Every scalar under this node (keys included), each node once even when aliases
+    /// repeat it, in document order.
+    pub fn scalars(self) -> Vec<NodeRef<'t>> {
+        let mut seen = std::collections::HashSet::new();
+        let mut stack = vec![self];
+        let mut found = Vec::new();
+        while let Some(node) = stack.pop() {
+            if !seen.insert(node.id()) {
+                continue;
+            }
+            match node.node().kind {
+                Kind::Scalar(_) => found.push(node),
+                Kind::Sequence => stack.extend(node.items().collect::<Vec<_>>().into_iter().rev()),
+                Kind::Mapping => {
+                    let pairs: Vec<_> = node.entries().collect();
+                    for (key, value) in pairs.into_iter().rev() {
+                        stack.push(value);
+                        stack.push(key);
+                    }
+                }
+                Kind::Alias => {}
+            }
+        }
+        found
+    }
+
     /// Byte range of the node in its tree's source.
     pub fn span(&self) -> Range<usize> {
         let node = self.node();
@@ -495,6 +521,14 @@ mod tests {
         assert!(parse(&text).is_err());
         let block: String = (0..1000).map(|depth| format!("{}k:\n", "  ".repeat(depth))).collect();
         assert!(matches!(parse(&block), Err(ParseError::TooDeep { .. })));
+    }
+
+    #[test]
+    fn scalars_walks_each_node_once_in_order() {
+        let tree = parse("a: &x [p, q]\nb: *x\nc: {d: r}\n").unwrap();
+        let root = tree.documents().next().unwrap();
+        let values: Vec<_> = root.scalars().iter().filter_map(|n| n.as_str()).collect();
+        assert_eq!(values, ["a", "p", "q", "b", "c", "d", "r"]);
     }
 
     #[test]
