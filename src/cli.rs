@@ -119,6 +119,9 @@ pub struct Args {
     /// Record the current findings in this baseline file (they are then accepted).
     #[arg(long, value_name = "FILE")]
     pub write_baseline: Option<PathBuf>,
+    /// Load extra declarative rules from every `*.yaml` in DIR (repeatable; docs/rules-format.md).
+    #[arg(long = "rules", value_name = "DIR")]
+    pub rule_dirs: Vec<PathBuf>,
     /// Also write the report in FORMAT to FILE (repeatable), from the same run: e.g.
     /// `--output-format sarif=kfpguard.sarif --output-format markdown=summary.md`.
     #[arg(long, value_name = "FORMAT=FILE", value_parser = parse_extra_output)]
@@ -143,6 +146,22 @@ pub fn main() -> ExitCode {
 
 /// Runs one lint with parsed arguments; returns the exit code.
 pub fn run(args: &Args) -> u8 {
+    if !args.rule_dirs.is_empty() {
+        let mut user_rules = Vec::new();
+        for dir in &args.rule_dirs {
+            match crate::rules::pattern::load_dir(dir) {
+                Ok(rules) => user_rules.extend(rules),
+                Err(error) => {
+                    print_diagnostic(error.as_ref());
+                    return EXIT_ERROR;
+                }
+            }
+        }
+        if let Err(error) = crate::rules::install_user_rules(user_rules) {
+            eprintln!("kfpguard: {error}");
+            return EXIT_ERROR;
+        }
+    }
     if args.list_rules || args.explain.is_some() {
         return document_rules(args);
     }

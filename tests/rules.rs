@@ -186,3 +186,25 @@ fn every_rule_has_docs_and_vulnerable_and_clean_fixtures() {
     }
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
+
+#[test]
+fn declarative_rule_files_parse_and_are_named_after_their_ids() {
+    let mut checked = 0;
+    for dir in ["rules", "examples/rule-pack"] {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join(dir);
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            let stem = path.file_stem().unwrap().to_str().unwrap().to_string();
+            let text = std::fs::read_to_string(&path).unwrap();
+            let rule = kfpguard::rules::pattern::parse(&path.display().to_string(), &stem, &text)
+                .unwrap_or_else(|error| panic!("{}: {}", path.display(), error.message));
+            assert_eq!(rule.meta.id, stem);
+            checked += 1;
+        }
+    }
+    assert!(checked >= 3);
+    for stem in std::fs::read_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("rules")).unwrap() {
+        let stem = stem.unwrap().path().file_stem().unwrap().to_str().unwrap().to_string();
+        assert!(rules::find(&stem).is_some(), "rules/{stem}.yaml is not in the catalogue");
+    }
+}

@@ -78,8 +78,7 @@ pub fn recognize<'t>(tree: &'t Tree, embedded: &'t Embedded, fallback_name: &str
     let has_ir = documents.iter().any(|&doc| kfp_v2::pipeline_spec(doc).is_some());
     // KFP writes one IR and at most one platform document per file.
     let shared_platform = platforms.iter().flatten().next().copied();
-    let shared_platform_document =
-        platforms.iter().position(Option::is_some).map(|index| documents[index]);
+    let shared_platform_document = platforms.iter().position(Option::is_some).map(|index| documents[index]);
 
     let mut recognized = Recognized { pipelines: Vec::new(), sources: Vec::new(), documents: Vec::new() };
     for (index, &document) in documents.iter().enumerate() {

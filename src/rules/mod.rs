@@ -9,13 +9,16 @@ mod host_namespace;
 mod host_path_volume;
 mod missing_limits;
 mod network;
+pub mod pattern;
 mod privilege_escalation;
 mod privileged_container;
 mod run_as_root;
 mod secret_in_env;
 mod secret_in_parameter_default;
 
+use std::collections::BTreeSet;
 use std::ops::Range;
+use std::sync::OnceLock;
 
 use crate::config::RuleSettings;
 use crate::finding::{Finding, Related, Severity, fingerprint};
@@ -74,10 +77,54 @@ pub struct Rule {
 pub enum Check {
     /// A structural rule: a function in its own module.
     Code(fn(&Pipeline<'_>, &mut Emitter<'_>)),
+    /// A declarative rule from a YAML file (`rules/`, or a user's `--rules DIR`).
+    Pattern(pattern::PatternRule),
 }
 
-/// Every rule kfpguard knows, in id order.
+/// The declarative rules shipped in `rules/`, embedded at build time: (file stem, text).
+const BUILTIN_PATTERN_FILES: &[(&str, &str)] = include!(concat!(env!("OUT_DIR"), "/builtin_rules.rs"));
+
+/// Rules from `--rules` directories, installed before the catalogue is first used.
+static USER_RULES: OnceLock<Vec<Rule>> = OnceLock::new();
+static CATALOG: OnceLock<Vec<&'static Rule>> = OnceLock::new();
+
+/// Adds user rule packs to the catalogue. Must be called before the catalogue is first
+/// used; ids must not collide with built-in rules or each other.
+pub fn install_user_rules(rules: Vec<Rule>) -> Result<(), String> {
+    if CATALOG.get().is_some() {
+        return Err("user rules must be installed before the rule catalogue is used".to_string());
+    }
+    let mut seen: BTreeSet<&str> = code_rules().iter().map(|rule| rule.meta.id).collect();
+    seen.extend(BUILTIN_PATTERN_FILES.iter().map(|(stem, _)| *stem));
+    for rule in &rules {
+        if !seen.insert(rule.meta.id) {
+            return Err(format!("rule id `{}` is defined twice", rule.meta.id));
+        }
+    }
+    USER_RULES.set(rules).map_err(|_| "user rules were already installed".to_string())
+}
+
+/// Every rule kfpguard knows (structural, built-in declarative, user), in id order.
 pub fn all() -> &'static [&'static Rule] {
+    CATALOG.get_or_init(|| {
+        static BUILTIN_PATTERNS: OnceLock<Vec<Rule>> = OnceLock::new();
+        let builtin = BUILTIN_PATTERNS.get_or_init(|| {
+            BUILTIN_PATTERN_FILES
+                .iter()
+                // Built-in rule files are validated by tests; a broken one cannot ship.
+                .filter_map(|(stem, text)| pattern::parse(&format!("rules/{stem}.yaml"), stem, text).ok())
+                .collect()
+        });
+        let mut rules: Vec<&'static Rule> = code_rules().to_vec();
+        rules.extend(builtin.iter());
+        rules.extend(USER_RULES.get().into_iter().flatten());
+        rules.sort_by_key(|rule| rule.meta.id);
+        rules
+    })
+}
+
+/// The structural rules, one module each.
+fn code_rules() -> &'static [&'static Rule] {
     static RULES: &[&Rule] = &[
         &dangerous_capabilities::RULE,
         &network::FTP_TRANSFER,
@@ -194,6 +241,7 @@ impl<'a> Emitter<'a> {
             if (self.enabled)(rule.meta.id) {
                 match &rule.check {
                     Check::Code(check) => check(pipeline, self),
+                    Check::Pattern(pattern) => pattern.check(&rule.meta, pipeline, self),
                 }
             }
         }
