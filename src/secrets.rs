@@ -22,6 +22,14 @@ const SECRET_WORDS: &[&str] = &[
     "accesskey",
     "secretkey",
     "authkey",
+    // Compounds written as one word (`PGPASSWORD`, `authToken` is split anyway).
+    "pgpassword",
+    "authtoken",
+    "accesstoken",
+    "refreshtoken",
+    "sessiontoken",
+    "clientsecret",
+    "apisecret",
 ];
 
 /// Words that make `key` secret when they come right before it (`api_key`, `access_key`).
@@ -91,6 +99,12 @@ const REFERENCE_WORDS: &[&str] = &[
     "required",
     "prefix",
     "suffix",
+    // Where a secret is read from at run time (`--password-stdin`, `--token-command`).
+    "stdin",
+    "prompt",
+    "command",
+    "cmd",
+    "helper",
 ];
 
 /// How strongly a name suggests a secret value.

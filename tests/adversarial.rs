@@ -77,7 +77,7 @@ fn prlimit() -> Option<&'static str> {
 
 /// Runs `program args...` in `cwd` under [`TIMEOUT`] (killed and failed past it) and
 /// [`MEMORY_LIMIT`]. Output goes through files, so a large report cannot block the child.
-fn run_program(program: &Path, cwd: &Path, args: &[&str], before: &[&str]) -> Run {
+fn run_program(program: &Path, cwd: &Path, args: &[&str], before: &[&str], timeout: Duration) -> Run {
     let out = tempfile::tempdir().expect("cannot create a temporary directory");
     let stdout_path = out.path().join("stdout");
     let stderr_path = out.path().join("stderr");
@@ -104,11 +104,11 @@ fn run_program(program: &Path, cwd: &Path, args: &[&str], before: &[&str]) -> Ru
         if let Some(status) = child.try_wait().expect("cannot wait for kfpguard") {
             break status;
         }
-        if started.elapsed() > TIMEOUT {
+        if started.elapsed() > timeout {
             let _ = child.kill();
             let _ = child.wait();
             let stderr = std::fs::read_to_string(&stderr_path).unwrap_or_default();
-            panic!("kfpguard {args:?} did not finish within {TIMEOUT:?} (hang?)\n--- stderr ---\n{stderr}");
+            panic!("kfpguard {args:?} did not finish within {timeout:?} (hang?)\n--- stderr ---\n{stderr}");
         }
         std::thread::sleep(Duration::from_millis(10));
     };
@@ -130,9 +130,14 @@ fn kfpguard_bin() -> &'static Path {
 
 /// `kfpguard --format json --fail-on never args...` in `cwd`.
 fn lint(cwd: &Path, args: &[&str]) -> Run {
+    lint_within(cwd, args, TIMEOUT)
+}
+
+/// [`lint`] with another timeout.
+fn lint_within(cwd: &Path, args: &[&str], timeout: Duration) -> Run {
     let mut all = vec!["--format", "json", "--fail-on", "never"];
     all.extend_from_slice(args);
-    run_program(kfpguard_bin(), cwd, &all, &[])
+    run_program(kfpguard_bin(), cwd, &all, &[], timeout)
 }
 
 fn tempdir() -> tempfile::TempDir {
@@ -391,10 +396,13 @@ fn big_pod(containers: usize, lines: usize) -> (String, usize) {
 #[test]
 fn twenty_megabyte_pipeline_is_linted_within_bounds() {
     let dir = dir_with_companion();
-    let (text, url_offset) = big_pod(400, 1000);
+    let (text, url_offset) = big_pod(330, 1000);
     assert!(text.len() > 20_000_000, "generated only {} bytes", text.len());
     write(dir.path(), "big.yaml", &text);
-    let run = lint(dir.path(), &["."]);
+    // About 10 s of CPU in a debug build (linear: a tenth of the file takes a tenth of the
+    // time); the timeout leaves room for a busy machine.
+    let run = lint_within(dir.path(), &["."], Duration::from_secs(120));
+    eprintln!("20 MB pipeline linted in {:?}", run.elapsed);
     let report = run.json();
     assert_eq!(file_entry(&report, "big.yaml")["status"], "linted", "{run:?}");
     assert_eq!(finding_positions(&report, "big.yaml", "plaintext-download"), vec![line_column(&text, url_offset)]);
@@ -491,8 +499,9 @@ fn utf8_bom_is_accepted_and_positions_stay_exact() {
 // Line endings, tabs, duplicate keys: still linted, positions still exact
 // ---------------------------------------------------------------------------------------
 
-/// A Pod with a literal secret, a plain-HTTP download in a block scalar, another in a
-/// double-quoted multi-line scalar, and a folded secret: positions are checked per token.
+/// A Pod with literal secrets in double- and single-quoted scalars, a plain-HTTP download
+/// in a literal block scalar, and another in a double-quoted scalar with escapes that folds
+/// over two lines: positions are checked per token.
 const POSITIONS_POD: &str = "\
 apiVersion: v1
 kind: Pod
@@ -510,14 +519,18 @@ spec:
     - |
       echo start
       curl -fsSL http://one.example.com/install.sh -o /tmp/i.sh
-    args:
-    - \"wget -q
-      http://two.example.com/data.csv\"
     env:
     - name: DB_PASSWORD
       value: \"Sup3r-S3cret-Value\"
     - name: API_TOKEN
       value: 'tok-9f8e7d6c5b4a'
+  - name: side
+    image: busybox:1.36
+    resources: {limits: {cpu: 100m, memory: 64Mi}}
+    command: [sh, -c]
+    args:
+    - \"echo \\\"two\\\"; wget -q
+      http://two.example.com/data.csv\"
 ";
 
 /// Lints `text` as `name` and checks every finding of the position pod lands on its token.
@@ -807,7 +820,7 @@ fn unreadable_file_and_directory_fail_cleanly() {
     mode(&secret, 0o000);
     mode(&dir.path().join("closed"), 0o000);
     let args = ["--format", "json", "--fail-on", "never", "."];
-    let run = run_program(&bin, dir.path(), &args, &drop_privileges);
+    let run = run_program(&bin, dir.path(), &args, &drop_privileges, TIMEOUT);
     mode(&dir.path().join("closed"), 0o755);
     assert_failed(&run, "locked.yaml", "kfpguard::io", "Permission denied");
     let report = run.json();

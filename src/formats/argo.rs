@@ -66,7 +66,8 @@ pub fn pipeline<'t>(document: NodeRef<'t>, embedded: &'t Embedded, fallback_name
     let name_node = document.at(&["metadata", "name"]).or_else(|| document.at(&["metadata", "generateName"]));
     let name = name_node.and_then(|n| n.as_str()).unwrap_or(fallback_name).to_string();
     let backend = KfpBackend::find(document, spec);
-    let format = if backend.is_none() && is_kfp_v1(document, spec) { Format::KfpV1 } else { Format::Argo };
+    let kfp_v1 = backend.is_none() && !is_kfp_v2_backend(spec) && is_kfp_v1(document, spec);
+    let format = if kfp_v1 { Format::KfpV1 } else { Format::Argo };
     let mut builder = Builder {
         pipeline: Pipeline {
             name: name.clone(),
@@ -103,6 +104,21 @@ fn workflow_spec(document: NodeRef<'_>) -> Option<(NodeRef<'_>, String)> {
     let spec = document.get("spec")?;
     let argo_shaped = spec.get("entrypoint").is_some() && spec.get("templates").is_some_and(|t| t.is_sequence());
     argo_shaped.then(|| (spec, "spec".to_string()))
+}
+
+/// Output of the KFP v2 backend without user containers (an importer-only pipeline): its
+/// pod metadata or its `system-*` templates.
+fn is_kfp_v2_backend(spec: NodeRef<'_>) -> bool {
+    let pod_metadata = spec.get("podMetadata").into_iter().flat_map(|m| m.entries()).flat_map(|(_, map)| map.entries());
+    let labelled = pod_metadata
+        .filter_map(|(key, _)| key.as_str())
+        .any(|key| key.starts_with(KFP_ANNOTATION_PREFIX));
+    labelled
+        || spec.get("templates").into_iter().flat_map(|t| t.items()).any(|template| {
+            template.get("name").and_then(|n| n.as_str()).is_some_and(|name| {
+                matches!(name, "system-container-driver" | "system-container-impl" | "system-dag-driver" | "system-importer")
+            })
+        })
 }
 
 /// KFP v1 compiler output: `pipelines.kubeflow.org/*` annotations or labels on the workflow

@@ -22,7 +22,7 @@ use std::sync::OnceLock;
 
 use crate::config::RuleSettings;
 use crate::finding::{Finding, Related, Severity, fingerprint};
-use crate::model::{Container, Pipeline};
+use crate::model::{Container, Effective, Pipeline};
 use crate::yaml::NodeRef;
 
 /// Documentation of a rule, in Markdown, one section each.
@@ -164,6 +164,35 @@ pub struct Hit<'c> {
     /// Bytes holding a secret, to be masked everywhere.
     pub secret: Option<Range<usize>>,
     pub related: Vec<Related>,
+}
+
+/// Reports a container's security setting that is in force (its own or its pod's), with
+/// the pod-level source as a related location when it is inherited.
+fn emit_security_setting(
+    out: &mut Emitter<'_>,
+    rule: &RuleMeta,
+    container: &Container<'_>,
+    effective: Effective<'_, '_>,
+    field: &str,
+    message: String,
+) {
+    let related = effective
+        .from_pod
+        .map(|pod| Related { span: pod.anchor.file_span(), message: format!("set in {}", pod.name) })
+        .into_iter()
+        .collect();
+    out.emit(
+        rule,
+        Hit {
+            span: effective.setting.key.file_span(),
+            message,
+            container: Some(container),
+            field: format!("securityContext.{field}"),
+            value: effective.setting.value.as_str().unwrap_or_default().to_string(),
+            related,
+            ..Hit::default()
+        },
+    );
 }
 
 /// Collects the findings of the rules run over one file.

@@ -1,7 +1,7 @@
 //! `privilege-escalation`: `allowPrivilegeEscalation: true` set explicitly.
 
-use super::{Check, Docs, Emitter, Hit, Rule, RuleMeta};
-use crate::finding::{Related, Severity};
+use super::{Check, Docs, Emitter, Rule, RuleMeta, emit_security_setting};
+use crate::finding::Severity;
 use crate::model::Pipeline;
 
 pub static RULE: Rule = Rule {
@@ -33,28 +33,9 @@ securityContext:
 
 fn check(pipeline: &Pipeline<'_>, out: &mut Emitter<'_>) {
     for container in &pipeline.containers {
-        let Some(effective) = pipeline.effective(container, |s| s.allow_privilege_escalation.as_ref()) else {
-            continue;
-        };
-        if effective.setting.value.as_bool() != Some(true) {
-            continue;
-        }
-        let related = effective
-            .from_pod
-            .map(|pod| Related { span: pod.anchor.file_span(), message: format!("inherited from {}", pod.name) })
-            .into_iter()
-            .collect();
-        out.emit(
-            &RULE.meta,
-            Hit {
-                span: effective.setting.key.file_span(),
-                message: format!("container `{}` allows privilege escalation", container.name),
-                container: Some(container),
-                field: "securityContext.allowPrivilegeEscalation".to_string(),
-                value: "true".to_string(),
-                related,
-                ..Hit::default()
-            },
-        );
+        let escalation = pipeline.effective(container, |s| s.allow_privilege_escalation.as_ref());
+        let Some(effective) = escalation.filter(|e| e.setting.value.as_bool() == Some(true)) else { continue };
+        let message = format!("container `{}` allows privilege escalation", container.name);
+        emit_security_setting(out, &RULE.meta, container, effective, "allowPrivilegeEscalation", message);
     }
 }

@@ -1,7 +1,7 @@
 //! `privileged-container`: a container runs with `securityContext.privileged: true`.
 
-use super::{Check, Docs, Emitter, Hit, Rule, RuleMeta};
-use crate::finding::{Related, Severity};
+use super::{Check, Docs, Emitter, Rule, RuleMeta, emit_security_setting};
+use crate::finding::Severity;
 use crate::model::Pipeline;
 
 pub static RULE: Rule = Rule {
@@ -38,26 +38,9 @@ in the template); build images with kaniko or buildkit rootless instead of `dock
 
 fn check(pipeline: &Pipeline<'_>, out: &mut Emitter<'_>) {
     for container in &pipeline.containers {
-        let Some(effective) = pipeline.effective(container, |s| s.privileged.as_ref()) else { continue };
-        if effective.setting.value.as_bool() != Some(true) {
-            continue;
-        }
-        let related = effective
-            .from_pod
-            .map(|pod| Related { span: pod.anchor.file_span(), message: format!("inherited from {}", pod.name) })
-            .into_iter()
-            .collect();
-        out.emit(
-            &RULE.meta,
-            Hit {
-                span: effective.setting.key.file_span(),
-                message: format!("container `{}` runs privileged", container.name),
-                container: Some(container),
-                field: "securityContext.privileged".to_string(),
-                value: "true".to_string(),
-                related,
-                ..Hit::default()
-            },
-        );
+        let privileged = pipeline.effective(container, |s| s.privileged.as_ref());
+        let Some(effective) = privileged.filter(|e| e.setting.value.as_bool() == Some(true)) else { continue };
+        let message = format!("container `{}` runs privileged", container.name);
+        emit_security_setting(out, &RULE.meta, container, effective, "privileged", message);
     }
 }

@@ -1,8 +1,8 @@
 //! `run-as-root`: a container's effective user is root.
 
-use super::{Check, Docs, Emitter, Hit, Rule, RuleMeta};
-use crate::finding::{Related, Severity};
-use crate::model::{Effective, Pipeline};
+use super::{Check, Docs, Emitter, Rule, RuleMeta, emit_security_setting};
+use crate::finding::Severity;
+use crate::model::Pipeline;
 
 pub static RULE: Rule = Rule {
     meta: RuleMeta {
@@ -54,33 +54,8 @@ fn check(pipeline: &Pipeline<'_>, out: &mut Emitter<'_>) {
             (root_allowed, "runAsNonRoot", "may run as root (`runAsNonRoot: false`)"),
         ] {
             let Some(effective) = effective else { continue };
-            report(out, container, effective, field, what);
+            let message = format!("container `{}` {what}", container.name);
+            emit_security_setting(out, &RULE.meta, container, effective, field, message);
         }
     }
-}
-
-fn report(
-    out: &mut Emitter<'_>,
-    container: &crate::model::Container<'_>,
-    effective: Effective<'_, '_>,
-    field: &str,
-    what: &str,
-) {
-    let related = effective
-        .from_pod
-        .map(|pod| Related { span: pod.anchor.file_span(), message: format!("set in {}", pod.name) })
-        .into_iter()
-        .collect();
-    out.emit(
-        &RULE.meta,
-        Hit {
-            span: effective.setting.key.file_span(),
-            message: format!("container `{}` {what}", container.name),
-            container: Some(container),
-            field: format!("securityContext.{field}"),
-            value: effective.setting.value.as_str().unwrap_or_default().to_string(),
-            related,
-            ..Hit::default()
-        },
-    );
 }
