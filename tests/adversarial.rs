@@ -835,3 +835,152 @@ fn unreadable_file_and_directory_fail_cleanly() {
     assert!(run.stderr.contains("closed"), "{run:?}");
     assert_companion_linted(&run);
 }
+
+// ---------------------------------------------------------------------------------------
+// Accounting: every input ends up in files[] exactly once, and the counts agree
+// ---------------------------------------------------------------------------------------
+
+/// A tree of every kind of input, and the status each must end with.
+fn accounting_tree(dir: &Path) -> Vec<(&'static str, &'static str)> {
+    write(dir, "companion.yaml", COMPANION);
+    write(dir, "clean.yml", COMPANION.replace("privileged: true", "privileged: false"));
+    write(
+        dir,
+        "pod.json",
+        r#"{"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "j"},
+        "spec": {"containers": [{"name": "c", "image": "busybox"}]}}"#,
+    );
+    write(dir, "sub/deeper/nested.yaml", COMPANION.replace("companion", "nested"));
+    write(dir, "not-a-pipeline.yaml", "{a: 1}\n");
+    write(dir, "configmap.yaml", "apiVersion: v1\nkind: ConfigMap\ndata: {a: b}\n");
+    write(dir, "empty.yaml", "");
+    write(dir, "invalid.yaml", "a: [1, 2\nb: }\n");
+    write(dir, "binary.yaml", [0u8, 159, 146, 150, 255]);
+    write(dir, "utf16.yaml", utf16(COMPANION, false));
+    write(dir, "bomb.yaml", {
+        let mut bomb = String::from("l0: &l0 [x, x, x, x, x, x, x, x, x, x]\n");
+        for level in 1..10 {
+            bomb.push_str(&format!("l{level}: &l{level} [{}]\n", vec![format!("*l{}", level - 1); 10].join(", ")));
+        }
+        bomb
+    });
+    std::os::unix::fs::symlink("nowhere.yaml", dir.join("dangling.yaml")).expect("cannot symlink");
+    // Not inputs: other extensions, hidden folders.
+    write(dir, "README.md", "# not linted\n");
+    write(dir, ".hidden/h.yaml", COMPANION);
+    // Named on the command line: kept whatever the extension; a missing path fails.
+    write(dir, "notes.txt", "just text\n");
+    vec![
+        ("companion.yaml", "linted"),
+        ("clean.yml", "linted"),
+        ("pod.json", "linted"),
+        ("sub/deeper/nested.yaml", "linted"),
+        ("not-a-pipeline.yaml", "skipped"),
+        ("configmap.yaml", "skipped"),
+        ("empty.yaml", "skipped"),
+        ("notes.txt", "skipped"),
+        ("invalid.yaml", "failed"),
+        ("binary.yaml", "failed"),
+        ("utf16.yaml", "failed"),
+        ("bomb.yaml", "failed"),
+        ("dangling.yaml", "failed"),
+        ("missing.yaml", "failed"),
+    ]
+}
+
+#[test]
+fn every_input_is_accounted_for_in_json_and_sarif() {
+    let dir = tempdir();
+    let expected = accounting_tree(dir.path());
+    let args = [".", "notes.txt", "missing.yaml"];
+    let run = lint(dir.path(), &args);
+    assert_eq!(run.code, 2, "{run:?}");
+    let report = run.json();
+    let files = report["files"].as_array().expect("files is an array");
+
+    let mut listed: Vec<&str> = files.iter().filter_map(|f| f["path"].as_str()).collect();
+    listed.sort_unstable();
+    let mut wanted: Vec<&str> = expected.iter().map(|(path, _)| *path).collect();
+    wanted.sort_unstable();
+    assert_eq!(listed, wanted, "files[] must list every input exactly once: {run:?}");
+
+    let mut counts = [0u64; 3];
+    for (path, status) in &expected {
+        let entry = file_entry(&report, path);
+        assert_eq!(entry["status"], *status, "{path}: {entry}");
+        match *status {
+            "linted" => counts[0] += 1,
+            "skipped" => {
+                counts[1] += 1;
+                assert!(!entry["reason"].as_str().unwrap_or_default().is_empty(), "{path}: no reason: {entry}");
+            }
+            _ => {
+                counts[2] += 1;
+                let error = &entry["error"];
+                assert!(error["code"].as_str().is_some_and(|c| c.starts_with("kfpguard::")), "{path}: {entry}");
+                assert!(!error["message"].as_str().unwrap_or_default().is_empty(), "{path}: {entry}");
+                assert!(run.stderr.contains(&format!("]: {path}")), "{path} not named on stderr: {run:?}");
+            }
+        }
+    }
+    let summary = &report["summary"]["files"];
+    assert_eq!([&summary["linted"], &summary["skipped"], &summary["failed"]], counts.map(Value::from).each_ref());
+
+    // SARIF carries the same counts, and one notification per failed file.
+    let mut sarif_args = vec!["--format", "sarif", "--fail-on", "never"];
+    sarif_args.extend_from_slice(&args);
+    let sarif_run = run_program(kfpguard_bin(), dir.path(), &sarif_args, &[], TIMEOUT);
+    assert_eq!(sarif_run.code, 2, "{sarif_run:?}");
+    let sarif = sarif_run.json();
+    let sarif_run_object = &sarif["runs"][0];
+    let properties = &sarif_run_object["properties"]["files"];
+    assert_eq!(
+        [&properties["linted"], &properties["skipped"], &properties["failed"]],
+        counts.map(Value::from).each_ref()
+    );
+    let invocation = &sarif_run_object["invocations"][0];
+    assert_eq!(invocation["executionSuccessful"], false);
+    let notifications = invocation["toolExecutionNotifications"].as_array().expect("notifications");
+    assert_eq!(notifications.len() as u64, counts[2], "{sarif_run:?}");
+    for (path, _) in expected.iter().filter(|(_, status)| *status == "failed") {
+        let named = notifications.iter().any(|n| {
+            n["message"]["text"].as_str().is_some_and(|text| text.starts_with(&format!("{path}: ")))
+                && n["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] == *path
+        });
+        assert!(named, "{path}: no SARIF notification names it: {:#}", invocation);
+    }
+}
+
+#[test]
+fn pretty_output_names_every_failed_file_too() {
+    let dir = tempdir();
+    let expected = accounting_tree(dir.path());
+    let args = ["--color", "never", "--fail-on", "never", "--verbose", ".", "notes.txt", "missing.yaml"];
+    let run = run_program(kfpguard_bin(), dir.path(), &args, &[], TIMEOUT);
+    assert_eq!(run.code, 2, "{run:?}");
+    for (path, status) in &expected {
+        if *status == "failed" {
+            assert!(run.stderr.contains(&format!("]: {path}")), "{path} not named on stderr: {run:?}");
+        }
+        if *status == "skipped" {
+            assert!(run.stdout.contains(path), "--verbose does not list skipped {path}: {run:?}");
+        }
+    }
+}
+
+#[test]
+#[ignore = "bug: the same file reached twice (`kfpguard . x.yaml`, `kfpguard dir ./dir`) is linted and \
+            reported twice: discover dedups by the path as spelled, not by the file"]
+fn a_file_named_twice_is_reported_once() {
+    let dir = dir_with_companion();
+    write(dir.path(), "sub/nested.yaml", COMPANION.replace("companion", "nested"));
+    for args in [&[".", "companion.yaml"][..], &["sub", "./sub"][..], &["companion.yaml", "./companion.yaml"][..]] {
+        let run = lint(dir.path(), args);
+        let report = run.json();
+        let mut paths: Vec<&str> =
+            report["files"].as_array().into_iter().flatten().filter_map(|f| f["path"].as_str()).collect();
+        let total = paths.len();
+        paths.dedup();
+        assert_eq!(paths.len(), total, "{args:?}: a file is listed twice: {run:?}");
+    }
+}

@@ -19,7 +19,8 @@ use libfuzzer_sys::fuzz_target;
 fn scratch() -> &'static PathBuf {
     static PATH: OnceLock<PathBuf> = OnceLock::new();
     PATH.get_or_init(|| {
-        let base = if std::path::Path::new("/dev/shm").is_dir() { PathBuf::from("/dev/shm") } else { std::env::temp_dir() };
+        let base =
+            if std::path::Path::new("/dev/shm").is_dir() { PathBuf::from("/dev/shm") } else { std::env::temp_dir() };
         let dir = base.join(format!("kfpguard-fuzz-{}", std::process::id()));
         std::fs::create_dir_all(&dir).expect("cannot create the scratch directory");
         dir.join("input.yaml")
@@ -41,8 +42,7 @@ fuzz_target!(|data: &[u8]| {
         assert!(text.is_char_boundary(span.start) && text.is_char_boundary(span.end), "span {span:?} splits a char");
         let snippet = &reported.snippet;
         assert!(
-            snippet.span.start <= snippet.span.end
-                && snippet.text.get(snippet.span.clone()).is_some(),
+            snippet.span.start <= snippet.span.end && snippet.text.get(snippet.span.clone()).is_some(),
             "snippet span {:?} outside its {}-byte text",
             snippet.span,
             snippet.text.len()

@@ -32,6 +32,9 @@ pub struct Command {
     pub substituted_into: Option<usize>,
     /// Redirection targets and here-document bodies.
     pub redirects: Vec<MappedText>,
+    /// `NAME=value` assignments that come with it: shell prefixes (`A=b cmd`, or a line of
+    /// assignments alone, whose `words` are then empty) and those given to `env`/`sudo`.
+    pub assignments: Vec<shell::Assignment>,
 }
 
 impl Command {
@@ -114,8 +117,9 @@ impl Code {
             return;
         }
         let Some(start) = shell::find_program(argv) else { return };
+        let assignments = wrapper_assignments(&argv[..start]);
         let argv = &argv[start..];
-        self.commands.push(Command { words: argv.to_vec(), ..Command::default() });
+        self.commands.push(Command { words: argv.to_vec(), assignments, ..Command::default() });
         let program = shell::basename(argv[0].as_str());
         let mut consumed = vec![false; argv.len()];
         consumed[0] = true;
@@ -157,11 +161,21 @@ impl Code {
             if let Some(index) = inline_code_index(&words).filter(|_| is_python(program)) {
                 python_inline.push(words[index].clone());
             }
+            let assignments = command
+                .assignments
+                .iter()
+                .chain(&wrapper_assignments(&command.words[..start]))
+                .map(|assignment| shell::Assignment {
+                    name: assignment.name.remap(script),
+                    value: assignment.value.remap(script),
+                })
+                .collect();
             self.commands.push(Command {
                 words,
                 piped_from: command.pipe_from.map(|index| base + index),
                 substituted_into: command.in_substitution.map(|index| base + index),
                 redirects: command.redirect_texts().iter().map(|text| text.remap(script)).collect(),
+                assignments,
             });
         }
         for code in python_inline {
@@ -230,6 +244,23 @@ impl Code {
             self.add_argv(&argv, depth + 1);
         }
     }
+}
+
+/// `NAME=value` words among the wrapper words before a program (`env A=b`, `sudo A=b`).
+fn wrapper_assignments(words: &[MappedText]) -> Vec<shell::Assignment> {
+    words
+        .iter()
+        .filter_map(|word| {
+            let text = word.as_str();
+            let (name, _) = text.split_once('=')?;
+            let identifier = name.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
+                && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+            identifier.then(|| shell::Assignment {
+                name: word.slice(0..name.len()),
+                value: word.slice(name.len() + 1..text.len()),
+            })
+        })
+        .collect()
 }
 
 fn is_python(program: &str) -> bool {

@@ -110,13 +110,14 @@ fn workflow_spec(document: NodeRef<'_>) -> Option<(NodeRef<'_>, String)> {
 /// pod metadata or its `system-*` templates.
 fn is_kfp_v2_backend(spec: NodeRef<'_>) -> bool {
     let pod_metadata = spec.get("podMetadata").into_iter().flat_map(|m| m.entries()).flat_map(|(_, map)| map.entries());
-    let labelled = pod_metadata
-        .filter_map(|(key, _)| key.as_str())
-        .any(|key| key.starts_with(KFP_ANNOTATION_PREFIX));
+    let labelled = pod_metadata.filter_map(|(key, _)| key.as_str()).any(|key| key.starts_with(KFP_ANNOTATION_PREFIX));
     labelled
         || spec.get("templates").into_iter().flat_map(|t| t.items()).any(|template| {
             template.get("name").and_then(|n| n.as_str()).is_some_and(|name| {
-                matches!(name, "system-container-driver" | "system-container-impl" | "system-dag-driver" | "system-importer")
+                matches!(
+                    name,
+                    "system-container-driver" | "system-container-impl" | "system-dag-driver" | "system-importer"
+                )
             })
         })
 }

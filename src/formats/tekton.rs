@@ -12,7 +12,8 @@
 //!   and `securityContext` fields a step does not set itself, and image/command/args when a
 //!   step has none;
 //! * pod templates (`spec.podTemplate`, v1 `spec.taskRunTemplate.podTemplate`, per task
-//!   `spec.taskRunSpecs[].podTemplate`, merged field by field, the task's entry winning):
+//!   `spec.taskRunSpecs[].podTemplate` or v1beta1 `taskPodTemplate`, merged field by field,
+//!   the task's entry winning):
 //!   their `env` is added to every step and sidecar and wins over a step's own variable of the
 //!   same name (as Tekton documents); their security context, host namespaces and volumes
 //!   become pod settings;
@@ -186,6 +187,7 @@ struct RunSettings<'t> {
 /// Run-time settings for one task: a `taskRunSpecs` entry or a TaskRun spec.
 #[derive(Clone, Copy, Default)]
 struct Overrides<'t> {
+    /// `podTemplate` (v1) or `taskPodTemplate` (v1beta1 `taskRunSpecs`).
     pod_template: Option<NodeRef<'t>>,
     /// `stepSpecs` (v1) or `stepOverrides` (v1beta1): `[{name, computeResources|resources}]`.
     steps: Option<NodeRef<'t>>,

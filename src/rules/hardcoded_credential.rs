@@ -1,1 +1,163 @@
-//! Placeholder: being written.
+//! `hardcoded-credential`: a recognizable provider token or private key anywhere in the
+//! pipeline's documents.
+//!
+//! Every scalar of the documents the pipeline was built from is scanned (keys, values,
+//! embedded scripts and JSON annotations alike) for credential formats that carry a fixed
+//! prefix ([`crate::secrets::find_tokens`]). Formats without one (a W&B API key is 40 hex
+//! digits, like any SHA-1) are only judged where a credential is expected: secret-named
+//! env vars, parameters, assignments and flags ([`crate::secrets::sink_token`]). It runs
+//! before the weaker secret rules, which skip the values it reported.
+
+use std::ops::Range;
+
+use super::secret_in_args::command_sinks;
+use super::{Check, Docs, Emitter, Hit, Rule, RuleMeta};
+use crate::finding::Severity;
+use crate::model::{Container, EnvValue, Pipeline};
+use crate::secrets::{TokenMatch, find_tokens, redact, sink_token};
+use crate::text::MappedText;
+
+pub static RULE: Rule = Rule {
+    meta: RuleMeta {
+        id: "hardcoded-credential",
+        severity: Severity::High,
+        enabled_by_default: true,
+        summary: "Provider token or private key written into the pipeline",
+        help: "revoke the credential now, then inject it from a Kubernetes Secret instead of writing it into the pipeline",
+        tags: &["security", "secrets", "CWE-798", "CWE-321"],
+        docs: Docs {
+            what: "Flags credentials whose format identifies them, wherever they appear in the \
+file (env values, parameter defaults, commands, scripts, embedded Python, annotations): AWS \
+access key IDs (`AKIA…`, `ASIA…`), GitHub tokens (`ghp_`, `gho_`, `ghu_`, `ghs_`, `ghr_`, \
+`github_pat_`), GitLab `glpat-`, Slack tokens (`xoxb-`, `xoxp-`, …, `xapp-`) and webhook URLs, \
+Google API keys (`AIza…`) and OAuth client secrets (`GOCSPX-`), Hugging Face `hf_`, OpenAI \
+`sk-…`/`sk-proj-…`, Anthropic `sk-ant-…`, Stripe live keys (`sk_live_`, `rk_live_`), Azure \
+storage account keys in connection strings (`AccountKey=`), Databricks `dapi…`, npm `npm_`, \
+PyPI `pypi-AgE…`, JSON Web Tokens, and PEM `PRIVATE KEY` blocks. W&B API keys (40 hex \
+digits) are recognised only as the value of a W&B secret-named variable, parameter or flag \
+(`WANDB_API_KEY`, `wandb login KEY`).
+
+Visible placeholders are not reported (`ghp_xxxx…`, `AKIAXXXXXXXXXXXXXXXX`, `0000…`, \
+`your-token-here`, a PEM header without a body). Keys that spell `EXAMPLE` (such as \
+`AKIAIOSFODNN7EXAMPLE`, AWS's documentation key) *are* reported, with a note: the pipeline \
+still passes a literal credential where a real one will end up, and skipping them would let \
+any key ending in `EXAMPLE` through. A value reported here is not reported again by \
+`secret-in-env`, `secret-in-parameter-default` or `secret-in-args`.",
+            why: "A compiled pipeline is committed, uploaded to the pipeline server, shown in its \
+UI and copied into every run: a live provider credential in it is as good as published. \
+Unlike a password, these tokens work from anywhere, often with broad scope (cloud storage, \
+source code, model hubs, billing), and automated scanners harvest them from public \
+repositories within minutes.",
+            example: "\
+env:
+- name: AWS_ACCESS_KEY_ID
+  value: AKIAIOSFODNN7EXAMPLE     # <- flagged (AWS access key ID)",
+            fix: "\
+First **revoke or rotate the credential**: it is compromised once committed. Then:
+- **KFP v2**: create a Kubernetes Secret and use \
+`kubernetes.use_secret_as_env(task, secret_name='aws-creds', \
+secret_key_to_env={'access_key_id': 'AWS_ACCESS_KEY_ID'})` (kfp-kubernetes); never as a \
+pipeline parameter default or `set_env_variable` value.
+- **KFP v1**: `op.apply(use_aws_secret('aws-creds', 'access_key_id', 'secret_access_key'))`, \
+`use_k8s_secret(...)` or `V1EnvVar(value_from=V1EnvVarSource(secret_key_ref=...))`.
+- **Hera / Argo**: `env=[SecretEnv(name='HF_TOKEN', secret_name='hf', secret_key='token')]` \
+(`valueFrom.secretKeyRef`); keys and certificates as `SecretVolume`s.
+- **Tekton**: `env[].valueFrom.secretKeyRef` on the step or a workspace bound to the Secret.
+- Better still, use workload identity (IRSA, GKE Workload Identity, Azure Workload \
+Identity) so no long-lived key is needed at all.",
+        },
+    },
+    check: Check::Code(check),
+};
+
+fn check(pipeline: &Pipeline<'_>, out: &mut Emitter<'_>) {
+    let owners = container_spans(pipeline);
+    let owner_of = |span: &Range<usize>| -> Option<&Container<'_>> {
+        owners
+            .iter()
+            .filter(|(owned, _)| owned.start <= span.start && span.end <= owned.end)
+            // The innermost node wins (an env value inside a platform spec joined onto it).
+            .min_by_key(|(owned, _)| owned.end - owned.start)
+            .map(|(_, container)| *container)
+    };
+    for document in out.sources() {
+        for scalar in document.scalars() {
+            if scalar.as_str().is_none_or(|value| value.len() < 20) {
+                continue;
+            }
+            let text = scalar.text();
+            for token in find_tokens(text.as_str()) {
+                let span = text.source_range(token.range.clone());
+                report(out, &text, &token, span.clone(), owner_of(&span));
+            }
+        }
+    }
+    // Formats recognisable only by where they are written.
+    for container in &pipeline.containers {
+        for var in &container.env {
+            let (EnvValue::Literal(value), Some(name)) = (&var.value, var.name.as_str()) else { continue };
+            sink(out, name, &value.text(), Some(container));
+        }
+        for command_sink in command_sinks(container.code()) {
+            sink(out, &command_sink.name, &command_sink.value, Some(container));
+        }
+    }
+    for parameter in &pipeline.parameters {
+        let Some(name) = parameter.name.as_str() else { continue };
+        sink(out, name, &parameter.value.text(), None);
+    }
+}
+
+fn sink(out: &mut Emitter<'_>, name: &str, value: &MappedText, container: Option<&Container<'_>>) {
+    if let Some(token) = sink_token(name, value.as_str()) {
+        let span = value.source_range(token.range.clone());
+        report(out, value, &token, span, container);
+    }
+}
+
+/// File spans of every node a container was read from, to name the container a token is in.
+fn container_spans<'p, 't>(pipeline: &'p Pipeline<'t>) -> Vec<(Range<usize>, &'p Container<'t>)> {
+    let mut spans = Vec::new();
+    for container in &pipeline.containers {
+        let nodes = container.command.iter().chain(&container.args).chain(&container.script).chain(&container.image);
+        spans.extend(nodes.map(|node| (node.file_span(), container)));
+        for var in &container.env {
+            spans.push((var.name.file_span(), container));
+            if let EnvValue::Literal(value) = var.value {
+                spans.push((value.file_span(), container));
+            }
+        }
+    }
+    spans
+}
+
+fn report(
+    out: &mut Emitter<'_>,
+    text: &MappedText,
+    token: &TokenMatch,
+    span: Range<usize>,
+    container: Option<&Container<'_>>,
+) {
+    if span.is_empty() || out.covered(RULE.meta.id, &span) {
+        return;
+    }
+    let value = text.as_str().get(token.range.clone()).unwrap_or_default();
+    let place = container.map(|c| format!(" in container `{}`", c.name)).unwrap_or_default();
+    let note = if token.example {
+        "; it looks like a documentation example, but a real key would sit in the same place"
+    } else {
+        ""
+    };
+    out.emit(
+        &RULE.meta,
+        Hit {
+            span: span.clone(),
+            message: format!("{} ({}) written into the pipeline{place}{note}", token.kind, redact(value)),
+            container,
+            field: format!("credential.{}", token.kind),
+            value: value.to_string(),
+            secret: Some(span),
+            ..Hit::default()
+        },
+    );
+}

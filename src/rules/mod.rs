@@ -5,14 +5,18 @@
 //! numbers: they hand [`Hit`]s to an [`Emitter`], which attaches context and fingerprints.
 
 mod dangerous_capabilities;
+mod hardcoded_credential;
 mod host_namespace;
 mod host_path_volume;
+mod image_pinning;
 mod missing_limits;
 mod network;
 pub mod pattern;
+mod pipe_to_shell;
 mod privilege_escalation;
 mod privileged_container;
 mod run_as_root;
+mod secret_in_args;
 mod secret_in_env;
 mod secret_in_parameter_default;
 
@@ -128,18 +132,23 @@ fn code_rules() -> &'static [&'static Rule] {
     static RULES: &[&Rule] = &[
         &dangerous_capabilities::RULE,
         &network::FTP_TRANSFER,
+        &hardcoded_credential::RULE,
         &host_namespace::RULE,
         &host_path_volume::RULE,
+        &image_pinning::IMAGE_NOT_DIGEST_PINNED,
         &missing_limits::MISSING_CPU_LIMIT,
         &missing_limits::MISSING_MEMORY_LIMIT,
         &network::NETCAT_LISTENER,
+        &pipe_to_shell::RULE,
         &network::PLAINTEXT_DOWNLOAD,
         &privilege_escalation::RULE,
         &privileged_container::RULE,
         &network::REMOTE_SHELL,
         &run_as_root::RULE,
+        &secret_in_args::RULE,
         &secret_in_env::RULE,
         &secret_in_parameter_default::RULE,
+        &image_pinning::UNPINNED_IMAGE,
     ];
     RULES
 }
@@ -194,6 +203,11 @@ fn emit_security_setting(
         },
     );
 }
+
+/// Rules whose findings others check with [`Emitter::covered`] to avoid reporting a value
+/// twice (`secret-in-*` defer to `hardcoded-credential`, `image-not-digest-pinned` to
+/// `unpinned-image`): [`Emitter::run_all`] runs them before the rest.
+const RUN_FIRST: &[&str] = &["hardcoded-credential", "unpinned-image"];
 
 /// Collects the findings of the rules run over one file.
 pub struct Emitter<'a> {
@@ -266,7 +280,9 @@ impl<'a> Emitter<'a> {
 
     /// Runs every enabled rule over `pipeline`.
     pub fn run_all(&mut self, pipeline: &Pipeline<'_>) {
-        for rule in all() {
+        // Rules that others defer to (through `covered`) run first, whatever their ids.
+        let (first, rest): (Vec<&Rule>, Vec<&Rule>) = all().iter().partition(|rule| RUN_FIRST.contains(&rule.meta.id));
+        for rule in first.into_iter().chain(rest) {
             if (self.enabled)(rule.meta.id) {
                 match &rule.check {
                     Check::Code(check) => check(pipeline, self),

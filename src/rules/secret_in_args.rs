@@ -1,1 +1,645 @@
-//! Placeholder: being written.
+//! `secret-in-args`: a literal credential on a command line or in a script: a secret flag
+//! (`--password=…`, `--token …`, `mysql -p…`), a secret-named assignment
+//! (`export AWS_SECRET_ACCESS_KEY=…`), a password in a URL (`https://user:pass@host`), an
+//! `Authorization` header, or a secret keyword/variable in embedded Python.
+//!
+//! The places a container's code hands a value to something that expects a credential
+//! ("sinks") are collected by [`command_sinks`], which `hardcoded-credential` reuses for
+//! the formats it can only recognise by where they are written. Values that are
+//! references (placeholders, `$VAR`, `$(…)`, paths) never count.
+
+use std::sync::LazyLock;
+
+use regex::Regex;
+
+use super::{Check, Docs, Emitter, Hit, Rule, RuleMeta};
+use crate::analysis::{Code, Command, PythonSource, python};
+use crate::finding::Severity;
+use crate::model::Pipeline;
+use crate::secrets::{NameClass, classify_flag, classify_name, contains_reference, is_reference_value, redact};
+use crate::text::MappedText;
+
+pub static RULE: Rule = Rule {
+    meta: RuleMeta {
+        id: "secret-in-args",
+        severity: Severity::Medium,
+        enabled_by_default: true,
+        summary: "Literal credential in a command line or script",
+        help: "pass credentials through a Secret mounted as a file or an env var and reference it (`$DB_PASSWORD`)",
+        tags: &["security", "secrets", "CWE-798", "CWE-214"],
+        docs: Docs {
+            what: "Flags credentials written literally into a container's `command`, `args` or \
+script (shell run with `sh -c`, Argo `source`, Tekton `script`, the Python source of a KFP \
+component and its `subprocess` calls):
+- flags whose name is secret-like: `--password=…`, `--token …`, `--api-key …`, \
+`--client-secret=…`, `-Dspring.datasource.password=…`, `--set auth.password=…`, \
+`--from-literal=password=…`, `curl -d 'password=…'`;
+- short password options of the programs that have one: `mysql -pX` (attached only), \
+`sshpass -p`, `redis-cli -a`, `mongo*/mongosh -p`, `docker|podman|helm|oras login -p`, \
+`az login -p`, `ldapsearch -w`, `sqlcmd -P`, `zip -P`, `7z -pX`, `curl -u user:pass`, \
+`smbclient -U user%pass`, `openssl … -pass pass:X`;
+- secret-named assignments: `export AWS_SECRET_ACCESS_KEY=…`, `PGPASSWORD=… psql`, \
+`env TOKEN=… cmd`;
+- a password in a URL (`postgresql://user:pass@db`, `https://oauth2:TOKEN@git.example.com`);
+- `Authorization: Bearer|Basic|Token …` and other secret-named headers (`-H 'X-API-Key: …'`, \
+`PRIVATE-TOKEN`);
+- `wandb login KEY`, `mc alias set NAME URL ACCESS SECRET`, `aws configure set \
+aws_secret_access_key …`;
+- in embedded Python: keyword arguments (`boto3.client(aws_secret_access_key='…')`, \
+`psycopg2.connect(password='…')`) and variables (`API_KEY = '…'`) with secret-like names, \
+`'Bearer …'` strings and URLs with passwords.
+
+Names are judged like `secret-in-env` does (`--token-path`, `--password-stdin`, \
+`--no-password` are not secrets). Values that are references never fire: KFP/Argo \
+`{{…}}` placeholders, Tekton `$(params.x)`, shell `$VAR`/`${VAR}`/`$(cat …)`, file paths, \
+empty strings. A value that is a recognizable provider token is reported once, by \
+`hardcoded-credential`.",
+            why: "Command lines are the least private place for a secret: they are compiled \
+into the pipeline file and shown in the pipeline UI, stored with every run, visible to anyone \
+who can list the pod (`kubectl get pod -o yaml`), and readable by every process on the node \
+through `/proc/<pid>/cmdline` and `ps`. They also end up in shell traces (`set -x`) and logs.",
+            example: "\
+command:
+- sh
+- -c
+- |
+  export AWS_SECRET_ACCESS_KEY=minio123          # <- flagged
+  mysql -h db -u etl -pS3cr3tPass < load.sql    # <- flagged",
+            fix: "\
+- **KFP v2**: `kubernetes.use_secret_as_env(task, secret_name='db-creds', \
+secret_key_to_env={'password': 'DB_PASSWORD'})` and reference `$DB_PASSWORD` (or read \
+`os.environ['DB_PASSWORD']` in the component); or `kubernetes.use_secret_as_volume` and \
+pass the file path (`--password-file /mnt/creds/password`).
+- **KFP v1**: `op.add_env_variable(V1EnvVar(name='DB_PASSWORD', value_from=…secret_key_ref…))` \
+or `use_k8s_secret`, then `$DB_PASSWORD` in the command.
+- **Hera / Argo**: `env=[SecretEnv(name='DB_PASSWORD', secret_name='db-creds', \
+secret_key='password')]` (`valueFrom.secretKeyRef`), referenced as `$DB_PASSWORD`.
+- **Tekton**: `env[].valueFrom.secretKeyRef` on the step, or a workspace bound to the \
+Secret; reference `$DB_PASSWORD` in the `script`.
+- Tools that read secrets from files or stdin are better still: `--password-stdin`, \
+`--password-file`, `PGPASSFILE`, `~/.my.cnf` from a mounted Secret.",
+        },
+    },
+    check: Check::Code(check),
+};
+
+/// A place where a container's code hands a value to something expecting a credential.
+#[derive(Clone, Debug)]
+pub(super) struct Sink {
+    /// The name the value is judged by: a variable, flag, keyword or header name, or a
+    /// generic `password` for credentials known by position (`mysql -pX`).
+    pub name: String,
+    /// How the value is given, for messages: "flag `--password` of `mysql`".
+    pub label: String,
+    pub value: MappedText,
+    /// Known to be a credential by position (`-p` of `mysql`, a URL password), not by name.
+    pub positional: bool,
+    /// Comes from Python source: a value with spaces there is prose, not a secret.
+    pub python: bool,
+}
+
+impl Sink {
+    fn named(name: &str, label: String, value: MappedText) -> Self {
+        Sink { name: name.to_string(), label, value, positional: false, python: false }
+    }
+
+    fn positional(label: String, value: MappedText) -> Self {
+        Sink { name: "password".to_string(), label, value, positional: true, python: false }
+    }
+
+    /// True when the value is a credential written into the pipeline.
+    pub fn is_literal_secret(&self, extra_words: &[String]) -> bool {
+        let value = self.value.as_str();
+        if is_reference_value(value) || contains_reference(value) || looks_like_env_name(value) {
+            return false;
+        }
+        if self.python && value.trim().contains(char::is_whitespace) {
+            return false;
+        }
+        if self.positional {
+            return true;
+        }
+        match classify_name(&self.name, extra_words) {
+            NameClass::Plain => false,
+            NameClass::Secret => true,
+            // `--secret id=x,src=/y` (docker), `--secret my-secret`: names of Secret objects.
+            NameClass::SecretObject => !value.contains('=') && !crate::secrets::looks_like_object_name(value),
+        }
+    }
+}
+
+/// `OPENAI_API_KEY`: a value that names an environment variable rather than holding a secret.
+fn looks_like_env_name(value: &str) -> bool {
+    value.contains('_')
+        && value.starts_with(|c: char| c.is_ascii_uppercase())
+        && value.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
+}
+
+/// `scheme://user:password@host`: the user and the password.
+static URL_CREDENTIALS: LazyLock<Option<Regex>> = LazyLock::new(|| {
+    Regex::new(r"(?i)\b[a-z][a-z0-9+.-]*://(?P<user>[^\s/:@?#'`]*):(?P<password>[^\s/@?#'`]+)@[^\s/@'`]").ok()
+});
+
+/// `Authorization: Bearer TOKEN` (also `Proxy-Authorization`, `Basic`, `Token`, ...).
+static AUTHORIZATION: LazyLock<Option<Regex>> = LazyLock::new(|| {
+    Regex::new(r"(?i)\b(?:proxy-)?authorization\s*:\s*(?:bearer|basic|token|bot|digest|apikey|sso-key)\s+(?P<value>[^\s'`]+)")
+        .ok()
+});
+
+/// A whole Python string that is an authorization value: `"Bearer TOKEN"`.
+static AUTH_VALUE: LazyLock<Option<Regex>> =
+    LazyLock::new(|| Regex::new(r"^(?:Bearer|Basic|Token|Bot)\s+(?P<value>[^\s]{8,})$").ok());
+
+/// A `Name: value` header word (`-H 'X-API-Key: …'`).
+static HEADER: LazyLock<Option<Regex>> =
+    LazyLock::new(|| Regex::new(r"^\s*(?P<name>[A-Za-z0-9_-]+)\s*:\s*(?P<value>\S.*?)\s*$").ok());
+
+/// Programs whose short option takes a password: (programs, option, value must be attached,
+/// subcommand required).
+const SHORT_PASSWORD_OPTIONS: &[(&[&str], char, bool, Option<&str>)] = &[
+    (
+        &[
+            "mysql",
+            "mysqldump",
+            "mysqladmin",
+            "mysqlimport",
+            "mysqlshow",
+            "mysqlcheck",
+            "mysqlpump",
+            "mysqlsh",
+            "mariadb",
+            "mariadb-dump",
+            "mariadb-admin",
+        ],
+        'p',
+        true,
+        None,
+    ),
+    (&["7z", "7za", "7zr"], 'p', true, None),
+    (&["sshpass"], 'p', false, None),
+    (&["redis-cli", "valkey-cli", "keydb-cli"], 'a', false, None),
+    (&["mongo", "mongosh", "mongodump", "mongorestore", "mongoexport", "mongoimport", "mongostat", "mongotop"], 'p', false, None),
+    (&["docker", "podman", "nerdctl", "buildah", "skopeo", "helm", "oras", "crane", "regctl"], 'p', false, Some("login")),
+    (&["az"], 'p', false, Some("login")),
+    (&["ldapsearch", "ldapadd", "ldapmodify", "ldapdelete", "ldapwhoami", "ldappasswd"], 'w', false, None),
+    (&["sqlcmd", "bcp", "zip", "unzip"], 'P', false, None),
+];
+
+/// Flags whose value is a `KEY=VALUE` pair (or several, comma-separated).
+const KEY_VALUE_FLAGS: &[&str] =
+    &["--set", "--set-string", "--conf", "--from-literal", "--build-arg", "--env", "--set-env-vars", "--update-env-vars"];
+
+/// Programs for which `-e KEY=VALUE` sets an environment variable.
+const ENV_FLAG_PROGRAMS: &[&str] = &["docker", "podman", "nerdctl", "kubectl", "oc"];
+
+/// Builtins whose `NAME=VALUE` arguments are assignments.
+const DECLARATION_BUILTINS: &[&str] = &["export", "declare", "typeset", "local", "readonly"];
+
+/// Every sink in a container's code: its commands (with their assignments) and its
+/// Python sources.
+pub(super) fn command_sinks(code: &Code) -> Vec<Sink> {
+    let mut sinks = Vec::new();
+    for command in &code.commands {
+        command_sinks_of(command, &mut sinks);
+    }
+    for source in &code.python {
+        python_sinks(source, &mut sinks);
+    }
+    sinks
+}
+
+fn command_sinks_of(command: &Command, sinks: &mut Vec<Sink>) {
+    for assignment in &command.assignments {
+        let name = assignment.name.as_str();
+        sinks.push(Sink::named(name, format!("variable `{name}`"), assignment.value.clone()));
+    }
+    let Some(program) = command.program() else { return };
+    let args = command.args();
+    if DECLARATION_BUILTINS.contains(&program) {
+        for word in args {
+            if let Some(sink) = assignment_word(word, "variable") {
+                sinks.push(sink);
+            }
+        }
+        return;
+    }
+    // The inline code of `sh -c CODE`/`python -c CODE` is analysed as code of its own.
+    let code_word = inline_code_word(program, args);
+    let words: Vec<(usize, &MappedText)> = args
+        .iter()
+        .enumerate()
+        .filter(|(index, word)| Some(*index) != code_word && !word.as_str().contains('\n'))
+        .collect();
+    for &(index, word) in &words {
+        let next = args.get(index + 1).filter(|_| Some(index + 1) != code_word);
+        flag_sinks(program, args, index, word, next, sinks);
+        url_sinks(word, &format!("a URL given to `{program}`"), false, sinks);
+        header_sinks(word, program, sinks);
+    }
+    special_sinks(program, args, sinks);
+}
+
+/// The index (in `args`) of the inline code of `sh -c CODE` / `python -c CODE`.
+fn inline_code_word(program: &str, args: &[MappedText]) -> Option<usize> {
+    let interpreter = crate::analysis::shell::is_shell(program) || program.starts_with("python");
+    if !interpreter {
+        return None;
+    }
+    for (index, word) in args.iter().enumerate() {
+        let text = word.as_str();
+        if !text.starts_with('-') || text.starts_with("--") {
+            return None;
+        }
+        if text.len() > 1 && text[1..].chars().all(|c| c.is_ascii_alphabetic()) && text.contains('c') {
+            return Some(index + 1);
+        }
+    }
+    None
+}
+
+/// `NAME=VALUE` as a sink named `NAME`.
+fn assignment_word(word: &MappedText, what: &str) -> Option<Sink> {
+    let text = word.as_str();
+    let (name, _) = text.split_once('=')?;
+    let valid = !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'));
+    if !valid || name.starts_with('-') {
+        return None;
+    }
+    let value = word.slice(name.len() + 1..text.len());
+    Some(Sink::named(name, format!("{what} `{name}`"), value))
+}
+
+/// Flags that carry a secret: `--password=X`, `--password X`, `-pX` of `mysql`, ...
+fn flag_sinks(
+    program: &str,
+    args: &[MappedText],
+    index: usize,
+    word: &MappedText,
+    next: Option<&MappedText>,
+    sinks: &mut Vec<Sink>,
+) {
+    let text = word.as_str();
+    if let Some(sink) = short_password_option(program, args, word, next) {
+        sinks.push(sink);
+        return;
+    }
+    if !text.starts_with('-') || text == "-" || text == "--" {
+        return;
+    }
+    let (flag, inline_value) = match text.split_once('=') {
+        Some((flag, _)) => (flag, Some(word.slice(flag.len() + 1..text.len()))),
+        None => (text, None),
+    };
+    let value = inline_value.or_else(|| next.filter(|next| !next.as_str().starts_with('-')).cloned());
+    let Some(value) = value else { return };
+    // `--set auth.password=X`, `--from-literal=password=X`, `docker run -e TOKEN=X`.
+    let env_flag = flag == "-e" && ENV_FLAG_PROGRAMS.contains(&program);
+    if KEY_VALUE_FLAGS.contains(&flag) || env_flag {
+        let mut offset = 0;
+        for pair in value.as_str().split(',') {
+            let piece = value.slice(offset..offset + pair.len());
+            offset += pair.len() + 1;
+            if let Some(sink) = assignment_word(&piece, &format!("`{flag}` of `{program}` sets"))
+                && pair.contains('=')
+            {
+                sinks.push(sink);
+            }
+        }
+        return;
+    }
+    // Java system properties: `-Dspring.datasource.password=X`.
+    if let Some(property) = flag.strip_prefix("-D").filter(|p| !p.is_empty() && !flag.starts_with("--")) {
+        if let Some(value) = word.as_str().split_once('=').map(|(name, _)| word.slice(name.len() + 1..text.len())) {
+            sinks.push(Sink::named(property, format!("property `{property}` of `{program}`"), value));
+        }
+        return;
+    }
+    // Form fields: `curl -d 'user=x&password=y'`.
+    if matches!(flag, "-d" | "--data" | "--data-raw" | "--data-urlencode" | "--data-binary" | "-F" | "--form")
+        && matches!(program, "curl" | "http" | "wget")
+    {
+        let mut offset = 0;
+        for pair in value.as_str().split('&') {
+            let piece = value.slice(offset..offset + pair.len());
+            offset += pair.len() + 1;
+            if let Some(sink) = assignment_word(&piece, &format!("form field sent by `{program}`:")) {
+                sinks.push(sink);
+            }
+        }
+        return;
+    }
+    // `openssl … -pass pass:X` (`env:VAR` and `file:path` are references).
+    if matches!(flag, "-pass" | "-passin" | "-passout" | "-passwd" | "-password") && value.as_str().starts_with("pass:") {
+        let secret = value.slice(5..value.len());
+        sinks.push(Sink::positional(format!("`{flag} pass:` of `{program}`"), secret));
+        return;
+    }
+    if matches!(program, "curl") && matches!(flag, "--user" | "--proxy-user" | "-U") {
+        if let Some(sink) = user_password(&value, ':', &format!("`{flag}` of `curl`")) {
+            sinks.push(sink);
+        }
+        return;
+    }
+    // Long flags and single-dash long flags (`-password`); short clusters (`-xzf`) are not names.
+    let long = text.starts_with("--") || flag.len() > 3;
+    if long && classify_flag(flag, &[]) != NameClass::Plain {
+        let _ = index;
+        sinks.push(Sink::named(flag.trim_start_matches('-'), format!("flag `{flag}` of `{program}`"), value));
+    }
+}
+
+/// `-pX` / `-p X` for the programs whose short option takes a password.
+fn short_password_option(
+    program: &str,
+    args: &[MappedText],
+    word: &MappedText,
+    next: Option<&MappedText>,
+) -> Option<Sink> {
+    let text = word.as_str();
+    if program == "curl" && (text == "-u" || (text.starts_with("-u") && !text.starts_with("--"))) {
+        let value = if text == "-u" { next?.clone() } else { word.slice(2..text.len()) };
+        return user_password(&value, ':', "`-u` of `curl`");
+    }
+    if program == "smbclient" && (text == "-U" || text.starts_with("-U")) {
+        let value = if text == "-U" { next?.clone() } else { word.slice(2..text.len()) };
+        return user_password(&value, '%', "`-U` of `smbclient`");
+    }
+    let &(_, option, attached_only, subcommand) =
+        SHORT_PASSWORD_OPTIONS.iter().find(|(programs, ..)| programs.contains(&program))?;
+    if subcommand.is_some_and(|sub| !args.iter().any(|arg| arg.as_str() == sub)) {
+        return None;
+    }
+    let mut chars = text.chars();
+    if chars.next() != Some('-') || chars.next() != Some(option) {
+        return None;
+    }
+    let label = format!("`-{option}` of `{program}`");
+    if text.len() > 2 {
+        return Some(Sink::positional(label, word.slice(2..text.len())));
+    }
+    if attached_only {
+        // `mysql -p dbname` prompts for the password; `dbname` is the database.
+        return None;
+    }
+    let value = next.filter(|next| !next.as_str().starts_with('-'))?;
+    Some(Sink::positional(label, value.clone()))
+}
+
+/// The password of a `user:password` (or `user%password`) value.
+fn user_password(value: &MappedText, separator: char, label: &str) -> Option<Sink> {
+    let text = value.as_str();
+    let position = text.find(separator)?;
+    let secret = value.slice(position + 1..text.len());
+    (!secret.is_empty()).then(|| Sink::positional(label.to_string(), secret))
+}
+
+/// Passwords in `scheme://user:password@host` URLs inside `text`.
+fn url_sinks(text: &MappedText, label: &str, python: bool, sinks: &mut Vec<Sink>) {
+    let Some(regex) = URL_CREDENTIALS.as_ref() else { return };
+    if !text.as_str().contains("://") {
+        return;
+    }
+    for captures in regex.captures_iter(text.as_str()) {
+        let (Some(user), Some(password)) = (captures.name("user"), captures.name("password")) else { continue };
+        // GitHub's `https://TOKEN:x-oauth-basic@github.com`: the user is the secret.
+        let secret = if password.as_str() == "x-oauth-basic" { user } else { password };
+        if secret.as_str().is_empty() {
+            continue;
+        }
+        let mut sink = Sink::positional(format!("the password of {label}"), text.slice(secret.range()));
+        sink.python = python;
+        sinks.push(sink);
+    }
+}
+
+/// `Authorization: Bearer X` anywhere in a word; `Name: value` after `-H`/`--header`.
+fn header_sinks(word: &MappedText, program: &str, sinks: &mut Vec<Sink>) {
+    let text = word.as_str();
+    if let Some(regex) = AUTHORIZATION.as_ref() {
+        for captures in regex.captures_iter(text) {
+            if let Some(value) = captures.name("value") {
+                sinks.push(Sink::positional(
+                    format!("an `Authorization` header sent by `{program}`"),
+                    word.slice(value.range()),
+                ));
+            }
+        }
+    }
+    let header = text.strip_prefix("--header=").map(|rest| (text.len() - rest.len(), rest));
+    let header = header.or_else(|| (text.contains(':') && !text.contains("://")).then_some((0, text)));
+    let Some((offset, header)) = header else { return };
+    if header.to_ascii_lowercase().contains("authorization") {
+        return;
+    }
+    let Some(captures) = HEADER.as_ref().and_then(|regex| regex.captures(header)) else { return };
+    let (Some(name), Some(value)) = (captures.name("name"), captures.name("value")) else { return };
+    let is_header_tool = matches!(program, "curl" | "wget" | "http" | "https" | "xh" | "grpcurl");
+    if is_header_tool && classify_name(name.as_str(), &[]) == NameClass::Secret {
+        let value = word.slice(offset + value.start()..offset + value.end());
+        sinks.push(Sink::named(name.as_str(), format!("header `{}` sent by `{program}`", name.as_str()), value));
+    }
+}
+
+/// Subcommands that take a credential by position.
+fn special_sinks(program: &str, args: &[MappedText], sinks: &mut Vec<Sink>) {
+    let operands: Vec<&MappedText> = args.iter().filter(|word| !word.as_str().starts_with('-')).collect();
+    let texts: Vec<&str> = operands.iter().map(|word| word.as_str()).collect();
+    match (program, texts.as_slice()) {
+        // `wandb login KEY`
+        ("wandb", ["login", _, ..]) => {
+            sinks.push(Sink::named("WANDB_API_KEY", "the key given to `wandb login`".into(), operands[1].clone()));
+        }
+        // `mc alias set NAME URL ACCESS_KEY SECRET_KEY`, `mc config host add …` (older mc).
+        ("mc" | "mcli", ["alias", "set", _, _, _, _, ..]) => {
+            sinks.push(Sink::positional("the secret key given to `mc alias set`".into(), operands[5].clone()));
+        }
+        ("mc" | "mcli", ["config", "host", "add", _, _, _, _, ..]) => {
+            sinks.push(Sink::positional("the secret key given to `mc config host add`".into(), operands[6].clone()));
+        }
+        // `aws configure set aws_secret_access_key VALUE`
+        ("aws", ["configure", "set", name, _, ..]) => {
+            sinks.push(Sink::named(name, format!("`aws configure set {name}`"), operands[3].clone()));
+        }
+        _ => {}
+    }
+}
+
+/// Secret keyword arguments and variables, `Bearer …` strings and URL passwords in Python.
+fn python_sinks(source: &PythonSource, sinks: &mut Vec<Sink>) {
+    let module = &source.module;
+    for call in &module.calls {
+        let callee = module.qualified(call);
+        for arg in &call.args {
+            let (Some(keyword), python::Value::Str(text)) = (arg.keyword.as_deref(), &arg.value) else { continue };
+            // `wandb.login(key=…)`: a bare `key` is a W&B API key only there.
+            let name = if keyword == "key" && callee.starts_with("wandb.") { "wandb_api_key" } else { keyword };
+            let mut sink = Sink::named(name, format!("keyword `{keyword}=` of `{callee}`"), source.file_text(text));
+            sink.python = true;
+            sinks.push(sink);
+        }
+    }
+    for assignment in &module.assignments {
+        let python::Value::Str(text) = &assignment.value else { continue };
+        let name = assignment.target.as_str();
+        let mut sink = Sink::named(name, format!("Python variable `{name}`"), source.file_text(text));
+        sink.python = true;
+        sinks.push(sink);
+    }
+    for string in &module.strings {
+        let text = string.as_str();
+        let bearer = AUTH_VALUE.as_ref().and_then(|regex| regex.captures(text)).and_then(|c| c.name("value"));
+        if let Some(value) = bearer {
+            let mut sink = Sink::positional("an authorization value in Python".into(), source.file_text(&string.slice(value.range())));
+            sink.python = true;
+            sinks.push(sink);
+        }
+        if text.contains("://") || text.to_ascii_lowercase().contains("authorization") {
+            let mapped = source.file_text(string);
+            url_sinks(&mapped, "a URL in Python", true, sinks);
+            if let Some(regex) = AUTHORIZATION.as_ref() {
+                for captures in regex.captures_iter(text) {
+                    if let Some(value) = captures.name("value") {
+                        let mut sink =
+                            Sink::positional("an `Authorization` header in Python".into(), mapped.slice(value.range()));
+                        sink.python = true;
+                        sinks.push(sink);
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn check(pipeline: &Pipeline<'_>, out: &mut Emitter<'_>) {
+    for container in &pipeline.containers {
+        for sink in command_sinks(container.code()) {
+            if !sink.is_literal_secret(&out.settings().secret_name_words) {
+                continue;
+            }
+            let span = sink.value.source_span();
+            if span.is_empty() || out.covered("hardcoded-credential", &span) || out.covered(RULE.meta.id, &span) {
+                continue;
+            }
+            let value = sink.value.as_str();
+            out.emit(
+                &RULE.meta,
+                Hit {
+                    span: span.clone(),
+                    message: format!(
+                        "{} holds a literal secret ({}) in container `{}`",
+                        sink.label,
+                        redact(value),
+                        container.name
+                    ),
+                    container: Some(container),
+                    field: format!("code.{}", sink.name),
+                    value: value.to_string(),
+                    secret: Some(span),
+                    ..Hit::default()
+                },
+            );
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    use crate::model::{Container, Role};
+    use crate::yaml::{Limits, Tree};
+
+    /// The literal secrets among the sinks of a container running `argv`.
+    pub(crate) fn literal_secrets(argv: &[&str]) -> Vec<(String, String)> {
+        let yaml = serde_json::json!({ "command": argv }).to_string();
+        let Ok(tree) = Tree::parse(yaml, None, Limits::default()) else { panic!("test YAML") };
+        let Some(document) = tree.documents().next() else { panic!("no document") };
+        let mut container = Container::new("main".into(), Role::Main, document, "main".into());
+        container.command = document.get("command").map(|list| list.items().collect()).unwrap_or_default();
+        command_sinks(container.code())
+            .into_iter()
+            .filter(|sink| sink.is_literal_secret(&[]))
+            .map(|sink| (sink.label, sink.value.as_str().to_string()))
+            .collect()
+    }
+
+    fn sinks_of(script: &str) -> Vec<(String, String)> {
+        literal_secrets(&["sh", "-c", script])
+    }
+
+    #[test]
+    fn shell_credentials_are_found() {
+        let cases: &[(&str, &str)] = &[
+            ("mysql -h db -u etl -pS3cr3tPass db", "S3cr3tPass"),
+            ("export AWS_SECRET_ACCESS_KEY=minio123", "minio123"),
+            ("PGPASSWORD=hunter22 psql -h db", "hunter22"),
+            ("env API_TOKEN=tok-123456 ./run", "tok-123456"),
+            ("python train.py --db-password=s3cr3t", "s3cr3t"),
+            ("python train.py --api-key s3cr3t-key", "s3cr3t-key"),
+            ("git clone https://oauth2:glpat-abc@gitlab.example.com/x.git", "glpat-abc"),
+            ("psql postgresql://etl:S3cr3t@db:5432/x", "S3cr3t"),
+            ("curl -H 'Authorization: Bearer abc.def.ghi' https://api.example.com", "abc.def.ghi"),
+            ("curl -H 'X-API-Key: k-123456' https://api.example.com", "k-123456"),
+            ("curl -u admin:S3cr3t https://api.example.com", "S3cr3t"),
+            ("sshpass -p S3cr3t ssh host", "S3cr3t"),
+            ("docker login -u me -p S3cr3t registry.example.com", "S3cr3t"),
+            ("helm upgrade x y --set auth.password=S3cr3t", "S3cr3t"),
+            ("kubectl create secret generic x --from-literal=password=S3cr3t", "S3cr3t"),
+            ("mc alias set minio http://minio:9000 minio minio123", "minio123"),
+            ("wandb login 3f7a9c1e5b2d8f4a6c0e9b1d7f3a5c8e2b4d6f0a", "3f7a9c1e5b2d8f4a6c0e9b1d7f3a5c8e2b4d6f0a"),
+            ("java -Dspring.datasource.password=S3cr3t -jar app.jar", "S3cr3t"),
+            ("openssl enc -aes256 -pass pass:S3cr3t -in x", "S3cr3t"),
+            ("aws configure set aws_secret_access_key S3cr3t", "S3cr3t"),
+            ("curl -d 'user=a&password=S3cr3t' https://x.example.com", "S3cr3t"),
+        ];
+        for (script, secret) in cases {
+            let found = sinks_of(script);
+            assert!(found.iter().any(|(_, value)| value == secret), "{script}: {found:?}");
+        }
+    }
+
+    #[test]
+    fn references_and_near_misses_do_not_fire() {
+        for script in [
+            "mysql -h db -u etl -p dbname",
+            "mysql -h db -u etl -p\"$DB_PASSWORD\" db",
+            "export AWS_SECRET_ACCESS_KEY=$SECRET",
+            "export AWS_SECRET_ACCESS_KEY=\"${SECRET}\"",
+            "python train.py --password {{$.inputs.parameters['pw']}}",
+            "python train.py --password $(params.password)",
+            "python train.py --password-file /var/run/secrets/db/password",
+            "python train.py --token-path /var/run/secrets/token",
+            "echo \"$PASS\" | docker login -u me --password-stdin registry.example.com",
+            "python train.py --no-password --verbose",
+            "python train.py --tokenizer-name bert-base",
+            "python train.py --sort-key id",
+            "psql -h db -p 5432 -U etl",
+            "docker run -p 8080:80 nginx",
+            "curl -H \"Authorization: Bearer $TOKEN\" https://api.example.com",
+            "curl -H 'Content-Type: application/json' https://api.example.com",
+            "curl -u admin https://api.example.com",
+            "git clone git@github.com:org/repo.git",
+            "curl https://user@example.com/x",
+            "docker build --secret id=npmrc,src=/root/.npmrc .",
+            "export TOKEN_PATH=/var/run/secrets/token KEY_COLUMN=id",
+            "python train.py --api-key OPENAI_API_KEY",
+        ] {
+            assert!(sinks_of(script).is_empty(), "{script}: {:?}", sinks_of(script));
+        }
+    }
+
+    #[test]
+    fn python_credentials_are_found() {
+        let source = "import boto3, psycopg2\n\
+s3 = boto3.client('s3', aws_secret_access_key='S3cr3tKey123')\n\
+conn = psycopg2.connect(host='db', password=os.environ['PW'])\n\
+API_KEY = 'k-live-123456'\n\
+PASSWORD_PROMPT = 'Enter password: '\n\
+headers = {'Authorization': 'Bearer abcdef123456'}\n\
+engine = create_engine('postgresql://etl:S3cr3t@db/x')\n\
+token = f'Bearer {tok}'\n";
+        let found: Vec<String> =
+            literal_secrets(&["python3", "-c", source]).into_iter().map(|(_, value)| value).collect();
+        assert_eq!(found, ["S3cr3tKey123", "k-live-123456", "abcdef123456", "S3cr3t"]);
+    }
+}
