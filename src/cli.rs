@@ -168,6 +168,12 @@ pub fn run(args: &Args) -> u8 {
     if args.init_config {
         return init_config(args);
     }
+    let mut destinations: Vec<&PathBuf> = args.output.iter().chain(args.output_format.iter().map(|(_, p)| p)).collect();
+    destinations.sort();
+    if let Some(pair) = destinations.windows(2).find(|pair| pair[0] == pair[1]) {
+        eprintln!("kfpguard: {} is given as more than one output", pair[0].display());
+        return EXIT_ERROR;
+    }
     let config = match load_config(args) {
         Ok(config) => config,
         Err(error) => {
@@ -236,10 +242,11 @@ pub fn run(args: &Args) -> u8 {
     }
 
     let rendered = render_as(args.format, &report, args, true);
+    let mut write_failed = false;
     for (format, path) in &args.output_format {
         if let Err(error) = std::fs::write(path, render_as(*format, &report, args, false)) {
             eprintln!("kfpguard: cannot write {}: {error}", path.display());
-            return EXIT_ERROR;
+            write_failed = true;
         }
     }
     // File errors always go to standard error, whatever the format and destination.
@@ -250,13 +257,12 @@ pub fn run(args: &Args) -> u8 {
         }
     }
     if let Err(error) = write_output(args.output.as_ref(), &rendered) {
-        if error.kind() == std::io::ErrorKind::BrokenPipe {
-            return exit_code(args, &report);
+        if error.kind() != std::io::ErrorKind::BrokenPipe {
+            eprintln!("kfpguard: cannot write the report: {error}");
+            write_failed = true;
         }
-        eprintln!("kfpguard: cannot write the report: {error}");
-        return EXIT_ERROR;
     }
-    exit_code(args, &report)
+    if write_failed { EXIT_ERROR } else { exit_code(args, &report) }
 }
 
 /// Renders `report`; `main` is the `--format` output (which may go to a terminal), the

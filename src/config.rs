@@ -132,6 +132,10 @@ pub fn parse(name: &str, text: &str) -> Result<Config, Box<ConfigError>> {
     }
     let lines = crate::source::LineIndex::new(text);
     for (key, value) in root.entries() {
+        let section = key.as_str().unwrap_or_default();
+        if matches!(section, "rules" | "settings") && !value.is_mapping() && !value.is_null() {
+            return Err(error(format!("`{section}` must be a mapping"), Some(value.span()), None));
+        }
         match key.as_str() {
             Some("rules") => config.rules = parse_rules(value, &error)?,
             Some("settings") => config.settings = parse_settings(value, &error)?,
@@ -403,6 +407,8 @@ mod tests {
         assert!(parse("c.yaml", "ignore:\n- rule: run-as-root\n").unwrap_err().message.contains("reason"));
         assert!(parse("c.yaml", "setings: {}\n").unwrap_err().message.contains("unknown key"));
         assert!(parse("c.yaml", "ignore:\n- reason: x\n  expires: tomorrow\n").is_err());
+        assert!(parse("c.yaml", "rules: 5\n").is_err());
+        assert!(parse("c.yaml", "settings: [a]\n").is_err());
     }
 
     #[test]

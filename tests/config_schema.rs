@@ -8,8 +8,7 @@ use kfpguard::yaml::{Limits, NodeRef, Tree};
 use serde_json::Value;
 
 fn schema() -> Value {
-    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/config.schema.json"))
-        .expect("docs/config.schema.json is readable");
+    let text = std::fs::read_to_string(SCHEMA_PATH).expect("docs/config.schema.json is readable");
     serde_json::from_str(&text).expect("docs/config.schema.json is JSON")
 }
 
@@ -96,6 +95,18 @@ ignore:
     paths: sandbox/**
 "#;
 
+const SCHEMA_PATH: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/docs/config.schema.json");
+
+/// `text` with the array of `$defs.ruleId.enum` replaced by `ids`, the rest untouched.
+fn with_rule_ids(text: &str, ids: &[&str]) -> String {
+    let def = text.find("\"ruleId\": {").expect("$defs.ruleId in the schema");
+    let open = def + text[def..].find("\"enum\": [").expect("$defs.ruleId.enum") + "\"enum\": [".len();
+    let close = open + text[open..].find(']').expect("end of the enum");
+    let indent = " ".repeat(text[..def].rsplit('\n').next().unwrap_or_default().len());
+    let items: Vec<String> = ids.iter().map(|id| format!("\n{indent}    \"{id}\"")).collect();
+    format!("{}{}\n{indent}  {}", &text[..open], items.join(","), &text[close..])
+}
+
 #[test]
 fn rule_id_enum_is_the_rule_catalogue() {
     let schema = schema();
@@ -108,11 +119,32 @@ fn rule_id_enum_is_the_rule_catalogue() {
     in_schema.sort_unstable();
     let mut rules: Vec<&str> = kfpguard::rules::all().iter().map(|rule| rule.meta.id).collect();
     rules.sort_unstable();
+    if in_schema != rules && std::env::var_os("KFPGUARD_UPDATE_SCHEMA").is_some() {
+        let text = std::fs::read_to_string(SCHEMA_PATH).unwrap();
+        let updated = with_rule_ids(&text, &rules);
+        let parsed: Value = serde_json::from_str(&updated).expect("the updated schema is JSON");
+        assert_eq!(parsed["$defs"]["ruleId"]["enum"], serde_json::json!(rules));
+        std::fs::write(SCHEMA_PATH, updated).unwrap();
+        eprintln!("updated the rule ids of docs/config.schema.json");
+        return;
+    }
     assert_eq!(
         in_schema, rules,
-        "docs/config.schema.json's rule ids are stale: set $defs.ruleId.enum to the output of \
-         `kfpguard --list-rules --format json | jq '[.[].id]'`"
+        "docs/config.schema.json's rule ids are stale: run \
+         `KFPGUARD_UPDATE_SCHEMA=1 cargo test --test config_schema` to update them"
     );
+}
+
+#[test]
+fn rule_id_update_rewrites_only_the_enum() {
+    let text = std::fs::read_to_string(SCHEMA_PATH).unwrap();
+    let schema: Value = serde_json::from_str(&text).unwrap();
+    let ids: Vec<&str> =
+        schema["$defs"]["ruleId"]["enum"].as_array().unwrap().iter().map(|v| v.as_str().unwrap()).collect();
+    assert_eq!(with_rule_ids(&text, &ids), text, "the update reproduces the file byte for byte");
+    let updated: Value = serde_json::from_str(&with_rule_ids(&text, &["a-rule", "b-rule"])).unwrap();
+    assert_eq!(updated["$defs"]["ruleId"]["enum"], serde_json::json!(["a-rule", "b-rule"]));
+    assert_eq!(updated["$defs"]["severity"], schema["$defs"]["severity"]);
 }
 
 #[test]

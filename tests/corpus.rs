@@ -95,3 +95,56 @@ fn every_finding_position_is_inside_its_file() {
         }
     }
 }
+
+/// Issue 3: the whole corpus (1,708 files, every format) is linted without a failed file,
+/// every document is recognised or skipped with a reason, and the findings a user would
+/// check by hand are there.
+#[test]
+fn whole_corpus_is_recognized_and_spot_checks_hold() {
+    let Some(dir) = corpus("") else { return };
+    let report = lint_all(&dir);
+    let mut problems = Vec::new();
+    let mut formats: std::collections::BTreeMap<&str, usize> = std::collections::BTreeMap::new();
+    for file in &report.files {
+        match &file.outcome {
+            FileOutcome::Failed { error } => problems.push(format!("{}: failed: {}", file.path, error.message)),
+            FileOutcome::Skipped { reason } if reason.is_empty() => problems.push(format!("{}: skipped without a reason", file.path)),
+            FileOutcome::Skipped { .. } => {}
+            FileOutcome::Linted { documents } => {
+                for document in documents {
+                    match (document.format, &document.skipped) {
+                        (Some(format), _) => *formats.entry(format).or_default() += 1,
+                        (None, Some(reason)) if !reason.is_empty() => {}
+                        _ => problems.push(format!("{} document {}: neither recognized nor skipped with a reason", file.path, document.index)),
+                    }
+                }
+            }
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+    assert_eq!(report.files.len(), 1708, "the corpus has 1,708 files");
+    eprintln!("corpus: {} files, documents per format {formats:?}, {} containers, {} findings", report.files.len(), report.containers, report.findings.len());
+
+    let findings_in = |rule: &str, path_part: &str| {
+        report.findings.iter().filter(|f| f.finding.rule == rule && f.path.contains(path_part)).collect::<Vec<_>>()
+    };
+    // The Docker-in-Docker sidecars of the Argo examples and KFP CI workflows (formats.md 4).
+    let privileged = findings_in("privileged-container", "/argo/");
+    assert!(privileged.len() >= 12, "privileged DinD sidecars: {}", privileged.len());
+    // The Tekton log-collection hostPath volumes (formats.md 5).
+    let host_paths = findings_in("host-path-volume", "/tekton/kfp-tekton-testdata/");
+    let logging = host_paths.iter().filter(|f| f.path.contains("volume_logging") || f.path.contains("parallel_join_with_logging")).count();
+    assert_eq!(logging, 20, "hostPath volumes in the log-collection samples");
+    // The literal MinIO credentials of the TFX pipeline, reported and redacted.
+    let minio = findings_in("secret-in-env", "tfx-taxi-on-prem/tfx-kfs.yaml");
+    assert!(!minio.is_empty(), "MinIO credentials in tfx-kfs.yaml");
+    assert!(minio.iter().all(|f| !f.finding.message.contains("minio123")), "secrets must be redacted");
+    // The download-then-execute of the recurring demo.
+    let download: Vec<_> = report
+        .findings
+        .iter()
+        .filter(|f| f.path.contains("demos/recurring/download.yaml"))
+        .filter(|f| matches!(f.finding.rule, "pipe-to-shell" | "plaintext-download"))
+        .collect();
+    assert!(!download.is_empty(), "download-then-execute in demos/recurring/download.yaml");
+}
