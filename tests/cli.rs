@@ -549,7 +549,7 @@ fn walk_considers_yaml_yml_and_json_only() {
         dir.path(),
         "c.json",
         r#"{"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "j"},
-            "spec": {"containers": [{"name": "main", "image": "busybox",
+            "spec": {"containers": [{"name": "main", "image": "busybox:1.36",
                                      "resources": {"limits": {"cpu": "1", "memory": "1Gi"}}}]}}"#,
     );
     // Pipelines in disguise: never picked up by a walk.
