@@ -256,11 +256,12 @@ pub fn run(args: &Args) -> u8 {
             eprintln!("error[{}]: {}{location}: {}", error.code, file.path, error.message);
         }
     }
-    if let Err(error) = write_output(args.output.as_ref(), &rendered) {
-        if error.kind() != std::io::ErrorKind::BrokenPipe {
-            eprintln!("kfpguard: cannot write the report: {error}");
-            write_failed = true;
-        }
+    // A closed pipe (`kfpguard … | head`) is not an error.
+    if let Err(error) = write_output(args.output.as_ref(), &rendered)
+        && error.kind() != std::io::ErrorKind::BrokenPipe
+    {
+        eprintln!("kfpguard: cannot write the report: {error}");
+        write_failed = true;
     }
     if write_failed { EXIT_ERROR } else { exit_code(args, &report) }
 }
