@@ -13,7 +13,7 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 seconds="${1:-60}"
-targets="${TARGETS:-lint_bytes shell_parse scalar_map}"
+targets="${TARGETS:-lint_bytes shell_parse scalar_map python_scan}"
 sanitizer="${SANITIZER:-none}"
 jobs="${JOBS:-1}"
 
@@ -36,6 +36,13 @@ seed() {
     if [ "$target" = shell_parse ]; then
         cp seeds/shell/* "$dir"/
     fi
+    if [ "$target" = python_scan ]; then
+        # The pipelines' Python sources, as well as the compiled files that embed them.
+        while IFS= read -r file; do
+            local name="${file#../fixtures/}"
+            cp "$file" "$dir/${name//\//__}"
+        done < <(find ../fixtures -type f -name '*.py')
+    fi
 }
 
 status=0
@@ -43,6 +50,7 @@ for target in $targets; do
     seed "$target"
     dict=yaml.dict
     [ "$target" = shell_parse ] && dict=shell.dict
+    [ "$target" = python_scan ] && dict=python.dict
     echo "== $target: ${seconds}s" >&2
     if ! cargo fuzz run --sanitizer "$sanitizer" --jobs "$jobs" "$target" "corpus/$target" -- \
         -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -max_len=262144 \

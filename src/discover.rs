@@ -55,11 +55,13 @@ pub fn discover(roots: &[PathBuf], threads: usize) -> (Vec<Input>, Vec<WalkError
             Box::new(move |entry| {
                 match entry {
                     Ok(entry) => {
-                        // A symlink counts when it leads to a file, or nowhere (then reading it
-                        // reports the broken link); links to directories are not followed.
+                        // Anything that is not a directory counts: regular files, symlinks to
+                        // files or nowhere (reading reports the broken link), and FIFOs or
+                        // sockets (reported as skipped, never opened). Links to directories
+                        // are not followed.
                         let is_file = entry.file_type().is_some_and(|t| {
-                            t.is_file()
-                                || (t.is_symlink() && std::fs::metadata(entry.path()).map_or(true, |m| m.is_file()))
+                            !t.is_dir()
+                                && (!t.is_symlink() || std::fs::metadata(entry.path()).map_or(true, |m| !m.is_dir()))
                         });
                         if is_file && is_candidate(entry.path()) {
                             push(
@@ -79,7 +81,9 @@ pub fn discover(roots: &[PathBuf], threads: usize) -> (Vec<Input>, Vec<WalkError
     }
     let mut inputs = inputs.into_inner().unwrap_or_else(|poison| poison.into_inner());
     inputs.sort();
-    inputs.dedup_by(|a, b| a.path == b.path);
+    // The same file reached twice (`kfpguard . x.yaml`, `dir ./dir`) is linted once.
+    let mut seen = std::collections::HashSet::new();
+    inputs.retain(|input| seen.insert(std::fs::canonicalize(&input.path).unwrap_or_else(|_| input.path.clone())));
     let mut errors = errors.into_inner().unwrap_or_else(|poison| poison.into_inner());
     errors.sort_by(|a, b| a.path.cmp(&b.path));
     (inputs, errors)

@@ -69,6 +69,21 @@ impl FileError {
     }
 }
 
+thread_local! {
+    /// Where the last panic on this thread happened, recorded by [`install_panic_hook`].
+    static PANIC_LOCATION: std::cell::RefCell<Option<String>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Replaces the default panic hook, which prints the panic message (possibly quoting a
+/// secret from the input), by one that only records the panic's location for the file's
+/// internal-error diagnostic.
+pub fn install_panic_hook() {
+    std::panic::set_hook(Box::new(|info| {
+        let location = info.location().map(|l| format!("{}:{}", l.file(), l.line()));
+        PANIC_LOCATION.with(|cell| *cell.borrow_mut() = location);
+    }));
+}
+
 /// Lints one file; never panics, never fails: problems become the file's outcome.
 pub fn lint_file(
     path: &Path,
@@ -84,6 +99,13 @@ pub fn lint_file(
         pipelines: Vec::new(),
         findings: Vec::new(),
     };
+    // A FIFO, socket or device found while walking is not an input error: it is skipped
+    // (and never opened, which could block). Named explicitly, it fails below.
+    let special = std::fs::metadata(path).is_ok_and(|m| !m.is_file() && !m.is_dir());
+    if special && !explicit {
+        result.outcome = FileOutcome::Skipped { reason: "not a regular file (FIFO, socket or device)".to_string() };
+        return result;
+    }
     let text = match read_text(path, options.max_file_size) {
         Ok(text) => text,
         Err(error) => {
@@ -96,12 +118,12 @@ pub fn lint_file(
     match linted {
         Ok(Ok(())) => {}
         Ok(Err(error)) => result.outcome = failed(&error, Some(&file)),
-        Err(panic) => {
-            let message = panic
-                .downcast_ref::<&str>()
-                .map(|s| s.to_string())
-                .or_else(|| panic.downcast_ref::<String>().cloned())
-                .unwrap_or_else(|| "panic".to_string());
+        Err(_) => {
+            // The panic message may quote input (a secret); report only where it happened.
+            let message = PANIC_LOCATION.with(|cell| cell.borrow_mut().take()).map_or_else(
+                || "a rule or adapter panicked".to_string(),
+                |location| format!("a rule or adapter panicked at {location}"),
+            );
             result.pipelines.clear();
             result.findings.clear();
             result.outcome = failed(&FileError::Internal(message), None);
@@ -143,7 +165,7 @@ fn lint_source(
             containers: pipeline.containers.len(),
         });
     }
-    let secrets: Vec<_> = findings.iter().filter_map(|f| f.secret.clone()).collect();
+    let secrets = secret_ranges(&file.text, &findings);
     result.findings = findings
         .into_iter()
         .map(|finding| ReportedFinding {
@@ -156,6 +178,23 @@ fn lint_source(
         .collect();
     result.outcome = FileOutcome::Linted { documents: recognized.documents };
     Ok(())
+}
+
+/// Every byte range of `text` holding a secret some finding reported: the reported range
+/// and every other place the same value is written, so no snippet shows it.
+fn secret_ranges(text: &str, findings: &[Finding]) -> Vec<std::ops::Range<usize>> {
+    let mut ranges: Vec<std::ops::Range<usize>> = Vec::new();
+    for range in findings.iter().filter_map(|f| f.secret.clone()) {
+        let Some(value) = text.get(range.clone()).filter(|v| v.len() >= 4) else {
+            ranges.push(range);
+            continue;
+        };
+        ranges.extend(text.match_indices(value).map(|(start, found)| start..start + found.len()));
+        ranges.push(range);
+    }
+    ranges.sort_by_key(|r| (r.start, r.end));
+    ranges.dedup();
+    ranges
 }
 
 /// Reads a file as UTF-8 text, refusing what is too large or not UTF-8.

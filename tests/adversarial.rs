@@ -8,7 +8,7 @@
 //! and the exit code is 2 only for a real input error (runs use `--fail-on never`, so a clean
 //! run exits 0).
 //!
-//! Large inputs are generated at test time. Tests marked `#[ignore = "bug: ..."]` describe
+//! Large inputs are generated at test time. Tests marked `` describe
 //! the intended behaviour of a known bug.
 
 use std::fs::File;
@@ -48,6 +48,8 @@ struct Run {
     stdout: String,
     stderr: String,
     elapsed: Duration,
+    /// Peak resident memory of the run, when `/usr/bin/time` can tell.
+    max_rss_kib: Option<u64>,
 }
 
 impl std::fmt::Debug for Run {
@@ -55,9 +57,10 @@ impl std::fmt::Debug for Run {
         let clip = |text: &str| text.chars().take(4000).collect::<String>();
         write!(
             f,
-            "exit code {} after {:?}\n--- stdout ---\n{}\n--- stderr ---\n{}",
+            "exit code {} after {:?}, peak RSS {:?} KiB\n--- stdout ---\n{}\n--- stderr ---\n{}",
             self.code,
             self.elapsed,
+            self.max_rss_kib,
             clip(&self.stdout),
             clip(&self.stderr)
         )
@@ -75,16 +78,34 @@ fn prlimit() -> Option<&'static str> {
     ["/usr/bin/prlimit", "/bin/prlimit"].into_iter().find(|path| Path::new(path).exists())
 }
 
-/// Runs `program args...` in `cwd` under [`TIMEOUT`] (killed and failed past it) and
-/// [`MEMORY_LIMIT`]. Output goes through files, so a large report cannot block the child.
+/// GNU time, which can write the peak RSS of what it runs to a file, if this machine has it.
+fn gnu_time() -> Option<&'static str> {
+    ["/usr/bin/time"].into_iter().find(|path| Path::new(path).exists())
+}
+
+/// Asserts the run's peak resident memory stayed below `limit_kib`, when it is known.
+fn assert_rss_below(run: &Run, limit_kib: u64) {
+    match run.max_rss_kib {
+        Some(rss) => assert!(rss < limit_kib, "peak RSS {rss} KiB, limit {limit_kib} KiB: {run:?}"),
+        None => eprintln!("NOTE: /usr/bin/time not available: peak memory not measured"),
+    }
+}
+
+/// Runs `program args...` in `cwd` under `timeout` (killed and failed past it) and
+/// [`MEMORY_LIMIT`], measuring its peak RSS. Output goes through files, so a large report
+/// cannot block the child.
 fn run_program(program: &Path, cwd: &Path, args: &[&str], before: &[&str], timeout: Duration) -> Run {
     let out = tempfile::tempdir().expect("cannot create a temporary directory");
     let stdout_path = out.path().join("stdout");
     let stderr_path = out.path().join("stderr");
-    // [prlimit --as=N --] [before...] program args...
+    let rss_path = out.path().join("rss");
+    // [prlimit --as=N --] [time -f %M -o FILE] [before...] program args...
     let mut argv: Vec<std::ffi::OsString> = Vec::new();
     if let Some(prlimit) = prlimit() {
         argv.extend([prlimit.into(), format!("--as={MEMORY_LIMIT}").into(), "--".into()]);
+    }
+    if let Some(time) = gnu_time() {
+        argv.extend([time.into(), "-f".into(), "%M".into(), "-o".into(), rss_path.clone().into_os_string()]);
     }
     argv.extend(before.iter().map(Into::into));
     argv.push(program.into());
@@ -118,7 +139,13 @@ fn run_program(program: &Path, cwd: &Path, args: &[&str], before: &[&str], timeo
     let Some(code) = status.code() else {
         panic!("kfpguard {args:?} was killed by a signal ({status:?}): crash or out of memory\n{stderr}");
     };
-    let run = Run { code, stdout, stderr, elapsed };
+    // GNU time writes `Command exited with non-zero status N` or `Command terminated by
+    // signal N` before the format's line.
+    let time_report = std::fs::read_to_string(&rss_path).unwrap_or_default();
+    assert!(!time_report.contains("signal"), "kfpguard {args:?} was killed: {time_report}\n{stderr}");
+    assert!(code <= 2, "kfpguard {args:?} exited with {code} (killed?)\n{stderr}");
+    let max_rss_kib = time_report.lines().last().and_then(|line| line.trim().parse().ok());
+    let run = Run { code, stdout, stderr, elapsed, max_rss_kib };
     assert!(!run.stderr.contains("panicked"), "kfpguard panicked: {run:?}");
     assert!(!run.stdout.contains("kfpguard::internal"), "internal error: {run:?}");
     run
@@ -262,6 +289,8 @@ fn billion_laughs_is_refused_quickly() {
     let run = lint(dir.path(), &["."]);
     assert_failed(&run, "bomb.yaml", "kfpguard::parse", "alias");
     assert_companion_linted(&run);
+    assert!(run.elapsed < Duration::from_secs(10), "{run:?}");
+    assert_rss_below(&run, 200 << 10);
 }
 
 #[test]
@@ -279,6 +308,7 @@ fn alias_bomb_in_block_style_and_across_documents_is_refused() {
     let run = lint(dir.path(), &["."]);
     assert_failed(&run, "block-bomb.yml", "kfpguard::parse", "alias");
     assert_companion_linted(&run);
+    assert_rss_below(&run, 200 << 10);
 }
 
 #[test]
@@ -320,6 +350,7 @@ fn nesting_100_000_levels_deep_is_refused_without_overflow() {
         assert!(message.contains("nesting") || message.contains("invalid YAML"), "{path}: {message}");
     }
     assert_companion_linted(&run);
+    assert_rss_below(&run, 300 << 10);
 }
 
 /// A file's access time, or `None` when this file system does not track reads.
@@ -355,6 +386,8 @@ fn file_over_the_size_limit_is_refused_without_being_read() {
     assert!(entry["error"]["message"].as_str().unwrap_or_default().contains("67108864"), "{run:?}");
     assert_companion_linted(&run);
     assert!(run.elapsed < Duration::from_secs(20), "{run:?}");
+    // Reading the file would take 200 MB.
+    assert_rss_below(&run, 100 << 10);
 
     // Read one byte of the twin: if that moves its access time, kfpguard's untouched one
     // proves it never read the huge file.
@@ -371,15 +404,20 @@ fn file_over_the_size_limit_is_refused_without_being_read() {
     assert_ne!(entry["error"]["code"], "kfpguard::too_large", "{run:?}");
 }
 
-/// A valid Pod with `containers` containers, each with a literal script of `lines` lines;
-/// one container in the middle downloads over plain HTTP.
-fn big_pod(containers: usize, lines: usize) -> (String, usize) {
+/// A valid Pod with `containers` containers, each with `env` variables and a literal script
+/// of `lines` lines; one container in the middle downloads over plain HTTP. Returns the text
+/// and the byte offset of that URL.
+fn big_pod(containers: usize, env: usize, lines: usize) -> (String, usize) {
     let mut text = String::from("apiVersion: v1\nkind: Pod\nmetadata:\n  name: big\nspec:\n  containers:\n");
     let mut url_offset = 0;
     for index in 0..containers {
         text.push_str(&format!(
-            "  - name: step-{index}\n    image: python:3.12\n    resources:\n      limits: {{cpu: '1', memory: 1Gi}}\n    command:\n    - sh\n    - -c\n    - |\n"
+            "  - name: step-{index}\n    image: python:3.12\n    resources:\n      limits: {{cpu: '1', memory: 1Gi}}\n    env:\n"
         ));
+        for var in 0..env {
+            text.push_str(&format!("    - {{name: SETTING_{var}, value: \"value-{var}-of-step-{index}\"}}\n"));
+        }
+        text.push_str("    command:\n    - sh\n    - -c\n    - |\n");
         for line in 0..lines {
             if index == containers / 2 && line == lines / 2 {
                 text.push_str("      curl -fsSL -o /tmp/m.bin ");
@@ -396,18 +434,20 @@ fn big_pod(containers: usize, lines: usize) -> (String, usize) {
 #[test]
 fn twenty_megabyte_pipeline_is_linted_within_bounds() {
     let dir = dir_with_companion();
-    let (text, url_offset) = big_pod(330, 1000);
+    let (text, url_offset) = big_pod(870, 300, 100);
     assert!(text.len() > 20_000_000, "generated only {} bytes", text.len());
     write(dir.path(), "big.yaml", &text);
-    // About 10 s of CPU in a debug build (linear: a tenth of the file takes a tenth of the
-    // time); the timeout leaves room for a busy machine.
-    let run = lint_within(dir.path(), &["."], Duration::from_secs(120));
-    eprintln!("20 MB pipeline linted in {:?}", run.elapsed);
+    // About 15 s of CPU in a debug build (2 s in release; linear: a tenth of the file takes a
+    // tenth of the time); the timeout leaves room for a busy machine.
+    let run = lint_within(dir.path(), &["."], Duration::from_secs(180));
+    eprintln!("20 MB pipeline linted in {:?}, peak RSS {:?} KiB", run.elapsed, run.max_rss_kib);
     let report = run.json();
     assert_eq!(file_entry(&report, "big.yaml")["status"], "linted", "{run:?}");
     assert_eq!(finding_positions(&report, "big.yaml", "plaintext-download"), vec![line_column(&text, url_offset)]);
     assert_companion_linted(&run);
     assert_eq!(run.code, 0, "{run:?}");
+    // The tree costs about ten times the file: 1 GiB would mean copies or expanded aliases.
+    assert_rss_below(&run, 1 << 20);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -694,8 +734,6 @@ fn fifo_found_in_a_directory_does_not_hang() {
 }
 
 #[test]
-#[ignore = "bug: a FIFO (or socket, device) with a candidate name found while walking a directory is \
-            dropped silently; every candidate path should be in files[] (skipped: not a regular file)"]
 fn fifo_found_in_a_directory_is_accounted_for() {
     let dir = dir_with_companion();
     mkfifo(&dir.path().join("pipe.yaml"));
@@ -807,15 +845,26 @@ fn unreadable_file_and_directory_fail_cleanly() {
     let dir = dir_with_companion();
     let secret = write(dir.path(), "locked.yaml", COMPANION);
     write(dir.path(), "closed/inner.yaml", COMPANION);
-    // `nobody` needs its own copy of the binary: the build tree may not be open to it.
-    let bin = dir.path().join("kfpguard-bin");
-    std::fs::copy(kfpguard_bin(), &bin).expect("cannot copy the binary");
     use std::os::unix::fs::PermissionsExt as _;
     let mode = |path: &Path, mode: u32| {
         std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).expect("cannot chmod");
     };
+    // `nobody` runs the built binary if the build tree is open to it, else a copy.
+    let runs_as_nobody = Command::new(drop_privileges[0])
+        .args(&drop_privileges[1..])
+        .arg(kfpguard_bin())
+        .arg("--version")
+        .output()
+        .is_ok_and(|output| output.status.success());
+    let bin = if runs_as_nobody {
+        kfpguard_bin().to_path_buf()
+    } else {
+        let copy = dir.path().join("kfpguard-bin");
+        std::fs::copy(kfpguard_bin(), &copy).expect("cannot copy the binary");
+        mode(&copy, 0o755);
+        copy
+    };
     mode(dir.path(), 0o755);
-    mode(&bin, 0o755);
     mode(&dir.path().join("companion.yaml"), 0o644);
     mode(&secret, 0o000);
     mode(&dir.path().join("closed"), 0o000);
@@ -969,8 +1018,6 @@ fn pretty_output_names_every_failed_file_too() {
 }
 
 #[test]
-#[ignore = "bug: the same file reached twice (`kfpguard . x.yaml`, `kfpguard dir ./dir`) is linted and \
-            reported twice: discover dedups by the path as spelled, not by the file"]
 fn a_file_named_twice_is_reported_once() {
     let dir = dir_with_companion();
     write(dir.path(), "sub/nested.yaml", COMPANION.replace("companion", "nested"));
@@ -983,4 +1030,49 @@ fn a_file_named_twice_is_reported_once() {
         paths.dedup();
         assert_eq!(paths.len(), total, "{args:?}: a file is listed twice: {run:?}");
     }
+}
+
+// ---------------------------------------------------------------------------------------
+// Regressions found by fuzzing
+// ---------------------------------------------------------------------------------------
+
+/// Every input under `fixtures/regressions/` once crashed or misled kfpguard (see
+/// `fuzz/README.md`); each must now lint, be skipped or fail cleanly, and never hit an
+/// internal error. Findings and positions are checked by the tests named after each file.
+#[test]
+fn regression_fixtures_never_fail_internally() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/regressions");
+    let Ok(entries) = std::fs::read_dir(&dir) else {
+        eprintln!("NOTE: no fixtures/regressions directory: no fuzzing regressions recorded yet");
+        return;
+    };
+    let options = kfpguard::lint::LintOptions::default();
+    for path in entries.flatten().map(|entry| entry.path()).filter(|path| path.is_file()) {
+        let display = path.display().to_string();
+        let result = kfpguard::lint::lint_file(&path, &display, true, &options, &|_| true);
+        if let kfpguard::report::FileOutcome::Failed { error } = &result.outcome {
+            assert_ne!(error.code, "kfpguard::internal", "{display}: {}", error.message);
+        }
+    }
+}
+
+#[test]
+fn sarif_notifications_locate_failed_files_with_valid_uris() {
+    let dir = tempdir();
+    write(dir.path(), "work/my file.yaml", "a: [1, 2\n");
+    write(dir.path(), "outside.yaml", "a: [1, 2\n");
+    let cwd = dir.path().join("work");
+    let args = ["--format", "sarif", "my file.yaml", "../outside.yaml"];
+    let run = run_program(kfpguard_bin(), &cwd, &args, &[], TIMEOUT);
+    let sarif = run.json();
+    let notifications = sarif["runs"][0]["invocations"][0]["toolExecutionNotifications"].as_array().cloned();
+    let uris: Vec<Value> = notifications
+        .into_iter()
+        .flatten()
+        .map(|n| n["locations"][0]["physicalLocation"]["artifactLocation"].clone())
+        .collect();
+    assert!(uris.iter().any(|uri| uri["uri"] == "my%20file.yaml"), "{uris:?}");
+    let outside = uris.iter().find(|uri| uri["uri"].as_str().is_some_and(|u| u.ends_with("outside.yaml")));
+    let outside = outside.unwrap_or_else(|| panic!("no notification for ../outside.yaml: {uris:?}"));
+    assert!(outside["uri"].as_str().is_some_and(|u| u.starts_with("file:///")), "{outside}");
 }

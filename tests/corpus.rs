@@ -108,14 +108,19 @@ fn whole_corpus_is_recognized_and_spot_checks_hold() {
     for file in &report.files {
         match &file.outcome {
             FileOutcome::Failed { error } => problems.push(format!("{}: failed: {}", file.path, error.message)),
-            FileOutcome::Skipped { reason } if reason.is_empty() => problems.push(format!("{}: skipped without a reason", file.path)),
+            FileOutcome::Skipped { reason } if reason.is_empty() => {
+                problems.push(format!("{}: skipped without a reason", file.path))
+            }
             FileOutcome::Skipped { .. } => {}
             FileOutcome::Linted { documents } => {
                 for document in documents {
                     match (document.format, &document.skipped) {
                         (Some(format), _) => *formats.entry(format).or_default() += 1,
                         (None, Some(reason)) if !reason.is_empty() => {}
-                        _ => problems.push(format!("{} document {}: neither recognized nor skipped with a reason", file.path, document.index)),
+                        _ => problems.push(format!(
+                            "{} document {}: neither recognized nor skipped with a reason",
+                            file.path, document.index
+                        )),
                     }
                 }
             }
@@ -123,7 +128,12 @@ fn whole_corpus_is_recognized_and_spot_checks_hold() {
     }
     assert!(problems.is_empty(), "{}", problems.join("\n"));
     assert_eq!(report.files.len(), 1708, "the corpus has 1,708 files");
-    eprintln!("corpus: {} files, documents per format {formats:?}, {} containers, {} findings", report.files.len(), report.containers, report.findings.len());
+    eprintln!(
+        "corpus: {} files, documents per format {formats:?}, {} containers, {} findings",
+        report.files.len(),
+        report.containers,
+        report.findings.len()
+    );
 
     let findings_in = |rule: &str, path_part: &str| {
         report.findings.iter().filter(|f| f.finding.rule == rule && f.path.contains(path_part)).collect::<Vec<_>>()
@@ -133,7 +143,10 @@ fn whole_corpus_is_recognized_and_spot_checks_hold() {
     assert!(privileged.len() >= 12, "privileged DinD sidecars: {}", privileged.len());
     // The Tekton log-collection hostPath volumes (formats.md 5).
     let host_paths = findings_in("host-path-volume", "/tekton/kfp-tekton-testdata/");
-    let logging = host_paths.iter().filter(|f| f.path.contains("volume_logging") || f.path.contains("parallel_join_with_logging")).count();
+    let logging = host_paths
+        .iter()
+        .filter(|f| f.path.contains("volume_logging") || f.path.contains("parallel_join_with_logging"))
+        .count();
     assert_eq!(logging, 20, "hostPath volumes in the log-collection samples");
     // The literal MinIO credentials of the TFX pipeline, reported and redacted.
     let minio = findings_in("secret-in-env", "tfx-taxi-on-prem/tfx-kfs.yaml");

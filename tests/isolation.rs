@@ -78,15 +78,17 @@ fn a_panicking_rule_fails_only_its_file() {
     let last_rule = kfpguard::rules::all().last().map(|rule| rule.meta.id).expect("no rules");
     assert!(last_rule > "privileged-container", "test assumes rules run in id order");
     let failed = lint_with_panicking_rule(&boom, last_rule, panic_with_str);
-    assert!(internal_message(&failed).contains("injected panic in a rule"), "{failed:?}");
+    // The panic message may quote input (a secret): only a generic message (and, with the
+    // binary's panic hook, the location) is reported.
+    let message = internal_message(&failed);
+    assert!(message.contains("panicked") && !message.contains("injected panic"), "{failed:?}");
 
-    let mut boom_result = lint_file(&boom, "boom.yaml", true, &LintOptions::default(), &|id| {
+    let boom_result = lint_file(&boom, "boom.yaml", true, &LintOptions::default(), &|id| {
         if id == last_rule {
             panic!("injected panic in a rule");
         }
         true
     });
-    boom_result.path = "boom.yaml".to_string();
     let fine_result = lint_file(&fine, "fine.yaml", true, &LintOptions::default(), &|_| true);
     assert!(matches!(fine_result.outcome, FileOutcome::Linted { .. }), "{:?}", fine_result.outcome);
     assert!(!fine_result.findings.is_empty());
@@ -100,12 +102,12 @@ fn a_panicking_rule_fails_only_its_file() {
 }
 
 #[test]
-fn every_panic_payload_becomes_a_message() {
+fn every_panic_payload_becomes_a_message_that_never_quotes_it() {
     let dir = tempfile::tempdir().expect("cannot create a temporary directory");
     let boom = write(dir.path(), "boom.yaml", POD);
     let first_rule = kfpguard::rules::all().first().map(|rule| rule.meta.id).expect("no rules");
     let message = internal_message(&lint_with_panicking_rule(&boom, first_rule, panic_with_string));
-    assert!(message.contains("injected panic in secret-in-env at byte 42"), "{message}");
+    assert!(message.contains("panicked") && !message.contains("byte 42"), "{message}");
     let message = internal_message(&lint_with_panicking_rule(&boom, first_rule, panic_with_other_payload));
     assert!(!message.is_empty(), "{message}");
 }

@@ -9,7 +9,7 @@
 //!
 //! A value that the output contains even when it lints nothing (the rule docs in SARIF quote
 //! example values such as `minio123`) only counts as leaked beyond that many occurrences.
-//! Tests marked `#[ignore = "bug: ..."]` describe the intended behaviour of a known bug.
+//! Tests marked `` describe the intended behaviour of a known bug.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -291,8 +291,6 @@ spec:
 }
 
 #[test]
-#[ignore = "bug: masking covers the secret's own byte range only; the same value written elsewhere \
-            in the file (a `--password=` argument) is shown in full in the snippets of other findings"]
 fn a_secret_repeated_elsewhere_in_the_file_is_masked_there_too() {
     let dir = tempfile::tempdir().expect("cannot create a temporary directory");
     let pod = "\
@@ -315,8 +313,6 @@ spec:
 }
 
 #[test]
-#[ignore = "bug: a password in a URL's userinfo (`http://user:pass@host/`) is printed in full in the \
-            plaintext-download message (all formats) and in the snippet"]
 fn credentials_in_urls_are_redacted() {
     let dir = tempfile::tempdir().expect("cannot create a temporary directory");
     let pod = "\

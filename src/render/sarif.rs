@@ -163,7 +163,7 @@ pub fn render(report: &Report, root: &Path) -> String {
         .filter_map(|file| {
             let FileOutcome::Failed { error } = &file.outcome else { return None };
             let mut location =
-                json!({ "physicalLocation": { "artifactLocation": { "uri": file.path, "uriBaseId": "%SRCROOT%" } } });
+                json!({ "physicalLocation": { "artifactLocation": artifact_location(&file.path, root) } });
             if let Some(region) = error.region {
                 location["physicalLocation"]["region"] =
                     json!({ "startLine": region.start.line, "startColumn": region.start.column });

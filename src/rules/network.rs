@@ -213,11 +213,29 @@ fn emit_token(
     if out.covered(rule.id, &span) {
         return;
     }
-    let value = word.as_str().get(range).unwrap_or_default().to_string();
+    let value = word.as_str().get(range.clone()).unwrap_or_default().to_string();
+    // `scheme://user:password@host`: the password never reaches any output.
+    let (message, secret) = match url_password(&value) {
+        Some(password) => {
+            let shown = message.replace(&value[password.clone()], "***");
+            (shown, Some(word.source_range(range.start + password.start..range.start + password.end)))
+        }
+        None => (message, None),
+    };
     out.emit(
         rule,
-        Hit { span, message, container: Some(container), field: "code".to_string(), value, ..Hit::default() },
+        Hit { span, message, container: Some(container), field: "code".to_string(), value, secret, ..Hit::default() },
     );
+}
+
+/// The byte range of the password in a URL's `user:password@` part, if it has one.
+fn url_password(url: &str) -> Option<std::ops::Range<usize>> {
+    let authority_start = url.find("://")? + 3;
+    let authority_len = url[authority_start..].find(['/', '?', '#']).unwrap_or(url.len() - authority_start);
+    let authority = &url[authority_start..authority_start + authority_len];
+    let at = authority.rfind('@')?;
+    let colon = authority[..at].find(':')?;
+    (colon + 1 < at).then(|| authority_start + colon + 1..authority_start + at)
 }
 
 const DOWNLOADERS: &[&str] = &[
@@ -529,6 +547,13 @@ fn check_ftp(pipeline: &Pipeline<'_>, out: &mut Emitter<'_>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn url_passwords_are_found() {
+        assert_eq!(url_password("http://user:s3cret@host/x"), Some(12..18));
+        assert_eq!(url_password("http://host:8080/x"), None);
+        assert_eq!(url_password("http://user@host/x"), None);
+    }
 
     #[test]
     fn local_hosts_are_local() {
