@@ -145,8 +145,10 @@ fn stages(c: &mut Criterion) {
             .iter()
             .map(|(fixture, recognized)| {
                 let mut findings = Vec::new();
-                for pipeline in &recognized.pipelines {
-                    let mut emitter = Emitter::new(&fixture.display, &pipeline.name, &enabled);
+                for (pipeline, sources) in recognized.pipelines.iter().zip(&recognized.sources) {
+                    let mut emitter = Emitter::new(&fixture.display, &pipeline.name, &enabled)
+                        .with_settings(&options.settings)
+                        .with_sources(sources);
                     emitter.run_all(pipeline);
                     findings.extend(emitter.into_findings());
                 }

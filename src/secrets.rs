@@ -1,9 +1,18 @@
 //! What counts as a secret: secret-like names, values that are references rather than
-//! secrets, and redaction. Shared by every secret rule, so they agree.
+//! secrets, provider credential formats, and redaction. Shared by every secret rule, so
+//! they agree.
 //!
 //! Names are split into words (`AWS_SECRET_ACCESS_KEY` -> aws, secret, access, key;
 //! `apiToken` -> api, token) and judged by their words, so `TOKENIZER_NAME`,
-//! `KEY_COLUMN` and `SECRET_MOUNT_PATH` are not secrets while `DB_PASSWORD` is.
+//! `KEY_COLUMN`, `SECRET_MOUNT_PATH` and `pad_token` are not secrets while `DB_PASSWORD` is.
+//!
+//! Credentials with a recognisable format are found by [`find_tokens`] (fixed-prefix
+//! formats, anywhere in a text) and [`sink_token`] (formats recognisable only by the name
+//! they are bound to). Entropy is only a placeholder filter and a condition for sink
+//! formats: it is never used to flag arbitrary text, where digests and commit SHAs abound.
+//!
+//! Nothing here logs or returns a secret except as a range into the caller's text;
+//! messages use [`redact`].
 
 /// Words that make a name secret on their own.
 const SECRET_WORDS: &[&str] = &[
@@ -52,6 +61,31 @@ const KEY_QUALIFIERS: &[&str] = &[
     "ssh",
     "deploy",
     "webhook",
+];
+
+/// Words that make `token` a unit of text rather than a credential (`pad_token`,
+/// `eos_token`: tokenizer settings all over ML code).
+const TEXT_TOKEN_QUALIFIERS: &[&str] = &[
+    "pad",
+    "eos",
+    "bos",
+    "unk",
+    "mask",
+    "sep",
+    "cls",
+    "special",
+    "start",
+    "end",
+    "stop",
+    "begin",
+    "sentinel",
+    "image",
+    "audio",
+    "video",
+    "additional",
+    "extra",
+    "unknown",
+    "padding",
 ];
 
 /// Last words that turn a secret-like name into a reference to a secret kept elsewhere,
@@ -152,10 +186,24 @@ pub fn classify_name(name: &str, extra_words: &[String]) -> NameClass {
     if REFERENCE_WORDS.contains(&last.as_str()) {
         return NameClass::Plain;
     }
+    // `pypi_token_secret`, `db_password_secret`: usually the Secret object holding the
+    // value (`pypi-upload`), sometimes the value itself (OAuth's `access_token_secret`).
+    let ends_in_secret = matches!(last.as_str(), "secret" | "secrets") && words.len() > 1;
+    if ends_in_secret && !KEY_QUALIFIERS.contains(&words[words.len() - 2].as_str()) {
+        let holds_secret_word = words[..words.len() - 1]
+            .iter()
+            .any(|word| SECRET_WORDS.contains(&word.as_str()) || extra_words.iter().any(|extra| extra == word));
+        if holds_secret_word {
+            return NameClass::SecretObject;
+        }
+    }
     let mut class = NameClass::Plain;
     for (index, word) in words.iter().enumerate() {
         let word = word.as_str();
         let qualified_key = word == "key" && index > 0 && KEY_QUALIFIERS.contains(&words[index - 1].as_str());
+        if word == "token" && index > 0 && TEXT_TOKEN_QUALIFIERS.contains(&words[index - 1].as_str()) {
+            continue;
+        }
         if qualified_key || SECRET_WORDS.contains(&word) || extra_words.iter().any(|extra| extra == word) {
             return NameClass::Secret;
         }
@@ -197,6 +245,22 @@ pub fn is_reference_value(value: &str) -> bool {
     value.starts_with('/') || value.starts_with("./") || value.starts_with("~/")
 }
 
+/// True for a value that visibly stands for a secret to be filled in: `<token>`, `xxxx`,
+/// `****`, `your-api-key-here`, `REPLACE_ME`, `placeholder`.
+pub fn is_placeholder_value(value: &str) -> bool {
+    let value = value.trim();
+    if value.starts_with('<') && value.ends_with('>') {
+        return true;
+    }
+    if !value.is_empty() && value.chars().all(|c| matches!(c, 'x' | 'X' | '*' | '.' | '#' | '?' | '_' | '-')) {
+        return true;
+    }
+    let lower = value.to_ascii_lowercase();
+    ["your", "placeholder", "redacted", "replace", "change_me", "change-me", "fill-in", "fill_in", "todo"]
+        .iter()
+        .any(|word| lower.contains(word))
+}
+
 /// True for a value shaped like a Kubernetes object name (`test-secret-1`).
 pub fn looks_like_object_name(value: &str) -> bool {
     !value.is_empty()
@@ -234,15 +298,24 @@ pub fn is_literal_secret(name: &str, value: &str, extra_words: &[String]) -> boo
 const SWITCH_WORDS: &[&str] =
     &["no", "ask", "prompt", "use", "require", "with", "without", "skip", "allow", "enable", "disable", "read"];
 
-/// Judges a command-line flag (`--db-password`, `--api-key=x`, `-token`) like a name; flags
-/// that switch something about a secret (`--no-password`) are plain.
-pub fn classify_flag(flag: &str, extra_words: &[String]) -> NameClass {
+/// True for a flag that switches something about a secret rather than carrying one
+/// (`--no-password`, `--ask-password`).
+pub fn is_switch_flag(flag: &str) -> bool {
     let name = flag.trim_start_matches('-');
     let name = name.split_once('=').map_or(name, |(name, _)| name);
-    if words(name).first().is_some_and(|first| SWITCH_WORDS.contains(&first.as_str())) {
-        return NameClass::Plain;
-    }
-    classify_name(name, extra_words)
+    words(name).first().is_some_and(|first| SWITCH_WORDS.contains(&first.as_str()))
+}
+
+/// Fragments of every secret word: a name containing none of them (case-insensitively)
+/// is [`NameClass::Plain`] without splitting it, a cheap first filter for hot loops.
+const SECRET_FRAGMENTS: &[&str] = &["pass", "pwd", "token", "cred", "key", "secret"];
+
+/// False only when `name` cannot be secret-like (see [`SECRET_FRAGMENTS`]); configured
+/// `extra_words` count too.
+pub fn may_be_secret_name(name: &str, extra_words: &[String]) -> bool {
+    let lower = name.to_ascii_lowercase();
+    SECRET_FRAGMENTS.iter().any(|fragment| lower.contains(fragment))
+        || extra_words.iter().any(|word| lower.contains(&word.to_ascii_lowercase()))
 }
 
 /// True when a value is filled in elsewhere even in part: it holds a KFP/Argo `{{…}}`
@@ -319,6 +392,8 @@ pub struct TokenMatch {
 /// credential, its `body` group the random part judged by [`is_placeholder`].
 struct TokenPattern {
     kind: &'static str,
+    /// Literals every match starts with (or contains, for `AccountKey=`), for the prefilter.
+    prefixes: &'static [&'static str],
     regex: &'static str,
 }
 
@@ -327,58 +402,105 @@ struct TokenPattern {
 /// of every scalar stays cheap and precise; boundaries are checked in [`find_tokens`].
 const TOKEN_PATTERNS: &[TokenPattern] = &[
     // AKIA (long-term) / ASIA (STS) / ABIA / ACCA + 16 base32 characters.
-    TokenPattern { kind: "AWS access key ID", regex: r"(?:AKIA|ASIA|ABIA|ACCA)(?P<body>[A-Z2-7]{16})" },
+    TokenPattern {
+        kind: "AWS access key ID",
+        prefixes: &["AKIA", "ASIA", "ABIA", "ACCA"],
+        regex: r"(?:AKIA|ASIA|ABIA|ACCA)(?P<body>[A-Z2-7]{16})",
+    },
     // ghp_ (classic PAT), gho_ (OAuth), ghu_ (user-to-server), ghs_ (server-to-server), ghr_ (refresh).
-    TokenPattern { kind: "GitHub token", regex: r"gh[pousr]_(?P<body>[A-Za-z0-9]{36})" },
-    TokenPattern { kind: "GitHub fine-grained token", regex: r"github_pat_(?P<body>[A-Za-z0-9_]{82})" },
+    TokenPattern {
+        kind: "GitHub token",
+        prefixes: &["ghp_", "gho_", "ghu_", "ghs_", "ghr_"],
+        regex: r"gh[pousr]_(?P<body>[A-Za-z0-9]{36})",
+    },
+    TokenPattern {
+        kind: "GitHub fine-grained token",
+        prefixes: &["github_pat_"],
+        regex: r"github_pat_(?P<body>[A-Za-z0-9_]{82})",
+    },
     // glpat-: 20 characters, or the routable format `glpat-<payload>.<version>.<crc>`.
     TokenPattern {
         kind: "GitLab personal access token",
+        prefixes: &["glpat-"],
         regex: r"glpat-(?P<body>[A-Za-z0-9_-]{20,})(?:\.[0-9a-z]{2}\.[0-9a-z]{9})?",
     },
     // xoxb- bot, xoxp- user, xoxa-/xoxr- app and refresh, xoxo-/xoxs- legacy.
-    TokenPattern { kind: "Slack token", regex: r"xox[abposr]-(?:[0-9]{1,13}-){0,4}(?P<body>[A-Za-z0-9]{10,64})" },
-    TokenPattern { kind: "Slack app token", regex: r"xapp-[0-9]-(?P<body>[A-Z0-9]{8,12}-[0-9]{8,13}-[a-f0-9]{32,64})" },
+    TokenPattern {
+        kind: "Slack token",
+        prefixes: &["xox"],
+        regex: r"xox[abposr]-(?:[0-9]{1,13}-){0,4}(?P<body>[A-Za-z0-9]{10,64})",
+    },
+    TokenPattern {
+        kind: "Slack app token",
+        prefixes: &["xapp-"],
+        regex: r"xapp-[0-9]-(?P<body>[A-Z0-9]{8,12}-[0-9]{8,13}-[a-f0-9]{32,64})",
+    },
     TokenPattern {
         kind: "Slack webhook URL",
+        prefixes: &["hooks.slack.com/"],
         regex: r"(?:https?://)?hooks\.slack\.com/(?:services|workflows|triggers)/(?P<body>[A-Za-z0-9+/]{43,56})",
     },
-    TokenPattern { kind: "Google API key", regex: r"AIza(?P<body>[0-9A-Za-z_-]{35})" },
-    TokenPattern { kind: "Google OAuth client secret", regex: r"GOCSPX-(?P<body>[0-9A-Za-z_-]{28})" },
+    TokenPattern { kind: "Google API key", prefixes: &["AIza"], regex: r"AIza(?P<body>[0-9A-Za-z_-]{35})" },
+    TokenPattern {
+        kind: "Google OAuth client secret",
+        prefixes: &["GOCSPX-"],
+        regex: r"GOCSPX-(?P<body>[0-9A-Za-z_-]{28})",
+    },
     // hf_ + 34 letters/digits; 30-40 accepted (hand-made fakes are often a little off).
-    TokenPattern { kind: "Hugging Face token", regex: r"hf_(?P<body>[A-Za-z0-9]{30,40})" },
+    TokenPattern { kind: "Hugging Face token", prefixes: &["hf_"], regex: r"hf_(?P<body>[A-Za-z0-9]{30,40})" },
     TokenPattern {
         kind: "Anthropic API key",
+        prefixes: &["sk-ant-"],
         regex: r"sk-ant-(?:api|admin|oat|sid)[0-9]{2}-(?P<body>[A-Za-z0-9_-]{32,})",
     },
     // sk-proj-/sk-svcacct-/sk-admin- project keys, legacy sk- + 48 (with `T3BlbkFJ` inside).
     TokenPattern {
         kind: "OpenAI API key",
+        prefixes: &["sk-"],
         regex: r"sk-(?P<body>(?:proj|svcacct|admin)-[A-Za-z0-9_-]{40,}|[A-Za-z0-9]{32,64})",
     },
-    TokenPattern { kind: "Stripe live key", regex: r"(?:sk|rk)_live_(?P<body>[0-9A-Za-z]{24,})" },
+    TokenPattern {
+        kind: "Stripe live key",
+        prefixes: &["sk_live_", "rk_live_"],
+        regex: r"(?:sk|rk)_live_(?P<body>[0-9A-Za-z]{24,})",
+    },
     // In connection strings: `DefaultEndpointsProtocol=https;AccountName=x;AccountKey=<base64>`.
     TokenPattern {
         kind: "Azure storage account key",
+        prefixes: &["AccountKey=", "SharedAccessKey="],
         regex: r"(?:AccountKey|SharedAccessKey)=(?P<tok>(?P<body>[A-Za-z0-9+/]{40,}={0,2}))",
     },
-    TokenPattern { kind: "Databricks token", regex: r"dapi(?P<body>[a-f0-9]{32})(?:-[0-9])?" },
-    TokenPattern { kind: "npm token", regex: r"npm_(?P<body>[A-Za-z0-9]{36})" },
+    TokenPattern { kind: "Databricks token", prefixes: &["dapi"], regex: r"dapi(?P<body>[a-f0-9]{32})(?:-[0-9])?" },
+    TokenPattern { kind: "npm token", prefixes: &["npm_"], regex: r"npm_(?P<body>[A-Za-z0-9]{36})" },
     // PyPI API tokens are macaroons: `pypi-AgEIcHlwaS5vcmc…` (base64 of a binary header).
-    TokenPattern { kind: "PyPI token", regex: r"pypi-AgE(?P<body>[A-Za-z0-9_-]{50,})" },
+    TokenPattern { kind: "PyPI token", prefixes: &["pypi-AgE"], regex: r"pypi-AgE(?P<body>[A-Za-z0-9_-]{50,})" },
     // header.payload.signature, both JSON parts starting `{"` (base64url `eyJ`).
     TokenPattern {
         kind: "JSON Web Token",
+        prefixes: &["eyJ"],
         regex: r"eyJ(?P<body>[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{16,})",
     },
 ];
 
 /// The compiled [`TOKEN_PATTERNS`] (all of them compile: a unit test says so).
-static TOKEN_REGEXES: std::sync::LazyLock<Vec<(&'static str, regex::Regex)>> = std::sync::LazyLock::new(|| {
-    TOKEN_PATTERNS
-        .iter()
-        .filter_map(|pattern| regex::Regex::new(pattern.regex).ok().map(|regex| (pattern.kind, regex)))
-        .collect()
+static TOKEN_REGEXES: std::sync::LazyLock<Vec<(&'static TokenPattern, regex::Regex)>> =
+    std::sync::LazyLock::new(|| {
+        TOKEN_PATTERNS
+            .iter()
+            .filter_map(|pattern| regex::Regex::new(pattern.regex).ok().map(|regex| (pattern, regex)))
+            .collect()
+    });
+
+/// The PEM header that starts a private key block.
+const PEM_PREFIX: &str = "-----BEGIN ";
+
+/// Every prefix of [`TOKEN_PATTERNS`] and [`PEM_PREFIX`] in one literal search: most texts
+/// hold none and are read once; the others are matched only against the patterns whose
+/// prefix they contain.
+static TOKEN_PREFIXES: std::sync::LazyLock<Option<regex::Regex>> = std::sync::LazyLock::new(|| {
+    let prefixes = TOKEN_PATTERNS.iter().flat_map(|pattern| pattern.prefixes.iter()).chain([&PEM_PREFIX]);
+    let alternation: Vec<String> = prefixes.map(|prefix| regex::escape(prefix)).collect();
+    regex::Regex::new(&alternation.join("|")).ok()
 });
 
 /// `-----BEGIN … PRIVATE KEY-----` and its end marker.
@@ -396,7 +518,23 @@ pub fn find_tokens(text: &str) -> Vec<TokenMatch> {
     if text.len() < MIN_TOKEN_LEN {
         return found;
     }
-    for (kind, regex) in TOKEN_REGEXES.iter() {
+    let Some(prefixes) = TOKEN_PREFIXES.as_ref() else { return found };
+    let mut seen: Vec<&str> = Vec::new();
+    for prefix in prefixes.find_iter(text) {
+        if !seen.contains(&prefix.as_str()) {
+            seen.push(prefix.as_str());
+        }
+    }
+    if seen.is_empty() {
+        return found;
+    }
+    for (pattern, regex) in TOKEN_REGEXES.iter() {
+        // (`sk-ant-` is found as `sk-`, the leftmost-first alternative.)
+        let candidate = pattern.prefixes.iter().any(|prefix| seen.iter().any(|s| prefix.starts_with(s)));
+        if !candidate {
+            continue;
+        }
+        let kind = pattern.kind;
         for captures in regex.captures_iter(text) {
             let (Some(whole), Some(body)) = (captures.get(0), captures.name("body")) else { continue };
             let token = captures.name("tok").unwrap_or(whole);
@@ -412,7 +550,9 @@ pub fn find_tokens(text: &str) -> Vec<TokenMatch> {
             found.push(TokenMatch { range: token.range(), kind, example });
         }
     }
-    found.extend(private_keys(text));
+    if seen.contains(&PEM_PREFIX) {
+        found.extend(private_keys(text));
+    }
     found.sort_by_key(|token| (token.range.start, token.range.end));
     // One credential, one match (a JWT inside a URL, an overlapping legacy format).
     found.dedup_by(|later, earlier| later.range.start < earlier.range.end);
@@ -487,6 +627,9 @@ mod tests {
             "PASSWORD_FILE",
             "TOKEN_PATH",
             "KEYBOARD_LAYOUT",
+            "pad_token",
+            "EOS_TOKEN",
+            "maskToken",
             "MONKEY",
             "PASSAGE",
         ] {
@@ -510,6 +653,9 @@ mod tests {
             assert_eq!(classify_name(name, &[]), NameClass::Secret, "{name}");
         }
         assert_eq!(classify_name("secret_parm", &[]), NameClass::SecretObject);
+        assert_eq!(classify_name("pypi-token-secret", &[]), NameClass::SecretObject);
+        assert!(!is_literal_secret("pypi-token-secret", "pypi-upload", &[]));
+        assert!(is_literal_secret("ACCESS_TOKEN_SECRET", "Zq3Lk9Wm2Xr7Tb4Nc8Vd", &[]));
     }
 
     #[test]
@@ -555,7 +701,7 @@ mod tests {
     #[test]
     fn token_patterns_all_compile() {
         assert_eq!(TOKEN_REGEXES.len(), TOKEN_PATTERNS.len());
-        assert!(PEM_BEGIN.is_some() && PEM_END.is_some());
+        assert!(PEM_BEGIN.is_some() && PEM_END.is_some() && TOKEN_PREFIXES.is_some());
     }
 
     #[test]
@@ -668,12 +814,30 @@ mod tests {
     }
 
     #[test]
+    fn secret_fragments_cover_every_secret_word() {
+        for word in SECRET_WORDS.iter().chain(&["key", "secret"]) {
+            assert!(may_be_secret_name(word, &[]), "{word}");
+        }
+        assert!(!may_be_secret_name("KEYBOARD", &[]) || classify_name("KEYBOARD", &[]) == NameClass::Plain);
+        assert!(!may_be_secret_name("learning_rate", &[]));
+    }
+
+    #[test]
+    fn placeholder_values() {
+        for value in ["<token>", "xxxxxxxx", "********", "your-api-key-here", "REPLACE_ME", "TODO"] {
+            assert!(is_placeholder_value(value), "{value}");
+        }
+        for value in ["minio123", "S3cr3t", "tok-live-5d1c9e"] {
+            assert!(!is_placeholder_value(value), "{value}");
+        }
+    }
+
+    #[test]
     fn flags_and_partial_references() {
-        assert_eq!(classify_flag("--password", &[]), NameClass::Secret);
-        assert_eq!(classify_flag("--api-key=x", &[]), NameClass::Secret);
-        assert_eq!(classify_flag("--no-password", &[]), NameClass::Plain);
-        assert_eq!(classify_flag("--password-stdin", &[]), NameClass::Plain);
-        assert_eq!(classify_flag("--token-path", &[]), NameClass::Plain);
+        assert!(is_switch_flag("--no-password") && is_switch_flag("--ask-password=true"));
+        assert!(!is_switch_flag("--password") && !is_switch_flag("--api-key=x"));
+        assert_eq!(classify_name("password-stdin", &[]), NameClass::Plain);
+        assert_eq!(classify_name("token-path", &[]), NameClass::Plain);
         assert_eq!(classify_name("PGPASSWORD", &[]), NameClass::Secret);
         assert!(contains_reference("Bearer {{$.inputs.parameters['t']}}"));
         assert!(contains_reference("user:$PASS"));

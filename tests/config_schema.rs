@@ -195,10 +195,10 @@ fn full_example_validates_and_parses() {
 
 #[test]
 fn documented_config_example_validates_and_parses() {
-    let docs = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md"))
-        .expect("README.md is readable");
-    let start = docs.find("```yaml\n# .kfpguard.yaml").expect("README.md has a `# .kfpguard.yaml` block")
-        + "```yaml\n".len();
+    let docs =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).expect("README.md is readable");
+    let start =
+        docs.find("```yaml\n# .kfpguard.yaml").expect("README.md has a `# .kfpguard.yaml` block") + "```yaml\n".len();
     let example = &docs[start..start + docs[start..].find("```").expect("the block is closed")];
     kfpguard::config::parse("README.md", example).expect("the parser accepts the documented example");
     assert_eq!(check(&validator(), example), Ok(()));

@@ -80,25 +80,41 @@ fn check(pipeline: &Pipeline<'_>, out: &mut Emitter<'_>) {
             .min_by_key(|(owned, _)| owned.end - owned.start)
             .map(|(_, container)| *container)
     };
+    let mut mentions_wandb = false;
     for document in out.sources() {
-        for scalar in document.scalars() {
-            if scalar.as_str().is_none_or(|value| value.len() < 20) {
+        // A single-document tree is scanned flat, without `NodeRef::scalars`' bookkeeping.
+        let scalars: Vec<_> = if document.tree().document_count() == 1 {
+            document.tree().scalars().collect()
+        } else {
+            document.scalars()
+        };
+        for scalar in scalars {
+            let Some(value) = scalar.as_str() else { continue };
+            mentions_wandb = mentions_wandb || value.contains("wandb") || value.contains("WANDB");
+            let tokens = find_tokens(value);
+            if tokens.is_empty() {
                 continue;
             }
+            // The position map is built only for the rare scalar that holds a credential.
             let text = scalar.text();
-            for token in find_tokens(text.as_str()) {
+            let tokens = if text.as_str() == value { tokens } else { find_tokens(text.as_str()) };
+            for token in tokens {
                 let span = text.source_range(token.range.clone());
                 report(out, &text, &token, span.clone(), owner_of(&span));
             }
         }
     }
-    // Formats recognisable only by where they are written.
+    // Formats recognisable only by where they are written (only W&B keys so far).
+    if !mentions_wandb {
+        return;
+    }
     for container in &pipeline.containers {
         for var in &container.env {
             let (EnvValue::Literal(value), Some(name)) = (&var.value, var.name.as_str()) else { continue };
             sink(out, name, &value.text(), Some(container));
         }
-        for command_sink in command_sinks(container.code()) {
+        let wandb = |name: &str| name.to_ascii_lowercase().contains("wandb");
+        for command_sink in command_sinks(container.code(), &wandb) {
             sink(out, &command_sink.name, &command_sink.value, Some(container));
         }
     }

@@ -134,10 +134,19 @@ fn images<'p, 't>(pipeline: &'p Pipeline<'t>) -> Vec<(&'p Container<'t>, crate::
     found
 }
 
-fn emit(out: &mut Emitter<'_>, rule: &RuleMeta, container: &Container<'_>, node: crate::yaml::NodeRef<'_>, message: String) {
+fn emit(
+    out: &mut Emitter<'_>,
+    rule: &RuleMeta,
+    container: &Container<'_>,
+    node: crate::yaml::NodeRef<'_>,
+    message: String,
+) {
     let span = node.text().source_span();
     let value = node.as_str().unwrap_or_default().to_string();
-    out.emit(rule, Hit { span, message, container: Some(container), field: "image".to_string(), value, ..Hit::default() });
+    out.emit(
+        rule,
+        Hit { span, message, container: Some(container), field: "image".to_string(), value, ..Hit::default() },
+    );
 }
 
 fn check_unpinned(pipeline: &Pipeline<'_>, out: &mut Emitter<'_>) {
@@ -177,8 +186,11 @@ mod tests {
         assert_eq!(parse("localhost:5000/img").repository, "localhost:5000/img");
         assert_eq!(parse("host:5000/team/img:1.2").tag, Some("1.2"));
         assert!(parse("python@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef").has_digest());
-        assert!(parse("python:3.11@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef").has_digest());
-        for image in ["{{$.inputs.parameters['image']}}", "$(params.image)", "{{inputs.parameters.img}}", "", "$IMAGE"] {
+        assert!(
+            parse("python:3.11@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef").has_digest()
+        );
+        for image in ["{{$.inputs.parameters['image']}}", "$(params.image)", "{{inputs.parameters.img}}", "", "$IMAGE"]
+        {
             assert!(ImageRef::parse(image).is_none(), "{image}");
         }
     }

@@ -21,7 +21,7 @@ pub static RULE: Rule = Rule {
         id: "pipe-to-shell",
         severity: Severity::High,
         enabled_by_default: true,
-        summary: "Downloaded content executed (curl | sh)",
+        summary: "Downloaded content executed (piped into a shell, sourced, run)",
         help: "bake the tool into the image, or download a pinned version and verify its checksum before running it",
         tags: &["security", "supply-chain", "CWE-494", "CWE-829"],
         docs: Docs {
@@ -31,8 +31,10 @@ pub static RULE: Rule = Rule {
 …);
 - a download substituted into code: `bash <(curl …)`, `source <(curl …)`, `sh -c \"$(curl …)\"`, \
 `python -c \"$(wget -qO- …)\"`, `eval \"$(curl …)\"`, `bash < <(curl …)`;
-- a file saved by `curl -o F`/`-O`, `wget [-O F]` (or `> F`) and run later in the same \
-script: `sh F`, `bash \"$path\"`, `python get-pip.py`, `./install.sh`, `source F`;
+- a file saved by `curl -o F`/`-O`, `wget [-O F]` (or `> F`, `| tee F`) and run later in the \
+same script (`sh F`, `bash \"$path\"`, `python get-pip.py`, `./install.sh`, `source F`) \
+without a checksum or signature check in between (`sha256sum -c`, `shasum -c`, `gpg --verify`, \
+`gpgv`, `cosign verify-blob`, `minisign -V`);
 - Python `exec(…)`/`eval(…)` of `urlopen(…)`/`requests.get(…)` content.
 
 Downloaders are `curl`, `wget`, `fetch`, HTTPie (`http`, `https`), `xh`, `aria2c`, `gsutil \
@@ -71,8 +73,8 @@ const DOWNLOADERS: &[&str] = &["curl", "wget", "fetch", "http", "https", "xh", "
 
 /// Programs that pass their input through to their output, more or less transformed.
 const FILTERS: &[&str] = &[
-    "tee", "cat", "gunzip", "gzip", "zcat", "bzcat", "bzip2", "xz", "xzcat", "unxz", "zstd", "zstdcat", "base64",
-    "tr", "sed", "head", "tail", "dos2unix", "iconv",
+    "tee", "cat", "gunzip", "gzip", "zcat", "bzcat", "bzip2", "xz", "xzcat", "unxz", "zstd", "zstdcat", "base64", "tr",
+    "sed", "head", "tail", "dos2unix", "iconv",
 ];
 
 /// Interpreters that run a program given as a file, `-c`/`-e` code or stdin.
@@ -199,6 +201,7 @@ fn check(pipeline: &Pipeline<'_>, out: &mut Emitter<'_>) {
             if executes
                 && program_source(command) == ProgramSource::Stdin
                 && let Some(download) = piped_download(commands, index)
+                && output_file(&commands[download]).is_none()
             {
                 report(out, container, command, &commands[download], Execution::Pipe);
             }
@@ -207,7 +210,8 @@ fn check(pipeline: &Pipeline<'_>, out: &mut Emitter<'_>) {
         for download in commands.iter().filter(|command| is_download(command)) {
             let (Some(runner), Some(first)) = (download.substituted_into, download.words.first()) else { continue };
             let Some(runner) = commands.get(runner) else { continue };
-            if substitution_is_executed(runner, &first.source_span()) {
+            // `$(curl -o F …)`, `$(curl … >& F)`: the content goes to a file, not into the code.
+            if output_file(download).is_none() && substitution_is_executed(runner, &first.source_span()) {
                 report(out, container, runner, download, Execution::Substitution);
             }
         }
@@ -244,6 +248,7 @@ fn option_takes_value(program: &str, option: char) -> bool {
         "curl" => "dHuXAeEmwxTbcKrYyzCFUQtPDo".contains(option),
         "wget" => "OoPaitTwUeBQlARDIX".contains(option),
         "aria2c" => "odsxkjiU".contains(option),
+        "fetch" => "oNST".contains(option),
         _ => false,
     }
 }
@@ -300,7 +305,7 @@ fn output_file(command: &Command) -> Option<String> {
                     Some(rest.to_string())
                 };
                 let is_output = match program {
-                    "curl" | "aria2c" => option == 'o',
+                    "curl" | "aria2c" | "fetch" => option == 'o',
                     _ => option == 'O',
                 };
                 if is_output {
@@ -360,7 +365,7 @@ fn downloaded_files_run(out: &mut Emitter<'_>, container: &Container<'_>, comman
         if files.is_empty() {
             continue;
         }
-        for runner in commands.iter().skip(index + 1) {
+        for (runner_index, runner) in commands.iter().enumerate().skip(index + 1) {
             let Some(program_word) = runner.words.first() else { continue };
             let Some(program) = runner.program() else { continue };
             let run = files.iter().find(|file| {
@@ -373,17 +378,40 @@ fn downloaded_files_run(out: &mut Emitter<'_>, container: &Container<'_>, comman
                 match program_source(runner) {
                     ProgramSource::Word(word) => {
                         // `sh -c CODE` runs CODE, not a file.
-                        let code = runner.words.get(word.saturating_sub(1)).is_some_and(|w| w.as_str().starts_with('-'));
+                        let code =
+                            runner.words.get(word.saturating_sub(1)).is_some_and(|w| w.as_str().starts_with('-'));
                         !code && runner.words.get(word).is_some_and(|w| same_file(w.as_str(), file))
                     }
                     _ => false,
                 }
             });
             if let Some(file) = run {
-                report(out, container, runner, download, Execution::File(file));
+                let checked = commands.get(index + 1..runner_index).is_some_and(|between| between.iter().any(verifies));
+                if !checked {
+                    report(out, container, runner, download, Execution::File(file));
+                }
                 break;
             }
         }
+    }
+}
+
+/// A checksum or signature check (`sha256sum -c`, `gpg --verify`, `cosign verify-blob`):
+/// a downloaded file checked before it runs is what the rule asks for.
+fn verifies(command: &Command) -> bool {
+    let Some(program) = command.program() else { return false };
+    let args: Vec<&str> = command.args().iter().map(MappedText::as_str).collect();
+    let check_flag = || {
+        args.iter().any(|arg| *arg == "--check" || arg.starts_with('-') && !arg.starts_with("--") && arg.contains('c'))
+    };
+    match program {
+        "sha256sum" | "sha384sum" | "sha512sum" | "sha224sum" | "shasum" | "b2sum" => check_flag(),
+        "gpg" | "gpg2" => args.iter().any(|arg| matches!(*arg, "--verify" | "--verify-files")),
+        "gpgv" | "gpgv2" => true,
+        "cosign" => args.first().is_some_and(|sub| sub.starts_with("verify")),
+        "minisign" => args.contains(&"-V"),
+        "signify" | "signify-openbsd" => args.contains(&"-V") || args.contains(&"-C"),
+        _ => false,
     }
 }
 
@@ -415,10 +443,7 @@ fn python_exec_of_download(out: &mut Emitter<'_>, container: &Container<'_>, sou
             &RULE.meta,
             Hit {
                 span,
-                message: format!(
-                    "`{callee}` runs code downloaded by `{fetcher}` in container `{}`",
-                    container.name
-                ),
+                message: format!("`{callee}` runs code downloaded by `{fetcher}` in container `{}`", container.name),
                 container: Some(container),
                 field: "code".to_string(),
                 value: format!("{callee}({fetcher})"),
@@ -463,6 +488,7 @@ fn report(out: &mut Emitter<'_>, container: &Container<'_>, runner: &Command, do
     let message = match how {
         Execution::Pipe => format!("what {source} downloads is piped into `{executor}`"),
         Execution::Substitution => format!("what {source} downloads is executed by `{executor}`"),
+        Execution::File(file) if same_file(file, executor) => format!("`{file}`, downloaded by {source}, is run"),
         Execution::File(file) => format!("`{file}`, downloaded by {source}, is run by `{executor}`"),
     };
     out.emit(
@@ -473,7 +499,10 @@ fn report(out: &mut Emitter<'_>, container: &Container<'_>, runner: &Command, do
             container: Some(container),
             field: "code".to_string(),
             value: format!("{source} -> {executor}"),
-            related: vec![Related { span: download_word.source_span(), message: format!("`{downloader}` downloads here") }],
+            related: vec![Related {
+                span: download_word.source_span(),
+                message: format!("`{downloader}` downloads here"),
+            }],
             ..Hit::default()
         },
     );
@@ -484,4 +513,88 @@ enum Execution<'a> {
     Pipe,
     Substitution,
     File(&'a str),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Format, Role};
+    use crate::yaml::{Limits, Tree};
+
+    /// The messages of the findings for a container running `argv`.
+    fn findings(argv: &[&str]) -> Vec<String> {
+        let yaml = serde_json::json!({ "command": argv }).to_string();
+        let Ok(tree) = Tree::parse(yaml, None, Limits::default()) else { panic!("test YAML") };
+        let Some(document) = tree.documents().next() else { panic!("no document") };
+        let mut container = Container::new("main".into(), Role::Main, document, "main".into());
+        container.command = document.get("command").map(|list| list.items().collect()).unwrap_or_default();
+        let pipeline = Pipeline {
+            name: "p".into(),
+            format: Format::Generic,
+            anchor: document,
+            containers: vec![container],
+            parameters: Vec::new(),
+            pods: Vec::new(),
+        };
+        let enabled = |_: &str| true;
+        let mut out = Emitter::new("f.yaml", "p", &enabled);
+        check(&pipeline, &mut out);
+        out.into_findings().into_iter().map(|finding| finding.message).collect()
+    }
+
+    fn script(text: &str) -> Vec<String> {
+        findings(&["sh", "-c", text])
+    }
+
+    #[test]
+    fn downloads_that_run_are_found() {
+        for text in [
+            "curl -fsSL https://get.example.com/install.sh | sh",
+            "wget -qO- https://get.example.com/install.sh | sudo bash -s -- --yes",
+            "curl -s https://x.example.com/a.sh | tee /tmp/a.sh | bash",
+            "curl -s https://x.example.com/a.py | python3 -",
+            "bash <(curl -s https://x.example.com/a.sh)",
+            "source <(curl -s https://x.example.com/env.sh)",
+            "sh -c \"$(curl -fsSL https://x.example.com/a.sh)\"",
+            "python3 -c \"$(wget -qO- https://x.example.com/a.py)\"",
+            "eval \"$(curl -s https://x.example.com/a.sh)\"",
+            "bash < <(curl -s https://x.example.com/a.sh)",
+            "curl -fsSL https://x.example.com/a.sh -o /tmp/a.sh && chmod +x /tmp/a.sh && /tmp/a.sh",
+            "url=\"$0\"; path=/tmp/s; curl \"$url\" -o \"$path\"; chmod 700 \"$path\"; /bin/sh \"$path\"",
+            "wget https://bootstrap.example.com/get-pip.py && python get-pip.py",
+            "curl -O https://x.example.com/install.sh && bash ./install.sh",
+            "wget -P /opt https://x.example.com/install.sh; sh /opt/install.sh",
+            "curl https://x.example.com/a.sh > a.sh; . ./a.sh",
+        ] {
+            assert_eq!(script(text).len(), 1, "{text}: {:?}", script(text));
+        }
+        let python = "import urllib.request\nexec(urllib.request.urlopen('https://x.example.com/a.py').read())\n";
+        assert_eq!(findings(&["python3", "-c", python]).len(), 1);
+    }
+
+    #[test]
+    fn downloads_that_are_only_read_are_not() {
+        for text in [
+            "curl -s https://api.example.com/x | jq .",
+            "curl -s https://api.example.com/x | python3 -m json.tool",
+            "curl -s https://api.example.com/x | python3 -c 'import sys, json; print(json.load(sys.stdin))'",
+            "wget -qO- https://x.example.com/model.tar.gz | tar xz -C /models",
+            "curl -fsSL https://x.example.com/data.tar.gz -o /tmp/d.tar.gz && tar xzf /tmp/d.tar.gz",
+            "curl -fsSL https://x.example.com/a.sh -o a.sh && echo \"$SUM  a.sh\" | sha256sum -c - && sh a.sh",
+            "until `curl -G 'http://127.0.0.1/' >& /tmp/out`; do sleep 1; done",
+            "echo \"$(curl -s https://api.example.com/version)\"",
+            "bash run.sh \"$(curl -s https://api.example.com/version)\"",
+            "curl -o /tmp/a.sh https://x.example.com/a.sh; cat /tmp/a.sh",
+            "wget -q https://x.example.com/a.sh | sh",
+        ] {
+            assert!(script(text).is_empty(), "{text}: {:?}", script(text));
+        }
+    }
+
+    #[test]
+    fn messages_leave_credentials_out_of_urls() {
+        let found = script("curl -s https://user:s3cr3t@x.example.com/a.sh?token=abc | sh");
+        assert_eq!(found.len(), 1);
+        assert!(!found[0].contains("s3cr3t") && !found[0].contains("abc"), "{}", found[0]);
+    }
 }

@@ -16,7 +16,10 @@ use super::{Check, Docs, Emitter, Hit, Rule, RuleMeta};
 use crate::analysis::{Code, Command, PythonSource, python};
 use crate::finding::Severity;
 use crate::model::Pipeline;
-use crate::secrets::{NameClass, classify_flag, classify_name, contains_reference, is_reference_value, redact};
+use crate::secrets::{
+    NameClass, classify_name, contains_reference, is_placeholder_value, is_reference_value, is_switch_flag,
+    may_be_secret_name, redact,
+};
 use crate::text::MappedText;
 
 pub static RULE: Rule = Rule {
@@ -99,18 +102,14 @@ pub(super) struct Sink {
 }
 
 impl Sink {
-    fn named(name: &str, label: String, value: MappedText) -> Self {
-        Sink { name: name.to_string(), label, value, positional: false, python: false }
-    }
-
-    fn positional(label: String, value: MappedText) -> Self {
-        Sink { name: "password".to_string(), label, value, positional: true, python: false }
-    }
-
     /// True when the value is a credential written into the pipeline.
     pub fn is_literal_secret(&self, extra_words: &[String]) -> bool {
         let value = self.value.as_str();
-        if is_reference_value(value) || contains_reference(value) || looks_like_env_name(value) {
+        if is_reference_value(value)
+            || contains_reference(value)
+            || looks_like_env_name(value)
+            || is_placeholder_value(value)
+        {
             return false;
         }
         if self.python && value.trim().contains(char::is_whitespace) {
@@ -142,8 +141,10 @@ static URL_CREDENTIALS: LazyLock<Option<Regex>> = LazyLock::new(|| {
 
 /// `Authorization: Bearer TOKEN` (also `Proxy-Authorization`, `Basic`, `Token`, ...).
 static AUTHORIZATION: LazyLock<Option<Regex>> = LazyLock::new(|| {
-    Regex::new(r"(?i)\b(?:proxy-)?authorization\s*:\s*(?:bearer|basic|token|bot|digest|apikey|sso-key)\s+(?P<value>[^\s'`]+)")
-        .ok()
+    Regex::new(
+        r"(?i)\b(?:proxy-)?authorization\s*:\s*(?:bearer|basic|token|bot|digest|apikey|sso-key)\s+(?P<value>[^\s'`]+)",
+    )
+    .ok()
 });
 
 /// A whole Python string that is an authorization value: `"Bearer TOKEN"`.
@@ -178,16 +179,34 @@ const SHORT_PASSWORD_OPTIONS: &[(&[&str], char, bool, Option<&str>)] = &[
     (&["7z", "7za", "7zr"], 'p', true, None),
     (&["sshpass"], 'p', false, None),
     (&["redis-cli", "valkey-cli", "keydb-cli"], 'a', false, None),
-    (&["mongo", "mongosh", "mongodump", "mongorestore", "mongoexport", "mongoimport", "mongostat", "mongotop"], 'p', false, None),
-    (&["docker", "podman", "nerdctl", "buildah", "skopeo", "helm", "oras", "crane", "regctl"], 'p', false, Some("login")),
+    (
+        &["mongo", "mongosh", "mongodump", "mongorestore", "mongoexport", "mongoimport", "mongostat", "mongotop"],
+        'p',
+        false,
+        None,
+    ),
+    (
+        &["docker", "podman", "nerdctl", "buildah", "skopeo", "helm", "oras", "crane", "regctl"],
+        'p',
+        false,
+        Some("login"),
+    ),
     (&["az"], 'p', false, Some("login")),
     (&["ldapsearch", "ldapadd", "ldapmodify", "ldapdelete", "ldapwhoami", "ldappasswd"], 'w', false, None),
     (&["sqlcmd", "bcp", "zip", "unzip"], 'P', false, None),
 ];
 
 /// Flags whose value is a `KEY=VALUE` pair (or several, comma-separated).
-const KEY_VALUE_FLAGS: &[&str] =
-    &["--set", "--set-string", "--conf", "--from-literal", "--build-arg", "--env", "--set-env-vars", "--update-env-vars"];
+const KEY_VALUE_FLAGS: &[&str] = &[
+    "--set",
+    "--set-string",
+    "--conf",
+    "--from-literal",
+    "--build-arg",
+    "--env",
+    "--set-env-vars",
+    "--update-env-vars",
+];
 
 /// Programs for which `-e KEY=VALUE` sets an environment variable.
 const ENV_FLAG_PROGRAMS: &[&str] = &["docker", "podman", "nerdctl", "kubectl", "oc"];
@@ -195,48 +214,87 @@ const ENV_FLAG_PROGRAMS: &[&str] = &["docker", "podman", "nerdctl", "kubectl", "
 /// Builtins whose `NAME=VALUE` arguments are assignments.
 const DECLARATION_BUILTINS: &[&str] = &["export", "declare", "typeset", "local", "readonly"];
 
-/// Every sink in a container's code: its commands (with their assignments) and its
-/// Python sources.
-pub(super) fn command_sinks(code: &Code) -> Vec<Sink> {
-    let mut sinks = Vec::new();
-    for command in &code.commands {
-        command_sinks_of(command, &mut sinks);
-    }
-    for source in &code.python {
-        python_sinks(source, &mut sinks);
-    }
-    sinks
+/// Gathers sinks, skipping early (before any allocation) those whose name is not wanted.
+struct Collector<'a> {
+    accept: &'a dyn Fn(&str) -> bool,
+    python: bool,
+    sinks: Vec<Sink>,
 }
 
-fn command_sinks_of(command: &Command, sinks: &mut Vec<Sink>) {
+impl Collector<'_> {
+    fn named(&mut self, name: &str, label: impl FnOnce() -> String, value: impl FnOnce() -> MappedText) {
+        if (self.accept)(name) {
+            let sink =
+                Sink { name: name.to_string(), label: label(), value: value(), positional: false, python: self.python };
+            self.sinks.push(sink);
+        }
+    }
+
+    /// A credential known by position; judged under the name `password`.
+    fn positional(&mut self, label: impl FnOnce() -> String, value: impl FnOnce() -> MappedText) {
+        if (self.accept)("password") {
+            let sink = Sink {
+                name: "password".to_string(),
+                label: label(),
+                value: value(),
+                positional: true,
+                python: self.python,
+            };
+            self.sinks.push(sink);
+        }
+    }
+
+    /// `NAME=VALUE` as a sink named `NAME`.
+    fn assignment_word(&mut self, word: &MappedText, what: impl FnOnce() -> String) {
+        let text = word.as_str();
+        let Some((name, _)) = text.split_once('=') else { return };
+        let valid = !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'));
+        if valid && !name.starts_with('-') {
+            self.named(name, || format!("{} `{name}`", what()), || word.slice(name.len() + 1..text.len()));
+        }
+    }
+}
+
+/// Every sink in a container's code (its commands with their assignments, and its Python
+/// sources) whose name `accept` wants. Credentials known by position are named `password`.
+pub(super) fn command_sinks(code: &Code, accept: &dyn Fn(&str) -> bool) -> Vec<Sink> {
+    let mut collector = Collector { accept, python: false, sinks: Vec::new() };
+    for command in &code.commands {
+        command_sinks_of(command, &mut collector);
+    }
+    collector.python = true;
+    for source in &code.python {
+        python_sinks(source, &mut collector);
+    }
+    collector.sinks
+}
+
+fn command_sinks_of(command: &Command, out: &mut Collector<'_>) {
     for assignment in &command.assignments {
         let name = assignment.name.as_str();
-        sinks.push(Sink::named(name, format!("variable `{name}`"), assignment.value.clone()));
+        out.named(name, || format!("variable `{name}`"), || assignment.value.clone());
     }
     let Some(program) = command.program() else { return };
     let args = command.args();
     if DECLARATION_BUILTINS.contains(&program) {
         for word in args {
-            if let Some(sink) = assignment_word(word, "variable") {
-                sinks.push(sink);
-            }
+            out.assignment_word(word, || "variable".to_string());
         }
         return;
     }
-    // The inline code of `sh -c CODE`/`python -c CODE` is analysed as code of its own.
+    // The inline code of `sh -c CODE`/`python -c CODE` is analysed as code of its own, and
+    // so are multi-line words (scripts and sources passed as arguments).
     let code_word = inline_code_word(program, args);
-    let words: Vec<(usize, &MappedText)> = args
-        .iter()
-        .enumerate()
-        .filter(|(index, word)| Some(*index) != code_word && !word.as_str().contains('\n'))
-        .collect();
-    for &(index, word) in &words {
+    for (index, word) in args.iter().enumerate() {
+        if Some(index) == code_word || word.as_str().contains('\n') {
+            continue;
+        }
         let next = args.get(index + 1).filter(|_| Some(index + 1) != code_word);
-        flag_sinks(program, args, index, word, next, sinks);
-        url_sinks(word, &format!("a URL given to `{program}`"), false, sinks);
-        header_sinks(word, program, sinks);
+        flag_sinks(program, args, word, next, out);
+        url_sinks(word, || format!("a URL given to `{program}`"), out);
+        header_sinks(word, program, out);
     }
-    special_sinks(program, args, sinks);
+    special_sinks(program, args, out);
 }
 
 /// The index (in `args`) of the inline code of `sh -c CODE` / `python -c CODE`.
@@ -257,60 +315,46 @@ fn inline_code_word(program: &str, args: &[MappedText]) -> Option<usize> {
     None
 }
 
-/// `NAME=VALUE` as a sink named `NAME`.
-fn assignment_word(word: &MappedText, what: &str) -> Option<Sink> {
-    let text = word.as_str();
-    let (name, _) = text.split_once('=')?;
-    let valid = !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'));
-    if !valid || name.starts_with('-') {
-        return None;
-    }
-    let value = word.slice(name.len() + 1..text.len());
-    Some(Sink::named(name, format!("{what} `{name}`"), value))
-}
-
 /// Flags that carry a secret: `--password=X`, `--password X`, `-pX` of `mysql`, ...
 fn flag_sinks(
     program: &str,
     args: &[MappedText],
-    index: usize,
     word: &MappedText,
     next: Option<&MappedText>,
-    sinks: &mut Vec<Sink>,
+    out: &mut Collector<'_>,
 ) {
     let text = word.as_str();
-    if let Some(sink) = short_password_option(program, args, word, next) {
-        sinks.push(sink);
-        return;
-    }
     if !text.starts_with('-') || text == "-" || text == "--" {
         return;
     }
-    let (flag, inline_value) = match text.split_once('=') {
-        Some((flag, _)) => (flag, Some(word.slice(flag.len() + 1..text.len()))),
-        None => (text, None),
+    if short_password_option(program, args, word, next, out) {
+        return;
+    }
+    let flag = text.split_once('=').map_or(text, |(flag, _)| flag);
+    let value = || match text.split_once('=') {
+        Some((flag, _)) => Some(word.slice(flag.len() + 1..text.len())),
+        None => next.filter(|next| !next.as_str().starts_with('-')).cloned(),
     };
-    let value = inline_value.or_else(|| next.filter(|next| !next.as_str().starts_with('-')).cloned());
-    let Some(value) = value else { return };
     // `--set auth.password=X`, `--from-literal=password=X`, `docker run -e TOKEN=X`.
     let env_flag = flag == "-e" && ENV_FLAG_PROGRAMS.contains(&program);
     if KEY_VALUE_FLAGS.contains(&flag) || env_flag {
+        let Some(value) = value() else { return };
         let mut offset = 0;
         for pair in value.as_str().split(',') {
             let piece = value.slice(offset..offset + pair.len());
             offset += pair.len() + 1;
-            if let Some(sink) = assignment_word(&piece, &format!("`{flag}` of `{program}` sets"))
-                && pair.contains('=')
-            {
-                sinks.push(sink);
-            }
+            out.assignment_word(&piece, || format!("`{flag}` of `{program}` sets"));
         }
         return;
     }
     // Java system properties: `-Dspring.datasource.password=X`.
     if let Some(property) = flag.strip_prefix("-D").filter(|p| !p.is_empty() && !flag.starts_with("--")) {
-        if let Some(value) = word.as_str().split_once('=').map(|(name, _)| word.slice(name.len() + 1..text.len())) {
-            sinks.push(Sink::named(property, format!("property `{property}` of `{program}`"), value));
+        if text.contains('=') {
+            out.named(
+                property,
+                || format!("property `{property}` of `{program}`"),
+                || word.slice(flag.len() + 1..text.len()),
+            );
         }
         return;
     }
@@ -318,192 +362,230 @@ fn flag_sinks(
     if matches!(flag, "-d" | "--data" | "--data-raw" | "--data-urlencode" | "--data-binary" | "-F" | "--form")
         && matches!(program, "curl" | "http" | "wget")
     {
+        let Some(value) = value() else { return };
         let mut offset = 0;
         for pair in value.as_str().split('&') {
             let piece = value.slice(offset..offset + pair.len());
             offset += pair.len() + 1;
-            if let Some(sink) = assignment_word(&piece, &format!("form field sent by `{program}`:")) {
-                sinks.push(sink);
-            }
+            out.assignment_word(&piece, || format!("form field sent by `{program}`:"));
         }
         return;
     }
-    // `openssl … -pass pass:X` (`env:VAR` and `file:path` are references).
-    if matches!(flag, "-pass" | "-passin" | "-passout" | "-passwd" | "-password") && value.as_str().starts_with("pass:") {
-        let secret = value.slice(5..value.len());
-        sinks.push(Sink::positional(format!("`{flag} pass:` of `{program}`"), secret));
+    // `openssl … -pass pass:X`; `env:VAR`, `file:path`, `fd:N` and `stdin` are references.
+    if program == "openssl" && matches!(flag, "-pass" | "-passin" | "-passout" | "-passwd" | "-password" | "-k") {
+        match value() {
+            Some(value) if value.as_str().starts_with("pass:") => {
+                out.positional(|| format!("`{flag} pass:` of `{program}`"), || value.slice(5..value.len()));
+            }
+            // `openssl enc -k PASSWORD` (legacy): the password itself.
+            Some(value) if flag == "-k" => out.positional(|| "`-k` of `openssl`".to_string(), || value),
+            _ => {}
+        }
         return;
     }
-    if matches!(program, "curl") && matches!(flag, "--user" | "--proxy-user" | "-U") {
-        if let Some(sink) = user_password(&value, ':', &format!("`{flag}` of `curl`")) {
-            sinks.push(sink);
+    if program == "curl" && matches!(flag, "--user" | "--proxy-user" | "-U") {
+        if let Some(value) = value() {
+            user_password(&value, ':', || format!("`{flag}` of `curl`"), out);
         }
         return;
     }
     // Long flags and single-dash long flags (`-password`); short clusters (`-xzf`) are not names.
     let long = text.starts_with("--") || flag.len() > 3;
-    if long && classify_flag(flag, &[]) != NameClass::Plain {
-        let _ = index;
-        sinks.push(Sink::named(flag.trim_start_matches('-'), format!("flag `{flag}` of `{program}`"), value));
+    let name = flag.trim_start_matches('-');
+    if long
+        && (out.accept)(name)
+        && !is_switch_flag(flag)
+        && let Some(value) = value()
+    {
+        out.named(name, || format!("flag `{flag}` of `{program}`"), || value);
     }
 }
 
-/// `-pX` / `-p X` for the programs whose short option takes a password.
+/// `-pX` / `-p X` for the programs whose short option takes a password; true if `word`
+/// was such an option.
 fn short_password_option(
     program: &str,
     args: &[MappedText],
     word: &MappedText,
     next: Option<&MappedText>,
-) -> Option<Sink> {
+    out: &mut Collector<'_>,
+) -> bool {
     let text = word.as_str();
-    if program == "curl" && (text == "-u" || (text.starts_with("-u") && !text.starts_with("--"))) {
-        let value = if text == "-u" { next?.clone() } else { word.slice(2..text.len()) };
-        return user_password(&value, ':', "`-u` of `curl`");
+    let attached_or_next = |option: &str| {
+        if text == option {
+            next.cloned()
+        } else if text.starts_with(option) && !text.starts_with("--") {
+            Some(word.slice(option.len()..text.len()))
+        } else {
+            None
+        }
+    };
+    if program == "curl" && (text == "-u" || text.starts_with("-u")) {
+        if let Some(value) = attached_or_next("-u") {
+            user_password(&value, ':', || "`-u` of `curl`".to_string(), out);
+        }
+        return true;
     }
-    if program == "smbclient" && (text == "-U" || text.starts_with("-U")) {
-        let value = if text == "-U" { next?.clone() } else { word.slice(2..text.len()) };
-        return user_password(&value, '%', "`-U` of `smbclient`");
+    if program == "smbclient" && text.starts_with("-U") {
+        if let Some(value) = attached_or_next("-U") {
+            user_password(&value, '%', || "`-U` of `smbclient`".to_string(), out);
+        }
+        return true;
     }
-    let &(_, option, attached_only, subcommand) =
-        SHORT_PASSWORD_OPTIONS.iter().find(|(programs, ..)| programs.contains(&program))?;
+    let Some(&(_, option, attached_only, subcommand)) =
+        SHORT_PASSWORD_OPTIONS.iter().find(|(programs, ..)| programs.contains(&program))
+    else {
+        return false;
+    };
     if subcommand.is_some_and(|sub| !args.iter().any(|arg| arg.as_str() == sub)) {
-        return None;
+        return false;
     }
     let mut chars = text.chars();
     if chars.next() != Some('-') || chars.next() != Some(option) {
-        return None;
+        return false;
     }
-    let label = format!("`-{option}` of `{program}`");
+    let label = || format!("`-{option}` of `{program}`");
     if text.len() > 2 {
-        return Some(Sink::positional(label, word.slice(2..text.len())));
+        out.positional(label, || word.slice(2..text.len()));
+    } else if !attached_only {
+        // (`mysql -p dbname` prompts for the password; `dbname` is the database.)
+        if let Some(value) = next.filter(|next| !next.as_str().starts_with('-')) {
+            out.positional(label, || value.clone());
+        }
     }
-    if attached_only {
-        // `mysql -p dbname` prompts for the password; `dbname` is the database.
-        return None;
-    }
-    let value = next.filter(|next| !next.as_str().starts_with('-'))?;
-    Some(Sink::positional(label, value.clone()))
+    true
 }
 
 /// The password of a `user:password` (or `user%password`) value.
-fn user_password(value: &MappedText, separator: char, label: &str) -> Option<Sink> {
+fn user_password(value: &MappedText, separator: char, label: impl FnOnce() -> String, out: &mut Collector<'_>) {
     let text = value.as_str();
-    let position = text.find(separator)?;
-    let secret = value.slice(position + 1..text.len());
-    (!secret.is_empty()).then(|| Sink::positional(label.to_string(), secret))
+    let Some(position) = text.find(separator) else { return };
+    if position + 1 < text.len() {
+        out.positional(label, || value.slice(position + 1..text.len()));
+    }
 }
 
 /// Passwords in `scheme://user:password@host` URLs inside `text`.
-fn url_sinks(text: &MappedText, label: &str, python: bool, sinks: &mut Vec<Sink>) {
-    let Some(regex) = URL_CREDENTIALS.as_ref() else { return };
-    if !text.as_str().contains("://") {
+fn url_sinks(text: &MappedText, label: impl Fn() -> String, out: &mut Collector<'_>) {
+    let raw = text.as_str();
+    if !raw.contains("://") || !raw.contains('@') {
         return;
     }
-    for captures in regex.captures_iter(text.as_str()) {
+    let Some(regex) = URL_CREDENTIALS.as_ref() else { return };
+    for captures in regex.captures_iter(raw) {
         let (Some(user), Some(password)) = (captures.name("user"), captures.name("password")) else { continue };
         // GitHub's `https://TOKEN:x-oauth-basic@github.com`: the user is the secret.
         let secret = if password.as_str() == "x-oauth-basic" { user } else { password };
-        if secret.as_str().is_empty() {
-            continue;
+        if !secret.as_str().is_empty() {
+            out.positional(|| format!("the password of {}", label()), || text.slice(secret.range()));
         }
-        let mut sink = Sink::positional(format!("the password of {label}"), text.slice(secret.range()));
-        sink.python = python;
-        sinks.push(sink);
     }
 }
 
 /// `Authorization: Bearer X` anywhere in a word; `Name: value` after `-H`/`--header`.
-fn header_sinks(word: &MappedText, program: &str, sinks: &mut Vec<Sink>) {
+fn header_sinks(word: &MappedText, program: &str, out: &mut Collector<'_>) {
     let text = word.as_str();
+    if !text.contains(':') {
+        return;
+    }
     if let Some(regex) = AUTHORIZATION.as_ref() {
         for captures in regex.captures_iter(text) {
             if let Some(value) = captures.name("value") {
-                sinks.push(Sink::positional(
-                    format!("an `Authorization` header sent by `{program}`"),
-                    word.slice(value.range()),
-                ));
+                out.positional(
+                    || format!("an `Authorization` header sent by `{program}`"),
+                    || word.slice(value.range()),
+                );
             }
         }
     }
+    if !matches!(program, "curl" | "wget" | "http" | "https" | "xh" | "grpcurl") {
+        return;
+    }
     let header = text.strip_prefix("--header=").map(|rest| (text.len() - rest.len(), rest));
-    let header = header.or_else(|| (text.contains(':') && !text.contains("://")).then_some((0, text)));
+    let header = header.or_else(|| (!text.contains("://")).then_some((0, text)));
     let Some((offset, header)) = header else { return };
     if header.to_ascii_lowercase().contains("authorization") {
         return;
     }
     let Some(captures) = HEADER.as_ref().and_then(|regex| regex.captures(header)) else { return };
     let (Some(name), Some(value)) = (captures.name("name"), captures.name("value")) else { return };
-    let is_header_tool = matches!(program, "curl" | "wget" | "http" | "https" | "xh" | "grpcurl");
-    if is_header_tool && classify_name(name.as_str(), &[]) == NameClass::Secret {
-        let value = word.slice(offset + value.start()..offset + value.end());
-        sinks.push(Sink::named(name.as_str(), format!("header `{}` sent by `{program}`", name.as_str()), value));
-    }
+    out.named(
+        name.as_str(),
+        || format!("header `{}` sent by `{program}`", name.as_str()),
+        || word.slice(offset + value.start()..offset + value.end()),
+    );
 }
 
 /// Subcommands that take a credential by position.
-fn special_sinks(program: &str, args: &[MappedText], sinks: &mut Vec<Sink>) {
+fn special_sinks(program: &str, args: &[MappedText], out: &mut Collector<'_>) {
+    if !matches!(program, "wandb" | "mc" | "mcli" | "aws") {
+        return;
+    }
     let operands: Vec<&MappedText> = args.iter().filter(|word| !word.as_str().starts_with('-')).collect();
     let texts: Vec<&str> = operands.iter().map(|word| word.as_str()).collect();
     match (program, texts.as_slice()) {
         // `wandb login KEY`
         ("wandb", ["login", _, ..]) => {
-            sinks.push(Sink::named("WANDB_API_KEY", "the key given to `wandb login`".into(), operands[1].clone()));
+            out.named("WANDB_API_KEY", || "the key given to `wandb login`".into(), || operands[1].clone());
         }
         // `mc alias set NAME URL ACCESS_KEY SECRET_KEY`, `mc config host add …` (older mc).
         ("mc" | "mcli", ["alias", "set", _, _, _, _, ..]) => {
-            sinks.push(Sink::positional("the secret key given to `mc alias set`".into(), operands[5].clone()));
+            out.positional(|| "the secret key given to `mc alias set`".into(), || operands[5].clone());
         }
         ("mc" | "mcli", ["config", "host", "add", _, _, _, _, ..]) => {
-            sinks.push(Sink::positional("the secret key given to `mc config host add`".into(), operands[6].clone()));
+            out.positional(|| "the secret key given to `mc config host add`".into(), || operands[6].clone());
         }
         // `aws configure set aws_secret_access_key VALUE`
         ("aws", ["configure", "set", name, _, ..]) => {
-            sinks.push(Sink::named(name, format!("`aws configure set {name}`"), operands[3].clone()));
+            out.named(name, || format!("`aws configure set {name}`"), || operands[3].clone());
         }
         _ => {}
     }
 }
 
 /// Secret keyword arguments and variables, `Bearer …` strings and URL passwords in Python.
-fn python_sinks(source: &PythonSource, sinks: &mut Vec<Sink>) {
+fn python_sinks(source: &PythonSource, out: &mut Collector<'_>) {
     let module = &source.module;
     for call in &module.calls {
-        let callee = module.qualified(call);
         for arg in &call.args {
             let (Some(keyword), python::Value::Str(text)) = (arg.keyword.as_deref(), &arg.value) else { continue };
             // `wandb.login(key=…)`: a bare `key` is a W&B API key only there.
-            let name = if keyword == "key" && callee.starts_with("wandb.") { "wandb_api_key" } else { keyword };
-            let mut sink = Sink::named(name, format!("keyword `{keyword}=` of `{callee}`"), source.file_text(text));
-            sink.python = true;
-            sinks.push(sink);
+            let name = if keyword == "key" && call.callee.starts_with("wandb.") { "wandb_api_key" } else { keyword };
+            out.named(
+                name,
+                || format!("keyword `{keyword}=` of `{}`", module.qualified(call)),
+                || source.file_text(text),
+            );
         }
     }
     for assignment in &module.assignments {
         let python::Value::Str(text) = &assignment.value else { continue };
         let name = assignment.target.as_str();
-        let mut sink = Sink::named(name, format!("Python variable `{name}`"), source.file_text(text));
-        sink.python = true;
-        sinks.push(sink);
+        out.named(name, || format!("Python variable `{name}`"), || source.file_text(text));
     }
     for string in &module.strings {
         let text = string.as_str();
+        if text.len() < 8 {
+            continue;
+        }
         let bearer = AUTH_VALUE.as_ref().and_then(|regex| regex.captures(text)).and_then(|c| c.name("value"));
         if let Some(value) = bearer {
-            let mut sink = Sink::positional("an authorization value in Python".into(), source.file_text(&string.slice(value.range())));
-            sink.python = true;
-            sinks.push(sink);
+            out.positional(
+                || "an authorization value in Python".into(),
+                || source.file_text(&string.slice(value.range())),
+            );
         }
-        if text.contains("://") || text.to_ascii_lowercase().contains("authorization") {
-            let mapped = source.file_text(string);
-            url_sinks(&mapped, "a URL in Python", true, sinks);
-            if let Some(regex) = AUTHORIZATION.as_ref() {
-                for captures in regex.captures_iter(text) {
-                    if let Some(value) = captures.name("value") {
-                        let mut sink =
-                            Sink::positional("an `Authorization` header in Python".into(), mapped.slice(value.range()));
-                        sink.python = true;
-                        sinks.push(sink);
-                    }
+        let url = text.contains("://") && text.contains('@');
+        let header = text.contains(':') && text.to_ascii_lowercase().contains("authorization");
+        if !url && !header {
+            continue;
+        }
+        let mapped = source.file_text(string);
+        url_sinks(&mapped, || "a URL in Python".to_string(), out);
+        if let Some(regex) = AUTHORIZATION.as_ref().filter(|_| header) {
+            for captures in regex.captures_iter(text) {
+                if let Some(value) = captures.name("value") {
+                    out.positional(|| "an `Authorization` header in Python".into(), || mapped.slice(value.range()));
                 }
             }
         }
@@ -512,7 +594,10 @@ fn python_sinks(source: &PythonSource, sinks: &mut Vec<Sink>) {
 
 fn check(pipeline: &Pipeline<'_>, out: &mut Emitter<'_>) {
     for container in &pipeline.containers {
-        for sink in command_sinks(container.code()) {
+        let extra = &out.settings().secret_name_words;
+        let accept = |name: &str| may_be_secret_name(name, extra) && classify_name(name, extra) != NameClass::Plain;
+        let sinks = command_sinks(container.code(), &accept);
+        for sink in sinks {
             if !sink.is_literal_secret(&out.settings().secret_name_words) {
                 continue;
             }
@@ -556,7 +641,7 @@ mod tests {
         let Some(document) = tree.documents().next() else { panic!("no document") };
         let mut container = Container::new("main".into(), Role::Main, document, "main".into());
         container.command = document.get("command").map(|list| list.items().collect()).unwrap_or_default();
-        command_sinks(container.code())
+        command_sinks(container.code(), &|name| classify_name(name, &[]) != NameClass::Plain)
             .into_iter()
             .filter(|sink| sink.is_literal_secret(&[]))
             .map(|sink| (sink.label, sink.value.as_str().to_string()))
@@ -589,6 +674,7 @@ mod tests {
             ("wandb login 3f7a9c1e5b2d8f4a6c0e9b1d7f3a5c8e2b4d6f0a", "3f7a9c1e5b2d8f4a6c0e9b1d7f3a5c8e2b4d6f0a"),
             ("java -Dspring.datasource.password=S3cr3t -jar app.jar", "S3cr3t"),
             ("openssl enc -aes256 -pass pass:S3cr3t -in x", "S3cr3t"),
+            ("openssl enc -aes256 -k S3cr3t -in x", "S3cr3t"),
             ("aws configure set aws_secret_access_key S3cr3t", "S3cr3t"),
             ("curl -d 'user=a&password=S3cr3t' https://x.example.com", "S3cr3t"),
         ];
@@ -623,6 +709,10 @@ mod tests {
             "docker build --secret id=npmrc,src=/root/.npmrc .",
             "export TOKEN_PATH=/var/run/secrets/token KEY_COLUMN=id",
             "python train.py --api-key OPENAI_API_KEY",
+            "openssl enc -aes256 -pass env:PASSPHRASE -in x",
+            "python train.py --api-key <your-api-key>",
+            "python train.py --pad-token '[PAD]' --eos-token '</s>'",
+            "openssl enc -aes256 -pass file:/run/secrets/p -in x",
         ] {
             assert!(sinks_of(script).is_empty(), "{script}: {:?}", sinks_of(script));
         }
