@@ -13,6 +13,7 @@
 //! * `render_fixtures/*`: the report of all fixtures, as JSON and SARIF.
 //! * `render_10k/*`: a report of 10,000 findings (real fixture findings, copied under new
 //!   paths) as JSON and SARIF. Target: < 50 ms each (docs/performance.md).
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code may panic on its own fixtures
 
 use std::hint::black_box;
 use std::ops::Range;

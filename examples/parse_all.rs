@@ -9,6 +9,7 @@
 //! Files that cannot be read or parsed are listed on standard output as
 //! `path:line:column: message`; the summary goes to standard error. Exit code 0 when every
 //! file parsed, 1 when some did not, 2 on a usage error.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code may panic on its own fixtures
 
 use std::path::PathBuf;
 use std::process::ExitCode;

@@ -9,6 +9,7 @@
 //! ```
 //!
 //! Prints a table (stage, total ms, share, MB/s) to standard output.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code may panic on its own fixtures
 
 use std::ops::Range;
 use std::path::{Path, PathBuf};

@@ -10,6 +10,7 @@
 //!
 //! The lint step renders every report from one run: `--format json -o FILE` plus
 //! `--output-format FORMAT=FILE` for SARIF, annotations and the job summary.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code may panic on its own fixtures
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

@@ -10,6 +10,7 @@
 //!
 //! Large inputs are generated at test time. Tests marked `` describe
 //! the intended behaviour of a known bug.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code may panic on its own fixtures
 
 use std::fs::File;
 use std::path::{Path, PathBuf};

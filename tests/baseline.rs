@@ -5,6 +5,7 @@
 //! sort before the existing ones, so every old finding moves down in the compiled file, and
 //! renames a pipeline parameter. Fingerprints include the file path, so both versions are
 //! linted under the same name, `pipeline.yaml`, as a pipeline file edited in place would be.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code may panic on its own fixtures
 
 use std::collections::BTreeMap;
 use std::path::Path;

@@ -8,6 +8,7 @@
 //! agreement), never exact counts.
 //!
 //! Tests marked `#[ignore = "bug: ..."]` describe the intended behaviour of a known bug.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code may panic on its own fixtures
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

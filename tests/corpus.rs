@@ -1,6 +1,7 @@
 //! Runs over the real compiled pipelines in `../shared/corpus` when it is present (it is
 //! not part of this repository): every file must be linted or skipped with a reason,
 //! never fail or panic, and every document must be recognised or skipped with a reason.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code may panic on its own fixtures
 
 use std::path::{Path, PathBuf};
 

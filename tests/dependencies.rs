@@ -1,6 +1,7 @@
 //! No side effects (issue 7): kfpguard never fetches or executes what it reads, and no
 //! network crate is even linked in. Walks `cargo metadata`'s resolve graph from kfpguard
 //! through normal and build dependencies (all platforms; dev-dependencies are test-only).
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code may panic on its own fixtures
 
 use std::collections::{BTreeSet, HashMap};
 use std::process::Command;

@@ -4,6 +4,7 @@
 //! filter from inside its `catch_unwind`, once per rule, while the rules run: a filter that
 //! panics stands in for a rule that panics. The release profile must keep unwinding, or
 //! `catch_unwind` would catch nothing.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code may panic on its own fixtures
 
 use std::path::{Path, PathBuf};
 

@@ -1,5 +1,6 @@
 //! Normalization snapshots: the pipeline model (with positions) each format sample turns
 //! into, so a failing rule test means a rule bug, not an adapter bug.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code may panic on its own fixtures
 
 use std::fmt::Write;
 use std::path::Path;

@@ -1,6 +1,7 @@
 //! Rendered output: snapshots of every format over a few fixtures (paths relative, the
 //! SARIF root and the tool version replaced by placeholders), and the official SARIF
 //! validator over the SARIF for all fixtures.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code may panic on its own fixtures
 
 use std::path::Path;
 use std::process::Command;

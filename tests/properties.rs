@@ -9,6 +9,7 @@
 //! byte where each token's first character is written (the backslash when it is escaped),
 //! and the findings of `secret-in-env`, `secret-in-parameter-default` and
 //! `plaintext-download` must be exactly there.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code may panic on its own fixtures
 
 use std::fmt::Write as _;
 

@@ -10,6 +10,7 @@
 //! A value that the output contains even when it lints nothing (the rule docs in SARIF quote
 //! example values such as `minio123`) only counts as leaked beyond that many occurrences.
 //! Tests marked `` describe the intended behaviour of a known bug.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code may panic on its own fixtures
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};

@@ -6,6 +6,7 @@
 //! where `<token>` must be the text at that position; used for compiled files, whose
 //! comments a recompile would drop) or from `# expect: <rule-id>` comments in hand-written
 //! files, which mark the next non-comment line. Files named `*clean*` expect nothing.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code may panic on its own fixtures
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
