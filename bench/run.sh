@@ -165,7 +165,7 @@ measure_corpus() {
     } | tee -a "$WORK/$label.table"
 
     if [[ "$label" == "$TARGET_CORPUS" ]]; then
-        target "[on the $label corpus]" "" "" ""
+        target "[judged on the $label corpus]" "" "" ""
         target "full / parse-only (-j 1 wall)" "<= 1.3" "$(calc "$full1 / $parse1")" "$(verdict "$full1 / $parse1 <= 1.3")"
         target "speed-up -j 1 -> -j 2" ">= 1.7x" "$(calc "$full1 / $full2")x" "$(verdict "$full1 / $full2 >= 1.7")"
         local worst1 worst10

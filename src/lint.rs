@@ -184,12 +184,15 @@ fn lint_source(
 /// and every other place the same value is written, so no snippet shows it.
 fn secret_ranges(text: &str, findings: &[Finding]) -> Vec<std::ops::Range<usize>> {
     let mut ranges: Vec<std::ops::Range<usize>> = Vec::new();
+    // Each distinct value is searched for once, however many findings report it.
+    let mut searched = std::collections::HashSet::new();
     for range in findings.iter().filter_map(|f| f.secret.clone()) {
-        let Some(value) = text.get(range.clone()).filter(|v| v.len() >= 4) else {
-            ranges.push(range);
-            continue;
-        };
-        ranges.extend(text.match_indices(value).map(|(start, found)| start..start + found.len()));
+        match text.get(range.clone()).filter(|value| value.len() >= 4) {
+            Some(value) if searched.insert(value) => {
+                ranges.extend(text.match_indices(value).map(|(start, found)| start..start + found.len()));
+            }
+            _ => {}
+        }
         ranges.push(range);
     }
     ranges.sort_by_key(|r| (r.start, r.end));

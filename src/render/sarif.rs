@@ -57,12 +57,17 @@ fn pascal_case(id: &str) -> String {
 
 /// Percent-encodes a path for a URI (RFC 3986 unreserved characters and `/` stay).
 fn encode_path(path: &str) -> String {
-    path.bytes()
-        .map(|byte| match byte {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'/' | b'-' | b'_' | b'.' | b'~' => (byte as char).to_string(),
-            other => format!("%{other:02X}"),
-        })
-        .collect()
+    use std::fmt::Write as _;
+    let mut encoded = String::with_capacity(path.len());
+    for byte in path.bytes() {
+        match byte {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'/' | b'-' | b'_' | b'.' | b'~' => encoded.push(byte as char),
+            other => {
+                let _ = write!(encoded, "%{other:02X}");
+            }
+        }
+    }
+    encoded
 }
 
 /// An absolute directory as a `file://` URI ending in `/`.
@@ -99,62 +104,156 @@ fn artifact_location(path: &str, root: &Path) -> Value {
     json!({ "uri": format!("file://{}", encode_path(&text)) })
 }
 
+#[derive(serde::Serialize)]
+struct Log<'r> {
+    #[serde(rename = "$schema")]
+    schema: &'static str,
+    runs: [Run<'r>; 1],
+    version: &'static str,
+}
+
+#[derive(serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Run<'r> {
+    automation_details: Value,
+    column_kind: &'static str,
+    invocations: Value,
+    original_uri_base_ids: Value,
+    properties: Value,
+    results: Vec<SarifResult<'r>>,
+    tool: Value,
+}
+
+#[derive(serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+struct SarifResult<'r> {
+    level: &'static str,
+    locations: [Location<'r>; 1],
+    message: Text<'r>,
+    partial_fingerprints: Fingerprints<'r>,
+    properties: ResultProperties<'r>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    related_locations: Vec<Location<'r>>,
+    rule_id: &'r str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    rule_index: Option<usize>,
+}
+
+#[derive(serde::Serialize)]
+struct Text<'r> {
+    text: &'r str,
+}
+
+#[derive(serde::Serialize)]
+struct Fingerprints<'r> {
+    #[serde(rename = "kfpguard/v1")]
+    v1: &'r str,
+}
+
+#[derive(serde::Serialize)]
+struct ResultProperties<'r> {
+    pipeline: &'r str,
+    steps: &'r [String],
+}
+
+#[derive(serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Location<'r> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    id: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    logical_locations: Option<Vec<Logical<'r>>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    message: Option<Text<'r>>,
+    physical_location: Physical,
+}
+
+#[derive(serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Logical<'r> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    fully_qualified_name: Option<String>,
+    kind: &'static str,
+    name: &'r str,
+}
+
+#[derive(serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Physical {
+    artifact_location: Value,
+    region: SarifRegion,
+}
+
+#[derive(serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+struct SarifRegion {
+    end_column: usize,
+    end_line: usize,
+    start_column: usize,
+    start_line: usize,
+}
+
+fn sarif_region(r: &crate::source::Region) -> SarifRegion {
+    SarifRegion {
+        end_column: r.end.column.max(if r.end.line == r.start.line { r.start.column + 1 } else { 1 }),
+        end_line: r.end.line,
+        start_column: r.start.column,
+        start_line: r.start.line,
+    }
+}
+
 /// `root` is the directory that report paths are relative to (the working directory).
 pub fn render(report: &Report, root: &Path) -> String {
     let all = rules::all();
     let rule_index = |id: &str| all.iter().position(|rule| rule.meta.id == id);
-    let results: Vec<Value> = report
+    let mut last: Option<(&str, Value)> = None;
+    let results: Vec<SarifResult<'_>> = report
         .findings
         .iter()
         .map(|reported| {
             let finding = &reported.finding;
-            let region = |r: &crate::source::Region| {
-                json!({
-                    "startLine": r.start.line,
-                    "startColumn": r.start.column,
-                    "endLine": r.end.line,
-                    "endColumn": r.end.column.max(if r.end.line == r.start.line { r.start.column + 1 } else { 1 }),
-                })
+            let artifact = match &last {
+                Some((path, value)) if *path == reported.path.as_str() => value.clone(),
+                _ => {
+                    let value = artifact_location(&reported.path, root);
+                    last = Some((&reported.path, value.clone()));
+                    value
+                }
             };
-            let location = |r: &crate::source::Region| {
-                json!({ "physicalLocation": {
-                    "artifactLocation": artifact_location(&reported.path, root),
-                    "region": region(r),
-                }})
-            };
-            let mut logical = vec![json!({ "name": finding.pipeline, "kind": "module" })];
+            let mut logical = vec![Logical { fully_qualified_name: None, kind: "module", name: &finding.pipeline }];
             if let Some(container) = &finding.container {
-                logical.push(json!({ "name": container, "fullyQualifiedName": format!("{}/{}", finding.pipeline, container), "kind": "function" }));
+                logical.push(Logical {
+                    fully_qualified_name: Some(format!("{}/{}", finding.pipeline, container)),
+                    kind: "function",
+                    name: container,
+                });
             }
-            let mut primary = location(&reported.region);
-            primary["logicalLocations"] = Value::Array(logical);
-            let mut result = json!({
-                "ruleId": finding.rule,
-                "level": level(finding.severity),
-                "message": { "text": finding.message },
-                "locations": [primary],
-                "partialFingerprints": { "kfpguard/v1": finding.fingerprint },
-                "properties": { "pipeline": finding.pipeline, "steps": finding.steps },
-            });
-            if let Some(index) = rule_index(finding.rule) {
-                result["ruleIndex"] = json!(index);
+            let related_locations = reported
+                .related
+                .iter()
+                .enumerate()
+                .map(|(id, (region, message))| Location {
+                    id: Some(id),
+                    logical_locations: None,
+                    message: Some(Text { text: message }),
+                    physical_location: Physical { artifact_location: artifact.clone(), region: sarif_region(region) },
+                })
+                .collect();
+            SarifResult {
+                level: level(finding.severity),
+                locations: [Location {
+                    id: None,
+                    logical_locations: Some(logical),
+                    message: None,
+                    physical_location: Physical { artifact_location: artifact, region: sarif_region(&reported.region) },
+                }],
+                message: Text { text: &finding.message },
+                partial_fingerprints: Fingerprints { v1: &finding.fingerprint },
+                properties: ResultProperties { pipeline: &finding.pipeline, steps: &finding.steps },
+                related_locations,
+                rule_id: finding.rule,
+                rule_index: rule_index(finding.rule),
             }
-            if !reported.related.is_empty() {
-                result["relatedLocations"] = Value::Array(
-                    reported
-                        .related
-                        .iter()
-                        .enumerate()
-                        .map(|(id, (region, message))| {
-                            let mut related = location(region);
-                            related["id"] = json!(id);
-                            related["message"] = json!({ "text": message });
-                            related
-                        })
-                        .collect(),
-                );
-            }
-            result
         })
         .collect();
     let notifications: Vec<Value> = report
@@ -176,25 +275,18 @@ pub fn render(report: &Report, root: &Path) -> String {
             }))
         })
         .collect();
-    let sarif = json!({
-        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
-        "version": "2.1.0",
-        "runs": [{
-            "tool": { "driver": {
-                "name": "kfpguard",
-                "version": env!("CARGO_PKG_VERSION"),
-                "semanticVersion": env!("CARGO_PKG_VERSION"),
-                "rules": all.iter().map(|rule| descriptor(rule)).collect::<Vec<_>>(),
-            }},
-            "automationDetails": { "id": "kfpguard/" },
-            "originalUriBaseIds": { "%SRCROOT%": { "uri": directory_uri(root) } },
-            "columnKind": "unicodeCodePoints",
-            "invocations": [{
+    let log = Log {
+        schema: "https://json.schemastore.org/sarif-2.1.0.json",
+        version: "2.1.0",
+        runs: [Run {
+            automation_details: json!({ "id": "kfpguard/" }),
+            column_kind: "unicodeCodePoints",
+            invocations: json!([{
                 "executionSuccessful": !report.has_failures(),
                 "toolExecutionNotifications": notifications,
-            }],
-            "results": results,
-            "properties": {
+            }]),
+            original_uri_base_ids: json!({ "%SRCROOT%": { "uri": directory_uri(root) } }),
+            properties: json!({
                 "score": report.score,
                 "files": report.file_counts,
                 "suppressed": report.suppressed,
@@ -202,10 +294,17 @@ pub fn render(report: &Report, root: &Path) -> String {
                     "path": p.info.path, "name": p.info.name, "format": p.info.format,
                     "score": p.score, "secure": p.secure, "counts": p.counts,
                 })).collect::<Vec<_>>(),
-            },
+            }),
+            results,
+            tool: json!({ "driver": {
+                "name": "kfpguard",
+                "version": env!("CARGO_PKG_VERSION"),
+                "semanticVersion": env!("CARGO_PKG_VERSION"),
+                "rules": all.iter().map(|rule| descriptor(rule)).collect::<Vec<_>>(),
+            }}),
         }],
-    });
-    let mut text = serde_json::to_string_pretty(&sarif).unwrap_or_default();
+    };
+    let mut text = serde_json::to_string_pretty(&log).unwrap_or_default();
     text.push('\n');
     text
 }
