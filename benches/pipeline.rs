@@ -204,15 +204,17 @@ fn stages(c: &mut Criterion) {
 }
 
 /// Mirror of `lint::secret_ranges` (private there): every byte range holding a reported
-/// secret, and every other place the same value is written.
+/// secret, and every other place the same value is written. Keep in step with `src/lint.rs`.
 fn secret_ranges(text: &str, findings: &[Finding]) -> Vec<Range<usize>> {
     let mut ranges: Vec<Range<usize>> = Vec::new();
+    let mut searched = std::collections::HashSet::new();
     for range in findings.iter().filter_map(|f| f.secret.clone()) {
-        let Some(value) = text.get(range.clone()).filter(|v| v.len() >= 4) else {
-            ranges.push(range);
-            continue;
-        };
-        ranges.extend(text.match_indices(value).map(|(start, found)| start..start + found.len()));
+        match text.get(range.clone()).filter(|value| value.len() >= 4) {
+            Some(value) if searched.insert(value) => {
+                ranges.extend(text.match_indices(value).map(|(start, found)| start..start + found.len()));
+            }
+            _ => {}
+        }
         ranges.push(range);
     }
     ranges.sort_by_key(|r| (r.start, r.end));
