@@ -17,7 +17,7 @@
 #   the speed-up from -j 1 to -j 2; peak RSS (/usr/bin/time -v) with the corpus copied
 #   1x and 10x (hard links);
 # then the 1 MB vs 10 MB single-file time ratio, and rendering 10,000 findings as JSON and
-# SARIF (criterion, benches/pipeline.rs).
+# SARIF (criterion, benches/pipeline.rs). kfpguard runs with --no-config (default rules).
 #
 # Needs: cargo, python3 with PyYAML, hyperfine, GNU time (/usr/bin/time).
 #   Debian: apt-get install hyperfine time python3-yaml
@@ -125,7 +125,7 @@ measure_corpus() {
     echo
     echo "== $label: $dir ($files files, $mb MB)"
     local full1 full2 parse1 parse2 full1_cpu full2_cpu parse1_cpu parse2_cpu
-    local lint=("$KFPGUARD" --format json --fail-on never --output /dev/null)
+    local lint=("$KFPGUARD" --no-config --format json --fail-on never --output /dev/null)
     read -r full1 full1_cpu <<<"$(time_cmd "$label-full-j1" "${lint[@]}" -j 1 "$dir")"
     read -r full2 full2_cpu <<<"$(time_cmd "$label-full-j2" "${lint[@]}" -j 2 "$dir")"
     read -r parse1 parse1_cpu <<<"$(time_cmd "$label-parse-j1" "$PARSE_ALL" -q -j 1 "$dir")"
@@ -139,9 +139,9 @@ measure_corpus() {
     mkdir -p "$WORK/x10"
     for i in $(seq 1 10); do cp -al "$dir" "$WORK/x10/copy-$i"; done
     local rss_json1 rss_json10 rss_sarif1 rss_sarif10 rss_pretty1 rss_pretty10 rss_parse1 rss_parse10
-    read -r rss_json1 rss_json10 <<<"$(rss_pair "$dir" "$KFPGUARD" -j 2 --format json --fail-on never -o /dev/null)"
-    read -r rss_sarif1 rss_sarif10 <<<"$(rss_pair "$dir" "$KFPGUARD" -j 2 --format sarif --fail-on never -o /dev/null)"
-    read -r rss_pretty1 rss_pretty10 <<<"$(rss_pair "$dir" "$KFPGUARD" -j 2 --format pretty --color never --fail-on never -o /dev/null)"
+    read -r rss_json1 rss_json10 <<<"$(rss_pair "$dir" "$KFPGUARD" --no-config -j 2 --format json --fail-on never -o /dev/null)"
+    read -r rss_sarif1 rss_sarif10 <<<"$(rss_pair "$dir" "$KFPGUARD" --no-config -j 2 --format sarif --fail-on never -o /dev/null)"
+    read -r rss_pretty1 rss_pretty10 <<<"$(rss_pair "$dir" "$KFPGUARD" --no-config -j 2 --format pretty --color never --fail-on never -o /dev/null)"
     read -r rss_parse1 rss_parse10 <<<"$(rss_pair "$dir" "$PARSE_ALL" -q -j 2)"
     rm -rf "$WORK/x10"
 
@@ -165,7 +165,7 @@ measure_corpus() {
     } | tee -a "$WORK/$label.table"
 
     if [[ "$label" == "$TARGET_CORPUS" ]]; then
-        target "[judged on the $label corpus]" "" "" ""
+        target "[judged on: $label]" "" "" ""
         target "full / parse-only (-j 1 wall)" "<= 1.3" "$(calc "$full1 / $parse1")" "$(verdict "$full1 / $parse1 <= 1.3")"
         target "speed-up -j 1 -> -j 2" ">= 1.7x" "$(calc "$full1 / $full2")x" "$(verdict "$full1 / $full2 >= 1.7")"
         local worst1 worst10
@@ -200,8 +200,8 @@ echo
 echo "== single file: 1 MB vs 10 MB (grown from ${SINGLE_FIXTURE#"$ROOT"/})"
 python3 "$ROOT/bench/gen_corpus.py" single "$SINGLE_FIXTURE" "$WORK/one-1mb.yaml" --size 1000000
 python3 "$ROOT/bench/gen_corpus.py" single "$SINGLE_FIXTURE" "$WORK/one-10mb.yaml" --size 10000000
-read -r one1 _ <<<"$(time_cmd one-1mb "$KFPGUARD" -j 1 --format json --fail-on never -o /dev/null "$WORK/one-1mb.yaml")"
-read -r one10 _ <<<"$(time_cmd one-10mb "$KFPGUARD" -j 1 --format json --fail-on never -o /dev/null "$WORK/one-10mb.yaml")"
+read -r one1 _ <<<"$(time_cmd one-1mb "$KFPGUARD" --no-config -j 1 --format json --fail-on never -o /dev/null "$WORK/one-1mb.yaml")"
+read -r one10 _ <<<"$(time_cmd one-10mb "$KFPGUARD" --no-config -j 1 --format json --fail-on never -o /dev/null "$WORK/one-10mb.yaml")"
 read -r pone1 _ <<<"$(time_cmd parse-1mb "$PARSE_ALL" -q "$WORK/one-1mb.yaml")"
 read -r pone10 _ <<<"$(time_cmd parse-10mb "$PARSE_ALL" -q "$WORK/one-10mb.yaml")"
 printf '   %-40s %10s %10s %10s\n' "" "1 MB s" "10 MB s" "ratio"

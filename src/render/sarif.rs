@@ -165,7 +165,7 @@ struct Location<'r> {
     logical_locations: Option<Vec<Logical<'r>>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     message: Option<Text<'r>>,
-    physical_location: Physical,
+    physical_location: Physical<'r>,
 }
 
 #[derive(serde::Serialize)]
@@ -179,8 +179,8 @@ struct Logical<'r> {
 
 #[derive(serde::Serialize)]
 #[serde(rename_all = "camelCase")]
-struct Physical {
-    artifact_location: Value,
+struct Physical<'r> {
+    artifact_location: &'r Value,
     region: SarifRegion,
 }
 
@@ -205,21 +205,22 @@ fn sarif_region(r: &crate::source::Region) -> SarifRegion {
 /// `root` is the directory that report paths are relative to (the working directory).
 pub fn render(report: &Report, root: &Path) -> String {
     let all = rules::all();
-    let rule_index = |id: &str| all.iter().position(|rule| rule.meta.id == id);
-    let mut last: Option<(&str, Value)> = None;
+    let rule_indices: std::collections::HashMap<&str, usize> =
+        all.iter().enumerate().rev().map(|(index, rule)| (rule.meta.id, index)).collect();
+    // One artifact location per file, borrowed by every location that points into it.
+    let mut artifacts: std::collections::HashMap<&str, Value> = std::collections::HashMap::new();
+    for reported in &report.findings {
+        artifacts.entry(reported.path.as_str()).or_insert_with(|| artifact_location(&reported.path, root));
+    }
+    let artifacts = &artifacts;
+    let null = Value::Null;
+    let null = &null;
     let results: Vec<SarifResult<'_>> = report
         .findings
         .iter()
         .map(|reported| {
             let finding = &reported.finding;
-            let artifact = match &last {
-                Some((path, value)) if *path == reported.path.as_str() => value.clone(),
-                _ => {
-                    let value = artifact_location(&reported.path, root);
-                    last = Some((&reported.path, value.clone()));
-                    value
-                }
-            };
+            let artifact = artifacts.get(reported.path.as_str()).unwrap_or(null);
             let mut logical = vec![Logical { fully_qualified_name: None, kind: "module", name: &finding.pipeline }];
             if let Some(container) = &finding.container {
                 logical.push(Logical {
@@ -236,7 +237,7 @@ pub fn render(report: &Report, root: &Path) -> String {
                     id: Some(id),
                     logical_locations: None,
                     message: Some(Text { text: message }),
-                    physical_location: Physical { artifact_location: artifact.clone(), region: sarif_region(region) },
+                    physical_location: Physical { artifact_location: artifact, region: sarif_region(region) },
                 })
                 .collect();
             SarifResult {
@@ -252,7 +253,7 @@ pub fn render(report: &Report, root: &Path) -> String {
                 properties: ResultProperties { pipeline: &finding.pipeline, steps: &finding.steps },
                 related_locations,
                 rule_id: finding.rule,
-                rule_index: rule_index(finding.rule),
+                rule_index: rule_indices.get(finding.rule).copied(),
             }
         })
         .collect();
@@ -304,7 +305,11 @@ pub fn render(report: &Report, root: &Path) -> String {
             }}),
         }],
     };
-    let mut text = serde_json::to_string_pretty(&log).unwrap_or_default();
-    text.push('\n');
-    text
+    // Sized up front: growing a 20 MB buffer by doubling copies it about twice over.
+    let mut out = Vec::with_capacity(4096 + report.findings.len() * 1536);
+    if serde_json::to_writer_pretty(&mut out, &log).is_err() {
+        out.clear();
+    }
+    out.push(b'\n');
+    String::from_utf8(out).unwrap_or_default()
 }
