@@ -18,7 +18,6 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code may panic on its own fixtures
 
 use std::hint::black_box;
-use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -169,7 +168,7 @@ fn stages(c: &mut Criterion) {
                 let mut placed = 0;
                 for (fixture, findings) in findings {
                     let file = &fixture.file;
-                    let secrets = secret_ranges(&file.text, &findings);
+                    let secrets = kfpguard::lint::secret_ranges(&file.text, &findings);
                     let reported: Vec<ReportedFinding> = findings
                         .into_iter()
                         .map(|finding| ReportedFinding {
@@ -201,25 +200,6 @@ fn stages(c: &mut Criterion) {
         })
     });
     group.finish();
-}
-
-/// Mirror of `lint::secret_ranges` (private there): every byte range holding a reported
-/// secret, and every other place the same value is written. Keep in step with `src/lint.rs`.
-fn secret_ranges(text: &str, findings: &[Finding]) -> Vec<Range<usize>> {
-    let mut ranges: Vec<Range<usize>> = Vec::new();
-    let mut searched = std::collections::HashSet::new();
-    for range in findings.iter().filter_map(|f| f.secret.clone()) {
-        match text.get(range.clone()).filter(|value| value.len() >= 4) {
-            Some(value) if searched.insert(value) => {
-                ranges.extend(text.match_indices(value).map(|(start, found)| start..start + found.len()));
-            }
-            _ => {}
-        }
-        ranges.push(range);
-    }
-    ranges.sort_by_key(|r| (r.start, r.end));
-    ranges.dedup();
-    ranges
 }
 
 fn lint_fixtures() -> Vec<FileResult> {

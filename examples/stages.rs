@@ -11,7 +11,6 @@
 //! Prints a table (stage, total ms, share, MB/s) to standard output.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code may panic on its own fixtures
 
-use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
@@ -120,7 +119,7 @@ fn lint(path: &Path, display: &str, options: &LintOptions, clock: &mut Clock) ->
         findings
     });
     result.findings = clock.time(4, || {
-        let secrets = secret_ranges(&file.text, &findings);
+        let secrets = kfpguard::lint::secret_ranges(&file.text, &findings);
         findings
             .into_iter()
             .map(|finding| ReportedFinding {
@@ -134,25 +133,6 @@ fn lint(path: &Path, display: &str, options: &LintOptions, clock: &mut Clock) ->
     });
     result.outcome = FileOutcome::Linted { documents: recognized.documents };
     result
-}
-
-/// Mirror of `lint::secret_ranges` (private there): every byte range holding a reported
-/// secret, and every other place the same value is written. Keep in step with `src/lint.rs`.
-fn secret_ranges(text: &str, findings: &[Finding]) -> Vec<Range<usize>> {
-    let mut ranges: Vec<Range<usize>> = Vec::new();
-    let mut searched = std::collections::HashSet::new();
-    for range in findings.iter().filter_map(|f| f.secret.clone()) {
-        match text.get(range.clone()).filter(|value| value.len() >= 4) {
-            Some(value) if searched.insert(value) => {
-                ranges.extend(text.match_indices(value).map(|(start, found)| start..start + found.len()));
-            }
-            _ => {}
-        }
-        ranges.push(range);
-    }
-    ranges.sort_by_key(|r| (r.start, r.end));
-    ranges.dedup();
-    ranges
 }
 
 /// What the self-check compares: finding count and a digest of every placed snippet.

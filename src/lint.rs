@@ -182,7 +182,7 @@ fn lint_source(
 
 /// Every byte range of `text` holding a secret some finding reported: the reported range
 /// and every other place the same value is written, so no snippet shows it.
-fn secret_ranges(text: &str, findings: &[Finding]) -> Vec<std::ops::Range<usize>> {
+pub fn secret_ranges(text: &str, findings: &[Finding]) -> Vec<std::ops::Range<usize>> {
     let mut ranges: Vec<std::ops::Range<usize>> = Vec::new();
     // Each distinct value is searched for once, however many findings report it.
     let mut searched = std::collections::HashSet::new();
