@@ -8,7 +8,7 @@ use std::sync::LazyLock;
 use memchr::memmem::Finder;
 
 use super::{Check, Docs, Emitter, Hit, Rule, RuleMeta};
-use crate::analysis::Command;
+use crate::analysis::{Command, Word};
 use crate::config::RuleSettings;
 use crate::finding::Severity;
 use crate::model::{Container, Pipeline};
@@ -355,7 +355,7 @@ fn is_python_module(command: &Command, module: &str) -> bool {
 
 /// True when a short-option cluster such as `-lvp` contains one of `letters`, or the word
 /// is one of the long options.
-fn has_flag(args: &[MappedText], letters: &[char], long: &[&str]) -> Option<usize> {
+fn has_flag(args: &[Word], letters: &[char], long: &[&str]) -> Option<usize> {
     args.iter().position(|arg| {
         let text = arg.as_str();
         if let Some(name) = text.strip_prefix("--") {
@@ -468,7 +468,7 @@ const REMOTE_SHELL_PYTHON: &[&str] = &[
 ];
 
 /// `rsync -e ssh ...`, `rsync --rsh=ssh ...` or a `host:path` source/destination.
-fn rsync_over_ssh(args: &[MappedText]) -> bool {
+fn rsync_over_ssh(args: &[Word]) -> bool {
     let mut previous_was_e = false;
     for arg in args {
         let text = arg.as_str();
