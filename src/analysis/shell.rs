@@ -205,7 +205,8 @@ pub fn basename(path: &str) -> &str {
     if path.starts_with(['`', '<', '>']) || path.starts_with("$(") {
         return path;
     }
-    path.rsplit('/').next().unwrap_or(path)
+    // `rfind` is a `memrchr`; `rsplit('/').next()` walked a searcher over the whole word.
+    path.rfind('/').map_or(path, |slash| &path[slash + 1..])
 }
 
 // ---------------------------------------------------------------------------------------
@@ -2191,6 +2192,15 @@ mod tests {
         let span = word.source_span();
         assert_eq!(&script[span.clone()], expected, "span {span:?} of {expected:?}");
         assert_eq!(span.start, offset(script, expected), "{expected:?} is not at its first occurrence");
+    }
+
+    #[test]
+    fn basename_keeps_what_follows_the_last_slash() {
+        assert_eq!(basename("/usr/bin/curl"), "curl");
+        assert_eq!(basename("curl"), "curl");
+        assert_eq!(basename("./bin/"), "");
+        assert_eq!(basename("/é/ü"), "ü");
+        assert_eq!(basename("$(which curl)/x"), "$(which curl)/x");
     }
 
     #[test]
