@@ -338,10 +338,8 @@ fn wrapper_assignments<W: AsRef<str>>(words: &[W], part: impl Fn(&W, Range<usize
             let (name, _) = text.split_once('=')?;
             let identifier = name.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
                 && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
-            identifier.then(|| Assignment {
-                name: part(word, 0..name.len()),
-                value: part(word, name.len() + 1..text.len()),
-            })
+            identifier
+                .then(|| Assignment { name: part(word, 0..name.len()), value: part(word, name.len() + 1..text.len()) })
         })
         .collect()
 }
