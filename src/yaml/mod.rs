@@ -15,6 +15,7 @@
 pub mod scalar;
 
 use std::ops::Range;
+use std::sync::Arc;
 
 use saphyr_parser::{Event, Parser, ScalarStyle};
 
@@ -91,9 +92,11 @@ struct Node {
 /// All documents parsed from one text.
 #[derive(Debug)]
 pub struct Tree {
-    source: String,
+    /// Shared with the [`ScalarSource`]s taken from the tree (an `Arc<String>`: the parsed
+    /// `String` is moved in, not copied).
+    source: Arc<String>,
     /// Maps `source` to the file it was decoded from; `None` when `source` is the file.
-    base: Option<MappedText>,
+    base: Option<Arc<MappedText>>,
     nodes: Vec<Node>,
     strings: String,
     children: Vec<NodeId>,
@@ -105,8 +108,8 @@ impl Tree {
     pub fn parse(source: String, base: Option<MappedText>, limits: Limits) -> Result<Tree, ParseError> {
         let built = Builder::new(&source, limits).run()?;
         Ok(Tree {
-            source,
-            base,
+            source: Arc::new(source),
+            base: base.map(Arc::new),
             nodes: built.nodes,
             strings: built.strings,
             children: built.children,
@@ -303,11 +306,56 @@ impl<'t> NodeRef<'t> {
         let (Kind::Scalar(style), Some(value)) = (node.kind, self.as_str()) else {
             return MappedText::new();
         };
-        let local = scalar::map_scalar(&self.tree.source, node.start as usize, node.end as usize, style, value);
-        match &self.tree.base {
-            None => local,
-            Some(base) => local.remap(base),
-        }
+        map_text(&self.tree.source, self.tree.base.as_deref(), node.start as usize, node.end as usize, style, value)
+    }
+
+    /// What [`NodeRef::text`] needs, apart from the value, to map this scalar later without
+    /// the tree (`None` for collections and aliases).
+    pub fn scalar_source(&self) -> Option<ScalarSource> {
+        let node = self.node();
+        let Kind::Scalar(style) = node.kind else { return None };
+        Some(ScalarSource {
+            source: Arc::clone(&self.tree.source),
+            base: self.tree.base.clone(),
+            start: node.start as usize,
+            end: node.end as usize,
+            style,
+        })
+    }
+}
+
+/// Where a scalar is written, owned: most scalars' maps are never asked for, so holders of
+/// many (command words) keep this and build the map, as [`NodeRef::text`] would, on demand.
+#[derive(Clone, Debug)]
+pub struct ScalarSource {
+    source: Arc<String>,
+    base: Option<Arc<MappedText>>,
+    start: usize,
+    end: usize,
+    style: ScalarStyle,
+}
+
+impl ScalarSource {
+    /// The map of `value`, the scalar's decoded value ([`NodeRef::as_str`]): what
+    /// [`NodeRef::text`] returns.
+    pub fn map(&self, value: &str) -> MappedText {
+        map_text(&self.source, self.base.as_deref(), self.start, self.end, self.style, value)
+    }
+}
+
+/// The map of a scalar's `value`, written at `start..end` of `source`, to file offsets.
+fn map_text(
+    source: &str,
+    base: Option<&MappedText>,
+    start: usize,
+    end: usize,
+    style: ScalarStyle,
+    value: &str,
+) -> MappedText {
+    let local = scalar::map_scalar(source, start, end, style, value);
+    match base {
+        None => local,
+        Some(base) => local.remap(base),
     }
 }
 
