@@ -228,12 +228,36 @@ impl<'t> NodeRef<'t> {
 
     /// The value for `key` in a mapping (the last one if a key repeats, like most loaders).
     pub fn get(&self, key: &str) -> Option<NodeRef<'t>> {
-        self.entries().filter(|(k, _)| k.as_str() == Some(key)).last().map(|(_, value)| value)
+        self.entry(key).map(|(_, value)| value)
     }
 
     /// The key node for `key` in a mapping.
     pub fn key(&self, key: &str) -> Option<NodeRef<'t>> {
-        self.entries().filter(|(k, _)| k.as_str() == Some(key)).last().map(|(key, _)| key)
+        self.entry(key).map(|(key, _)| key)
+    }
+
+    /// The last pair of a mapping whose key is the scalar `key`. Adapters look keys up all
+    /// the time: searched from the end (the last one wins), comparing lengths first.
+    fn entry(&self, key: &str) -> Option<(NodeRef<'t>, NodeRef<'t>)> {
+        let tree = self.tree;
+        let node = self.node();
+        if node.kind != Kind::Mapping {
+            return None;
+        }
+        tree.children[node.first as usize..node.last as usize]
+            .chunks_exact(2)
+            .rev()
+            .map(|pair| (NodeRef { tree, id: pair[0] }, NodeRef { tree, id: pair[1] }))
+            .find(|(candidate, _)| candidate.is_str(key))
+    }
+
+    /// True for a scalar whose value is `text` (what `as_str() == Some(text)` says).
+    fn is_str(&self, text: &str) -> bool {
+        let node = self.node();
+        let range = node.first as usize..node.last as usize;
+        matches!(node.kind, Kind::Scalar(_))
+            && range.len() == text.len()
+            && self.tree.strings.as_bytes().get(range) == Some(text.as_bytes())
     }
 
     /// Follows a chain of mapping keys.
@@ -550,6 +574,21 @@ mod tests {
         let root = tree.documents().next().unwrap();
         assert_eq!(root.at(&["use", "cpu"]).and_then(|n| n.as_str()), Some("1"));
         assert_eq!(root.get("use").unwrap().id(), root.get("base").unwrap().id());
+    }
+
+    #[test]
+    fn keys_are_matched_exactly_and_the_last_one_wins() {
+        let tree = parse("k: 1\nname: &n key\n*n : 2\n[k]: 3\nk: 4\né: 5\n\"k \": 6\n").unwrap();
+        let root = tree.documents().next().unwrap();
+        let value = |key: &str| root.get(key).and_then(|node| node.as_str());
+        assert_eq!(value("k"), Some("4"));
+        assert_eq!(root.key("k").map(|node| node.span()), Some(32..33));
+        assert_eq!(value("key"), Some("2"));
+        assert_eq!(value("é"), Some("5"));
+        assert_eq!(value("k "), Some("6"));
+        assert_eq!(value("[k]"), None);
+        assert_eq!(value(""), None);
+        assert!(root.get("name").and_then(|node| node.get("k")).is_none());
     }
 
     #[test]
