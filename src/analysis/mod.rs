@@ -308,11 +308,10 @@ impl Code {
         let mut argvs = Vec::new();
         let mut scripts = Vec::new();
         for call in &source_text.module.calls {
-            let callee = source_text.module.qualified(call);
-            let runs_shell = matches!(
-                callee.as_str(),
-                "os.system" | "os.popen" | "subprocess.getoutput" | "subprocess.getstatusoutput"
-            ) || call.keyword("shell").is_some_and(|arg| arg.value == python::Value::Bool(true));
+            let callee = call.qualified();
+            let runs_shell =
+                matches!(callee, "os.system" | "os.popen" | "subprocess.getoutput" | "subprocess.getstatusoutput")
+                    || call.keyword("shell").is_some_and(|arg| arg.value == python::Value::Bool(true));
             let is_process = runs_shell
                 || callee.starts_with("subprocess.")
                 || callee.starts_with("os.exec")

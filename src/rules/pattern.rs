@@ -392,16 +392,18 @@ impl Matcher {
                 let mut found = Vec::new();
                 for source in &container.code().python {
                     for call in &source.module.calls {
-                        let qualified = source.module.qualified(call);
+                        let qualified = call.qualified();
                         let callee_ok = callees.is_empty()
                             || callees.iter().any(|c| qualified == *c || qualified.ends_with(&format!(".{c}")));
                         if !callee_ok {
                             continue;
                         }
                         match keyword {
-                            None => {
-                                found.push((source.file_range(call.callee_span.clone()), qualified.clone(), qualified))
-                            }
+                            None => found.push((
+                                source.file_range(call.callee_span.clone()),
+                                qualified.to_string(),
+                                qualified.to_string(),
+                            )),
                             Some((name, expected)) => {
                                 let Some(arg) = call.keyword(name) else { continue };
                                 let hit = match (expected, &arg.value) {
@@ -413,7 +415,7 @@ impl Matcher {
                                     found.push((
                                         source.file_range(arg.span.clone()),
                                         format!("{qualified}(…{name}=…)"),
-                                        qualified,
+                                        qualified.to_string(),
                                     ));
                                 }
                             }
