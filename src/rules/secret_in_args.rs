@@ -157,7 +157,9 @@ static HEADER: LazyLock<Option<Regex>> =
 
 /// Programs whose short option takes a password: (programs, option, value must be attached,
 /// subcommand required).
-const SHORT_PASSWORD_OPTIONS: &[(&[&str], char, bool, Option<&str>)] = &[
+type ShortPasswordOption = (&'static [&'static str], char, bool, Option<&'static str>);
+
+const SHORT_PASSWORD_OPTIONS: &[ShortPasswordOption] = &[
     (
         &[
             "mysql",
@@ -285,12 +287,14 @@ fn command_sinks_of(command: &Command, out: &mut Collector<'_>) {
     // The inline code of `sh -c CODE`/`python -c CODE` is analysed as code of its own, and
     // so are multi-line words (scripts and sources passed as arguments).
     let code_word = inline_code_word(program, args);
+    // Looked up once per command, not once per flag.
+    let short_option = SHORT_PASSWORD_OPTIONS.iter().find(|(programs, ..)| programs.contains(&program));
     for (index, word) in args.iter().enumerate() {
         if Some(index) == code_word || word.as_str().contains('\n') {
             continue;
         }
         let next = args.get(index + 1).filter(|_| Some(index + 1) != code_word);
-        flag_sinks(program, args, word, next, out);
+        flag_sinks(program, short_option, args, word, next, out);
         url_sinks(word, || format!("a URL given to `{program}`"), out);
         header_sinks(word, program, out);
     }
@@ -316,12 +320,19 @@ fn inline_code_word(program: &str, args: &[Word]) -> Option<usize> {
 }
 
 /// Flags that carry a secret: `--password=X`, `--password X`, `-pX` of `mysql`, ...
-fn flag_sinks(program: &str, args: &[Word], word: &Word, next: Option<&Word>, out: &mut Collector<'_>) {
+fn flag_sinks(
+    program: &str,
+    short_option: Option<&ShortPasswordOption>,
+    args: &[Word],
+    word: &Word,
+    next: Option<&Word>,
+    out: &mut Collector<'_>,
+) {
     let text = word.as_str();
     if !text.starts_with('-') || text == "-" || text == "--" {
         return;
     }
-    if short_password_option(program, args, word, next, out) {
+    if short_password_option(program, short_option, args, word, next, out) {
         return;
     }
     let flag = text.split_once('=').map_or(text, |(flag, _)| flag);
@@ -395,10 +406,11 @@ fn flag_sinks(program: &str, args: &[Word], word: &Word, next: Option<&Word>, ou
     }
 }
 
-/// `-pX` / `-p X` for the programs whose short option takes a password; true if `word`
-/// was such an option.
+/// `-pX` / `-p X` for the programs whose short option takes a password (`short_option`,
+/// the program's entry of [`SHORT_PASSWORD_OPTIONS`]); true if `word` was such an option.
 fn short_password_option(
     program: &str,
+    short_option: Option<&ShortPasswordOption>,
     args: &[Word],
     word: &Word,
     next: Option<&Word>,
@@ -426,9 +438,7 @@ fn short_password_option(
         }
         return true;
     }
-    let Some(&(_, option, attached_only, subcommand)) =
-        SHORT_PASSWORD_OPTIONS.iter().find(|(programs, ..)| programs.contains(&program))
-    else {
+    let Some(&(_, option, attached_only, subcommand)) = short_option else {
         return false;
     };
     if subcommand.is_some_and(|sub| !args.iter().any(|arg| arg.as_str() == sub)) {
@@ -462,7 +472,8 @@ fn user_password(value: &MappedText, separator: char, label: impl FnOnce() -> St
 /// Passwords in `scheme://user:password@host` URLs inside `text`.
 fn url_sinks(text: &Word, label: impl Fn() -> String, out: &mut Collector<'_>) {
     let raw = text.as_str();
-    if !raw.contains("://") || !raw.contains('@') {
+    // `@` first: a byte search rules out nearly every word before the substring search.
+    if !raw.contains('@') || !raw.contains("://") {
         return;
     }
     let Some(regex) = URL_CREDENTIALS.as_ref() else { return };
