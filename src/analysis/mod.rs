@@ -37,8 +37,39 @@ const PARSED_CACHE_BYTES: usize = 32 << 10;
 /// reuses the first result. Bounded by [`PARSED_CACHE_BYTES`] of text per memo.
 #[derive(Default)]
 struct Parsed {
-    scripts: Memo<shell::Script>,
+    scripts: Memo<Vec<ScriptCommand>>,
     modules: Memo<python::Module>,
+}
+
+/// A command of a parsed script, its texts mapped to the script rather than the file, so
+/// that every container running the same script shares them (in the [`Parsed`] cache).
+struct ScriptCommand {
+    /// The words from the program on (wrappers such as `env` dropped).
+    words: Vec<Rc<MappedText>>,
+    /// Its `NAME=value` prefixes, then those given to its wrappers.
+    assignments: Vec<(Rc<MappedText>, Rc<MappedText>)>,
+    redirects: Vec<Rc<MappedText>>,
+    pipe_from: Option<usize>,
+    in_substitution: Option<usize>,
+}
+
+/// The commands of `script` ([`shell::parse`]) as [`Code`] records them.
+fn script_commands(script: &str) -> Vec<ScriptCommand> {
+    let commands = shell::parse(script).commands.into_iter();
+    commands
+        .map(|mut command| {
+            let start = command.program.unwrap_or(command.words.len());
+            let wrapper = wrapper_assignments(&command.words[..start], |word, range| Rc::new(word.slice(range)));
+            let prefixes = command.assignments.into_iter().map(|a| (Rc::new(a.name), Rc::new(a.value)));
+            ScriptCommand {
+                words: command.words.drain(start..).map(Rc::new).collect(),
+                assignments: prefixes.chain(wrapper).collect(),
+                redirects: command.redirects.into_iter().map(|redirect| Rc::new(redirect.target)).collect(),
+                pipe_from: command.pipe_from,
+                in_substitution: command.in_substitution,
+            }
+        })
+        .collect()
 }
 
 /// Results by the text they were computed from, within [`PARSED_CACHE_BYTES`] of text.
@@ -98,8 +129,9 @@ enum Origin {
     Mapped(MappedText),
     /// A YAML scalar: its value, and where it is written.
     Scalar { value: String, source: ScalarSource },
-    /// Decoded from `base`'s text: `local` maps to `base.as_str()`.
-    Within { local: MappedText, base: Word },
+    /// Decoded from `base`'s text: `local` maps to `base.as_str()` (shared with the other
+    /// words decoded from the same text).
+    Within { local: Rc<MappedText>, base: Word },
 }
 
 impl Word {
@@ -116,8 +148,8 @@ impl Word {
     }
 
     /// A word decoded from `base`'s text: `local` maps to `base.as_str()`.
-    fn within(local: MappedText, base: &Word) -> Word {
-        Word::new(Origin::Within { local, base: base.clone() })
+    fn within(local: &Rc<MappedText>, base: &Word) -> Word {
+        Word::new(Origin::Within { local: Rc::clone(local), base: base.clone() })
     }
 
     /// The decoded text, without building the map (it is the map's text).
@@ -276,7 +308,10 @@ impl Code {
         }
         let Some(start) = shell::find_program(argv) else { return };
         // Words already mapped to the file: their parts are too.
-        let assignments = wrapper_assignments(&argv[..start], |word, range| Word::from(word.slice(range)));
+        let assignments = wrapper_assignments(&argv[..start], |word, range| Word::from(word.slice(range)))
+            .into_iter()
+            .map(|(name, value)| Assignment { name, value })
+            .collect();
         let argv = &argv[start..];
         self.commands.push(Command { words: argv.to_vec(), assignments, ..Command::default() });
         let program = shell::basename(argv[0].as_str());
@@ -306,16 +341,14 @@ impl Code {
         if depth > MAX_DEPTH {
             return;
         }
-        let parsed = memoized(script.as_str(), |cache| &mut cache.scripts, shell::parse);
+        let parsed = memoized(script.as_str(), |cache| &mut cache.scripts, script_commands);
         let base = self.commands.len();
         let mut runs_positional = false;
         let mut python_inline = Vec::new();
         // Words are decoded from the script's text: each keeps its map to the script.
-        let within = |local: MappedText| Word::within(local, script);
-        for command in &parsed.commands {
-            let start = command.program.unwrap_or(command.words.len());
-            let wrapper = wrapper_assignments(&command.words[..start], |word, range| within(word.slice(range)));
-            let words: Vec<Word> = command.words[start..].iter().cloned().map(within).collect();
+        let within = |local: &Rc<MappedText>| Word::within(local, script);
+        for command in parsed.iter() {
+            let words: Vec<Word> = command.words.iter().map(within).collect();
             if words.first().is_some_and(|w| w.as_str() == "$0") {
                 runs_positional = true;
             }
@@ -323,16 +356,16 @@ impl Code {
             if let Some(index) = inline_code_index(&words).filter(|_| is_python(program)) {
                 python_inline.push(words[index].clone());
             }
-            let prefixes = command.assignments.iter().map(|assignment| Assignment {
-                name: within(assignment.name.clone()),
-                value: within(assignment.value.clone()),
-            });
             self.commands.push(Command {
                 words,
                 piped_from: command.pipe_from.map(|index| base + index),
                 substituted_into: command.in_substitution.map(|index| base + index),
-                redirects: command.redirects.iter().map(|redirect| within(redirect.target.clone())).collect(),
-                assignments: prefixes.chain(wrapper).collect(),
+                redirects: command.redirects.iter().map(within).collect(),
+                assignments: command
+                    .assignments
+                    .iter()
+                    .map(|(name, value)| Assignment { name: within(name), value: within(value) })
+                    .collect(),
             });
         }
         for code in python_inline {
@@ -406,9 +439,9 @@ impl Code {
     }
 }
 
-/// `NAME=value` words among the wrapper words before a program (`env A=b`, `sudo A=b`);
-/// `part` cuts a range out of a word.
-fn wrapper_assignments<W: AsRef<str>>(words: &[W], part: impl Fn(&W, Range<usize>) -> Word) -> Vec<Assignment> {
+/// `NAME=value` words among the wrapper words before a program (`env A=b`, `sudo A=b`), as
+/// (name, value); `part` cuts a range out of a word.
+fn wrapper_assignments<W: AsRef<str>, P>(words: &[W], part: impl Fn(&W, Range<usize>) -> P) -> Vec<(P, P)> {
     words
         .iter()
         .filter_map(|word| {
@@ -416,8 +449,7 @@ fn wrapper_assignments<W: AsRef<str>>(words: &[W], part: impl Fn(&W, Range<usize
             let (name, _) = text.split_once('=')?;
             let identifier = name.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
                 && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
-            identifier
-                .then(|| Assignment { name: part(word, 0..name.len()), value: part(word, name.len() + 1..text.len()) })
+            identifier.then(|| (part(word, 0..name.len()), part(word, name.len() + 1..text.len())))
         })
         .collect()
 }
