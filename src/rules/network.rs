@@ -402,9 +402,10 @@ fn check_netcat(pipeline: &Pipeline<'_>, out: &mut Emitter<'_>) {
             }
             for word in command.words.iter().chain(&command.redirects) {
                 let text = word.as_str();
-                // One search for what both markers start with rules out nearly every word.
+                // Most words are shorter than the markers; one search for what both start
+                // with rules out nearly every other one.
                 static DEV: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new("/dev/"));
-                if DEV.find(text.as_bytes()).is_none() {
+                if text.len() < "/dev/tcp/".len() || DEV.find(text.as_bytes()).is_none() {
                     continue;
                 }
                 for marker in ["/dev/tcp/", "/dev/udp/"] {
@@ -499,6 +500,9 @@ fn ftp_urls(text: &str) -> Vec<std::ops::Range<usize>> {
     // of lower-casing a copy of the text and searching it once per scheme.
     static SCHEME_END: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new("://"));
     let bytes = text.as_bytes();
+    if bytes.len() < "ftp://".len() {
+        return Vec::new();
+    }
     let mut ftp = Vec::new();
     let mut tftp = Vec::new();
     for separator in SCHEME_END.find_iter(bytes) {
@@ -568,6 +572,8 @@ mod tests {
         let found: Vec<&str> = ftp_urls(text).into_iter().map(|range| &text[range]).collect();
         assert_eq!(found, ["FTP://a/x", "ftp://e/w", "tftp://b/y", "tftp://"]);
         assert!(ftp_urls("xftp:// é:// ://").is_empty());
+        assert_eq!(ftp_urls("ftp://"), vec![0..6]);
+        assert!(ftp_urls("ftp:/").is_empty());
     }
 
     #[test]
