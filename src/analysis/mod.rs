@@ -127,8 +127,8 @@ struct WordParts {
 enum Origin {
     /// Already mapped to the file.
     Mapped(MappedText),
-    /// A YAML scalar: its value, and where it is written.
-    Scalar { value: String, source: ScalarSource },
+    /// A YAML scalar.
+    Scalar(ScalarSource),
     /// Decoded from `base`'s text: `local` maps to `base.as_str()` (shared with the other
     /// words decoded from the same text).
     Within { local: Rc<MappedText>, base: Word },
@@ -141,9 +141,9 @@ impl Word {
 
     /// A YAML node's value ([`NodeRef::text`], built on first use).
     fn node(node: &NodeRef<'_>) -> Word {
-        match (node.scalar_source(), node.as_str()) {
-            (Some(source), Some(value)) => Word::new(Origin::Scalar { value: value.to_string(), source }),
-            _ => Word::from(MappedText::new()),
+        match node.scalar_source() {
+            Some(source) => Word::new(Origin::Scalar(source)),
+            None => Word::from(MappedText::new()),
         }
     }
 
@@ -156,7 +156,7 @@ impl Word {
     pub fn as_str(&self) -> &str {
         match &self.0.origin {
             Origin::Mapped(mapped) => mapped.as_str(),
-            Origin::Scalar { value, .. } => value,
+            Origin::Scalar(source) => source.value(),
             Origin::Within { local, .. } => local.as_str(),
         }
     }
@@ -174,7 +174,7 @@ impl Word {
         let parts = &*self.0;
         match &parts.origin {
             Origin::Mapped(mapped) => mapped,
-            Origin::Scalar { value, source } => parts.mapped.get_or_init(|| source.map(value)),
+            Origin::Scalar(source) => parts.mapped.get_or_init(|| source.map()),
             Origin::Within { local, base } => parts.mapped.get_or_init(|| local.remap(base.mapped())),
         }
     }

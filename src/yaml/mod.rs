@@ -98,7 +98,8 @@ pub struct Tree {
     /// Maps `source` to the file it was decoded from; `None` when `source` is the file.
     base: Option<Arc<MappedText>>,
     nodes: Vec<Node>,
-    strings: String,
+    /// Scalar values, shared with the [`ScalarSource`]s taken from the tree.
+    strings: Arc<String>,
     children: Vec<NodeId>,
     documents: Vec<NodeId>,
 }
@@ -111,7 +112,7 @@ impl Tree {
             source: Arc::new(source),
             base: base.map(Arc::new),
             nodes: built.nodes,
-            strings: built.strings,
+            strings: Arc::new(built.strings),
             children: built.children,
             documents: built.documents,
         })
@@ -333,14 +334,16 @@ impl<'t> NodeRef<'t> {
         map_text(&self.tree.source, self.tree.base.as_deref(), node.start as usize, node.end as usize, style, value)
     }
 
-    /// What [`NodeRef::text`] needs, apart from the value, to map this scalar later without
-    /// the tree (`None` for collections and aliases).
+    /// The scalar's value and what [`NodeRef::text`] needs to map it, without the tree
+    /// (`None` for collections).
     pub fn scalar_source(&self) -> Option<ScalarSource> {
         let node = self.node();
         let Kind::Scalar(style) = node.kind else { return None };
         Some(ScalarSource {
             source: Arc::clone(&self.tree.source),
             base: self.tree.base.clone(),
+            strings: Arc::clone(&self.tree.strings),
+            value: node.first as usize..node.last as usize,
             start: node.start as usize,
             end: node.end as usize,
             style,
@@ -348,22 +351,30 @@ impl<'t> NodeRef<'t> {
     }
 }
 
-/// Where a scalar is written, owned: most scalars' maps are never asked for, so holders of
-/// many (command words) keep this and build the map, as [`NodeRef::text`] would, on demand.
+/// A scalar, owned: most scalars' maps are never asked for, so holders of many (command
+/// words) keep this and build the map, as [`NodeRef::text`] would, on demand. Shares the
+/// tree's text and values (no copy).
 #[derive(Clone, Debug)]
 pub struct ScalarSource {
     source: Arc<String>,
     base: Option<Arc<MappedText>>,
+    strings: Arc<String>,
+    /// The value's range in `strings`.
+    value: Range<usize>,
     start: usize,
     end: usize,
     style: ScalarStyle,
 }
 
 impl ScalarSource {
-    /// The map of `value`, the scalar's decoded value ([`NodeRef::as_str`]): what
-    /// [`NodeRef::text`] returns.
-    pub fn map(&self, value: &str) -> MappedText {
-        map_text(&self.source, self.base.as_deref(), self.start, self.end, self.style, value)
+    /// The decoded value ([`NodeRef::as_str`]).
+    pub fn value(&self) -> &str {
+        self.strings.get(self.value.clone()).unwrap_or_default()
+    }
+
+    /// The value with its map to the file: what [`NodeRef::text`] returns.
+    pub fn map(&self) -> MappedText {
+        map_text(&self.source, self.base.as_deref(), self.start, self.end, self.style, self.value())
     }
 }
 
