@@ -69,18 +69,21 @@ deploymentSpec:
 };
 
 fn check_cpu(pipeline: &Pipeline<'_>, out: &mut Emitter<'_>) {
-    check(pipeline, out, &MISSING_CPU_LIMIT.meta, "CPU", |c| c.cpu_limit.as_ref());
+    check(pipeline, out, &MISSING_CPU_LIMIT.meta, ("CPU", "resources.limits.cpu"), |c| c.cpu_limit.as_ref());
 }
 
 fn check_memory(pipeline: &Pipeline<'_>, out: &mut Emitter<'_>) {
-    check(pipeline, out, &MISSING_MEMORY_LIMIT.meta, "memory", |c| c.memory_limit.as_ref());
+    check(pipeline, out, &MISSING_MEMORY_LIMIT.meta, ("memory", "resources.limits.memory"), |c| {
+        c.memory_limit.as_ref()
+    });
 }
 
+/// `resource`: its name in messages and its symbolic field (for fingerprints).
 fn check<'p>(
     pipeline: &'p Pipeline<'_>,
     out: &mut Emitter<'_>,
     rule: &RuleMeta,
-    resource: &str,
+    (resource, field): (&str, &str),
     limit: impl Fn(&'p Container<'p>) -> Option<&'p Setting<'p>>,
 ) {
     for container in &pipeline.containers {
@@ -96,7 +99,7 @@ fn check<'p>(
                 span: container.anchor.file_span(),
                 message: format!("container `{}` has no {resource} limit", container.name),
                 container: Some(container),
-                field: format!("resources.limits.{}", resource.to_lowercase()),
+                field: field.to_string(),
                 ..Hit::default()
             },
         );
