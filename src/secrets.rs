@@ -14,6 +14,8 @@
 //! Nothing here logs or returns a secret except as a range into the caller's text;
 //! messages use [`redact`].
 
+use std::borrow::Cow;
+
 /// Words that make a name secret on their own.
 const SECRET_WORDS: &[&str] = &[
     "password",
@@ -154,54 +156,66 @@ pub enum NameClass {
 }
 
 /// Splits an identifier into lowercase words at `_`, `-`, `.`, spaces and camelCase humps.
-pub fn words(name: &str) -> Vec<String> {
+/// Words already in lowercase ASCII (most parameter and flag names) are borrowed.
+pub fn words(name: &str) -> Vec<Cow<'_, str>> {
     let mut words = Vec::new();
-    let mut current = String::new();
+    let mut start: Option<usize> = None;
     let mut previous: Option<char> = None;
-    for c in name.chars() {
+    for (index, c) in name.char_indices() {
         if !c.is_alphanumeric() {
-            if !current.is_empty() {
-                words.push(std::mem::take(&mut current));
+            if let Some(start) = start.take() {
+                words.push(lowercase(&name[start..index]));
             }
             previous = None;
             continue;
         }
         let hump = c.is_uppercase() && previous.is_some_and(|p| p.is_lowercase() || p.is_ascii_digit());
-        if hump && !current.is_empty() {
-            words.push(std::mem::take(&mut current));
+        if hump && let Some(start) = start.take() {
+            words.push(lowercase(&name[start..index]));
         }
-        current.extend(c.to_lowercase());
+        start.get_or_insert(index);
         previous = Some(c);
     }
-    if !current.is_empty() {
-        words.push(current);
+    if let Some(start) = start {
+        words.push(lowercase(&name[start..]));
     }
     words
+}
+
+/// `word` with each character lower-cased (as `char::to_lowercase`, not `str::to_lowercase`).
+fn lowercase(word: &str) -> Cow<'_, str> {
+    if !word.is_ascii() {
+        Cow::Owned(word.chars().flat_map(char::to_lowercase).collect())
+    } else if word.bytes().any(|b| b.is_ascii_uppercase()) {
+        Cow::Owned(word.to_ascii_lowercase())
+    } else {
+        Cow::Borrowed(word)
+    }
 }
 
 /// Judges a variable or parameter name; `extra_words` are configured secret words.
 pub fn classify_name(name: &str, extra_words: &[String]) -> NameClass {
     let words = words(name);
     let Some(last) = words.last() else { return NameClass::Plain };
-    if REFERENCE_WORDS.contains(&last.as_str()) {
+    if REFERENCE_WORDS.contains(&last.as_ref()) {
         return NameClass::Plain;
     }
     // `pypi_token_secret`, `db_password_secret`: usually the Secret object holding the
     // value (`pypi-upload`), sometimes the value itself (OAuth's `access_token_secret`).
-    let ends_in_secret = matches!(last.as_str(), "secret" | "secrets") && words.len() > 1;
-    if ends_in_secret && !KEY_QUALIFIERS.contains(&words[words.len() - 2].as_str()) {
+    let ends_in_secret = matches!(last.as_ref(), "secret" | "secrets") && words.len() > 1;
+    if ends_in_secret && !KEY_QUALIFIERS.contains(&words[words.len() - 2].as_ref()) {
         let holds_secret_word = words[..words.len() - 1]
             .iter()
-            .any(|word| SECRET_WORDS.contains(&word.as_str()) || extra_words.iter().any(|extra| extra == word));
+            .any(|word| SECRET_WORDS.contains(&word.as_ref()) || extra_words.iter().any(|extra| extra == word));
         if holds_secret_word {
             return NameClass::SecretObject;
         }
     }
     let mut class = NameClass::Plain;
     for (index, word) in words.iter().enumerate() {
-        let word = word.as_str();
-        let qualified_key = word == "key" && index > 0 && KEY_QUALIFIERS.contains(&words[index - 1].as_str());
-        if word == "token" && index > 0 && TEXT_TOKEN_QUALIFIERS.contains(&words[index - 1].as_str()) {
+        let word = word.as_ref();
+        let qualified_key = word == "key" && index > 0 && KEY_QUALIFIERS.contains(&words[index - 1].as_ref());
+        if word == "token" && index > 0 && TEXT_TOKEN_QUALIFIERS.contains(&words[index - 1].as_ref()) {
             continue;
         }
         if qualified_key || SECRET_WORDS.contains(&word) || extra_words.iter().any(|extra| extra == word) {
@@ -209,7 +223,7 @@ pub fn classify_name(name: &str, extra_words: &[String]) -> NameClass {
         }
         if word == "secret" || word == "secrets" {
             // `client_secret` is a value; a bare `secret` usually names a Secret object.
-            let qualified = index > 0 && KEY_QUALIFIERS.contains(&words[index - 1].as_str());
+            let qualified = index > 0 && KEY_QUALIFIERS.contains(&words[index - 1].as_ref());
             if qualified {
                 return NameClass::Secret;
             }
@@ -303,7 +317,7 @@ const SWITCH_WORDS: &[&str] =
 pub fn is_switch_flag(flag: &str) -> bool {
     let name = flag.trim_start_matches('-');
     let name = name.split_once('=').map_or(name, |(name, _)| name);
-    words(name).first().is_some_and(|first| SWITCH_WORDS.contains(&first.as_str()))
+    words(name).first().is_some_and(|first| SWITCH_WORDS.contains(&first.as_ref()))
 }
 
 /// Fragments of every secret word: a name containing none of them (case-insensitively)
@@ -624,6 +638,7 @@ mod tests {
         assert_eq!(words("apiToken"), ["api", "token"]);
         assert_eq!(words("db-password"), ["db", "password"]);
         assert_eq!(words("HTTPProxy"), ["httpproxy"]);
+        assert_eq!(words("ÄpfelSaft_ǅx"), ["äpfel", "saft", "ǆx"]);
     }
 
     #[test]
