@@ -212,18 +212,18 @@ pub fn run(args: &Args) -> u8 {
             path: error.path.clone(),
             explicit: true,
             outcome: FileOutcome::Failed {
-                error: FileErrorInfo {
+                error: Box::new(FileErrorInfo {
                     code: "kfpguard::io",
                     message: error.message.clone(),
                     region: None,
                     snippet: None,
-                },
+                }),
             },
             pipelines: Vec::new(),
             findings: Vec::new(),
         },
     };
-    let mut builder = ReportBuilder::new(&policy);
+    let mut builder = ReportBuilder::new(&policy, work.len());
 
     if let Some(path) = &args.write_baseline {
         let mut entries = Vec::new();

@@ -233,6 +233,6 @@ fn failed(error: &FileError, file: Option<&SourceFile>) -> FileOutcome {
         _ => (None, None),
     };
     FileOutcome::Failed {
-        error: FileErrorInfo { code: error.code(), message: error.to_string(), region, snippet: snip },
+        error: Box::new(FileErrorInfo { code: error.code(), message: error.to_string(), region, snippet: snip }),
     }
 }

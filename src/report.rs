@@ -23,7 +23,8 @@ pub enum FileOutcome {
     /// Not a pipeline kfpguard understands.
     Skipped { reason: String },
     /// Could not be read or parsed, or kfpguard failed on it.
-    Failed { error: FileErrorInfo },
+    /// (Boxed: most files do not fail, and the report keeps an outcome per file.)
+    Failed { error: Box<FileErrorInfo> },
 }
 
 /// A file error, ready for display.
@@ -178,8 +179,10 @@ pub struct ReportBuilder<'p> {
 }
 
 impl<'p> ReportBuilder<'p> {
-    pub fn new(policy: &'p Policy) -> Self {
-        Self { policy, report: Report { notes: policy.notes(), ..Report::default() } }
+    /// `files`: how many files will be added (the kept entries are allocated once).
+    pub fn new(policy: &'p Policy, files: usize) -> Self {
+        let files = Vec::with_capacity(files);
+        Self { policy, report: Report { files, notes: policy.notes(), ..Report::default() } }
     }
 
     /// Records one file; returns its findings that the policy keeps, sorted by position

@@ -788,7 +788,7 @@ fn file_deleted_between_discovery_and_reading_fails_cleanly() {
         .map(|input| kfpguard::lint::lint_file(&input.path, &input.display, input.explicit, &options, &|_| true))
         .collect();
     let policy = kfpguard::policy::Policy::defaults();
-    let mut builder = kfpguard::report::ReportBuilder::new(&policy);
+    let mut builder = kfpguard::report::ReportBuilder::new(&policy, 0);
     results.into_iter().for_each(|result| drop(builder.add(result)));
     let report = builder.finish();
     assert_eq!(report.files.len(), 2);

@@ -42,7 +42,7 @@ fn files_under(dir: &Path) -> Vec<PathBuf> {
 /// The report of every file under `dir`, and all its findings.
 fn lint_all(dir: &Path) -> (Report, Vec<ReportedFinding>) {
     let policy = Policy::defaults();
-    let mut builder = ReportBuilder::new(&policy);
+    let mut builder = ReportBuilder::new(&policy, 0);
     let mut findings = Vec::new();
     for path in files_under(dir) {
         findings.extend(builder.add(lint_file(

@@ -30,7 +30,7 @@ pub trait Renderer {
 pub fn to_string(renderer: &mut dyn Renderer, mut results: Vec<FileResult>, policy: &Policy) -> (String, Report) {
     results.sort_by(|a, b| a.path.cmp(&b.path));
     let mut out = Vec::new();
-    let mut builder = ReportBuilder::new(policy);
+    let mut builder = ReportBuilder::new(policy, results.len());
     // Writing to a Vec cannot fail.
     let _ = renderer.begin(&mut out);
     for result in results {
