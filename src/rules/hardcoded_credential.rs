@@ -71,15 +71,7 @@ Identity) so no long-lived key is needed at all.",
 };
 
 fn check(pipeline: &Pipeline<'_>, out: &mut Emitter<'_>) {
-    let owners = container_spans(pipeline);
-    let owner_of = |span: &Range<usize>| -> Option<&Container<'_>> {
-        owners
-            .iter()
-            .filter(|(owned, _)| owned.start <= span.start && span.end <= owned.end)
-            // The innermost node wins (an env value inside a platform spec joined onto it).
-            .min_by_key(|(owned, _)| owned.end - owned.start)
-            .map(|(_, container)| *container)
-    };
+    let owners = Owners::new(pipeline);
     let mut mentions_wandb = false;
     for document in out.sources() {
         // A single-document tree is scanned flat, without `NodeRef::scalars`' bookkeeping.
@@ -100,7 +92,7 @@ fn check(pipeline: &Pipeline<'_>, out: &mut Emitter<'_>) {
             let tokens = if text.as_str() == value { tokens } else { find_tokens(text.as_str()) };
             for token in tokens {
                 let span = text.source_range(token.range.clone());
-                report(out, &text, &token, span.clone(), owner_of(&span));
+                report(out, &text, &token, span.clone(), owners.of(&span));
             }
         }
     }
@@ -131,20 +123,64 @@ fn sink(out: &mut Emitter<'_>, name: &str, value: &MappedText, container: Option
     }
 }
 
-/// File spans of every node a container was read from, to name the container a token is in.
-fn container_spans<'p, 't>(pipeline: &'p Pipeline<'t>) -> Vec<(Range<usize>, &'p Container<'t>)> {
-    let mut spans = Vec::new();
-    for container in &pipeline.containers {
-        let nodes = container.command.iter().chain(&container.args).chain(&container.script).chain(&container.image);
-        spans.extend(nodes.map(|node| (node.file_span(), container)));
-        for var in &container.env {
-            spans.push((var.name.file_span(), container));
-            if let EnvValue::Literal(value) = var.value {
-                spans.push((value.file_span(), container));
+/// The nodes containers were read from, by file span, to name the container a token is in.
+struct Owners<'p, 't> {
+    /// Span, position in the pipeline's order, container; sorted by start.
+    spans: Vec<(Range<usize>, usize, &'p Container<'t>)>,
+    /// `reach[i]`: the furthest end of `spans[..=i]`.
+    reach: Vec<usize>,
+}
+
+impl<'p, 't> Owners<'p, 't> {
+    fn new(pipeline: &'p Pipeline<'t>) -> Self {
+        let mut spans = Vec::new();
+        for container in &pipeline.containers {
+            let nodes =
+                container.command.iter().chain(&container.args).chain(&container.script).chain(&container.image);
+            spans.extend(nodes.map(|node| (node.file_span(), container)));
+            for var in &container.env {
+                spans.push((var.name.file_span(), container));
+                if let EnvValue::Literal(value) = var.value {
+                    spans.push((value.file_span(), container));
+                }
             }
         }
+        let mut spans: Vec<_> =
+            spans.into_iter().enumerate().map(|(position, (span, container))| (span, position, container)).collect();
+        spans.sort_by_key(|(span, position, _)| (span.start, *position));
+        let reach = spans
+            .iter()
+            .scan(0, |furthest, (span, _, _)| {
+                *furthest = span.end.max(*furthest);
+                Some(*furthest)
+            })
+            .collect();
+        Self { spans, reach }
     }
-    spans
+
+    /// The container whose node holds `span`: the innermost such node (an env value inside
+    /// a platform spec joined onto it), the first in the pipeline's order among equals.
+    fn of(&self, span: &Range<usize>) -> Option<&'p Container<'t>> {
+        // Candidates start at or before the span; walk back from the last one.
+        let candidates = self.spans.partition_point(|(owned, _, _)| owned.start <= span.start);
+        let mut best: Option<(usize, usize, &'p Container<'t>)> = None;
+        for (index, (owned, position, container)) in self.spans[..candidates].iter().enumerate().rev() {
+            // No node from here back reaches the span's end: none holds it.
+            if self.reach[index] < span.end {
+                break;
+            }
+            // Nodes from here back start earlier, so holding the span makes them longer.
+            if best.is_some_and(|(length, _, _)| owned.start + length < span.end) {
+                break;
+            }
+            let length = owned.end - owned.start;
+            let better = best.is_none_or(|(best_length, best_position, _)| (length, *position) < (best_length, best_position));
+            if span.end <= owned.end && better {
+                best = Some((length, *position, container));
+            }
+        }
+        best.map(|(_, _, container)| container)
+    }
 }
 
 fn report(
