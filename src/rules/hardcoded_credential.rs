@@ -16,6 +16,7 @@ use crate::finding::Severity;
 use crate::model::{Container, EnvValue, Pipeline};
 use crate::secrets::{TokenMatch, find_tokens, redact, sink_token};
 use crate::text::MappedText;
+use crate::yaml::NodeRef;
 
 pub static RULE: Rule = Rule {
     meta: RuleMeta {
@@ -80,9 +81,9 @@ fn check(pipeline: &Pipeline<'_>, out: &mut Emitter<'_>) {
         } else {
             document.scalars()
         };
+        mentions_wandb = mentions_wandb || mention_wandb(document.tree().source(), &scalars);
         for scalar in scalars {
             let Some(value) = scalar.as_str() else { continue };
-            mentions_wandb = mentions_wandb || value.contains("wandb") || value.contains("WANDB");
             let tokens = find_tokens(value);
             if tokens.is_empty() {
                 continue;
@@ -121,6 +122,21 @@ fn sink(out: &mut Emitter<'_>, name: &str, value: &MappedText, container: Option
         let span = value.source_range(token.range.clone());
         report(out, value, &token, span, container);
     }
+}
+
+/// True if a scalar of a document parsed from `source` spells `wandb` or `WANDB` (a sign
+/// that W&B keys may sit in secret-named places).
+///
+/// The source is tested first, in one pass: a decoded value can only hold the word if the
+/// source spells it, or holds an escape that makes letters (`\x`, `\u`, `\U`) or joins
+/// lines (`\` before a line break). Only then are the scalars tested one by one (the
+/// source may spell it in a comment only), so most files never are.
+fn mention_wandb(source: &str, scalars: &[NodeRef<'_>]) -> bool {
+    let spells = |text: &str| text.contains("wandb") || text.contains("WANDB");
+    let escapes = source
+        .match_indices('\\')
+        .any(|(at, _)| matches!(source.as_bytes().get(at + 1), Some(b'x' | b'u' | b'U' | b'\n' | b'\r')));
+    (escapes || spells(source)) && scalars.iter().filter_map(|scalar| scalar.as_str()).any(spells)
 }
 
 /// The nodes containers were read from, by file span, to name the container a token is in.
