@@ -5,8 +5,11 @@
 //! never stops the run.
 
 use std::io::Read;
+use std::ops::Range;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::Path;
+
+use aho_corasick::AhoCorasick;
 
 use crate::config::RuleSettings;
 use crate::finding::Finding;
@@ -182,22 +185,50 @@ fn lint_source(
 
 /// Every byte range of `text` holding a secret some finding reported: the reported range
 /// and every other place the same value is written, so no snippet shows it.
-pub fn secret_ranges(text: &str, findings: &[Finding]) -> Vec<std::ops::Range<usize>> {
-    let mut ranges: Vec<std::ops::Range<usize>> = Vec::new();
+pub fn secret_ranges(text: &str, findings: &[Finding]) -> Vec<Range<usize>> {
+    let mut ranges: Vec<Range<usize>> = findings.iter().filter_map(|f| f.secret.clone()).collect();
     // Each distinct value is searched for once, however many findings report it.
-    let mut searched = std::collections::HashSet::new();
-    for range in findings.iter().filter_map(|f| f.secret.clone()) {
-        match text.get(range.clone()).filter(|value| value.len() >= 4) {
-            Some(value) if searched.insert(value) => {
-                ranges.extend(text.match_indices(value).map(|(start, found)| start..start + found.len()));
-            }
-            _ => {}
-        }
-        ranges.push(range);
-    }
+    let mut values: Vec<&str> = ranges.iter().filter_map(|range| text.get(range.clone())).collect();
+    values.retain(|value| value.len() >= 4);
+    values.sort_unstable();
+    values.dedup();
+    ranges.extend(occurrences(text, &values));
     ranges.sort_by_key(|r| (r.start, r.end));
     ranges.dedup();
     ranges
+}
+
+/// Where each of `values` occurs in `text`: for each value, what `text.match_indices(value)`
+/// finds (its occurrences left to right, none overlapping another of the same value), in one
+/// pass over `text` for all values instead of one pass per value.
+fn occurrences(text: &str, values: &[&str]) -> Vec<Range<usize>> {
+    if values.is_empty() {
+        return Vec::new();
+    }
+    let searcher = match AhoCorasick::new(values) {
+        Ok(searcher) => searcher,
+        // Too many or too long values for the automaton's limits: one pass per value.
+        Err(_) => {
+            return values
+                .iter()
+                .flat_map(|value| text.match_indices(value).map(|(start, found)| start..start + found.len()))
+                .collect();
+        }
+    };
+    // Overlapping matches, so a value inside or across another is found too; a match that
+    // overlaps the last one kept for the same value is dropped, as `match_indices` skips it.
+    let mut next_start = vec![0; values.len()];
+    let mut found = Vec::new();
+    for matched in searcher.find_overlapping_iter(text) {
+        let value = matched.pattern().as_usize();
+        if let Some(next) = next_start.get_mut(value)
+            && matched.start() >= *next
+        {
+            *next = matched.end();
+            found.push(matched.range());
+        }
+    }
+    found
 }
 
 /// Reads a file as UTF-8 text, refusing what is too large or not UTF-8.
@@ -234,5 +265,38 @@ fn failed(error: &FileError, file: Option<&SourceFile>) -> FileOutcome {
     };
     FileOutcome::Failed {
         error: FileErrorInfo { code: error.code(), message: error.to_string(), region, snippet: snip },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What the search did before it was one pass: `match_indices` per value, together.
+    fn per_value(text: &str, values: &[&str]) -> Vec<Range<usize>> {
+        let mut found: Vec<_> = values
+            .iter()
+            .flat_map(|value| text.match_indices(value).map(|(start, found)| start..start + found.len()))
+            .collect();
+        found.sort_by_key(|r| (r.start, r.end));
+        found
+    }
+
+    #[test]
+    fn occurrences_are_what_match_indices_finds_per_value() {
+        let cases: &[(&str, &[&str])] = &[
+            // A value overlapping itself: `match_indices` takes 0..4 and 4..8, not 1..5.
+            ("aaaaaaaaa", &["aaaa"]),
+            ("abababab", &["abab", "baba"]),
+            // One value inside another, one across the end of another.
+            ("x s3cr3t-long-s3cr3t y s3cr3t", &["s3cr3t", "s3cr3t-long-s3cr3t", "long-s3cr3t y"]),
+            ("pässwörd=pässwörd", &["pässwörd", "rd=pä"]),
+            ("nothing here", &["absent"]),
+        ];
+        for (text, values) in cases {
+            let mut found = occurrences(text, values);
+            found.sort_by_key(|r| (r.start, r.end));
+            assert_eq!(found, per_value(text, values), "{text:?} {values:?}");
+        }
     }
 }
