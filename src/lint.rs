@@ -184,7 +184,8 @@ fn lint_source(
 }
 
 /// Every byte range of `text` holding a secret some finding reported: the reported range
-/// and every other place the same value is written, so no snippet shows it.
+/// and every other place the same value is written, so no snippet shows it. Sorted, with
+/// overlapping ranges merged, so [`snippet`] can find a line's secrets by binary search.
 pub fn secret_ranges(text: &str, findings: &[Finding]) -> Vec<Range<usize>> {
     let mut ranges: Vec<Range<usize>> = findings.iter().filter_map(|f| f.secret.clone()).collect();
     // Each distinct value is searched for once, however many findings report it.
@@ -194,8 +195,14 @@ pub fn secret_ranges(text: &str, findings: &[Finding]) -> Vec<Range<usize>> {
     values.dedup();
     ranges.extend(occurrences(text, &values));
     ranges.sort_by_key(|r| (r.start, r.end));
-    ranges.dedup();
-    ranges
+    let mut merged: Vec<Range<usize>> = Vec::with_capacity(ranges.len());
+    for range in ranges {
+        match merged.last_mut() {
+            Some(last) if range.start < last.end => last.end = last.end.max(range.end),
+            _ => merged.push(range),
+        }
+    }
+    merged
 }
 
 /// Where each of `values` occurs in `text`: for each value, what `text.match_indices(value)`
@@ -298,5 +305,33 @@ mod tests {
             found.sort_by_key(|r| (r.start, r.end));
             assert_eq!(found, per_value(text, values), "{text:?} {values:?}");
         }
+    }
+
+    #[test]
+    fn nested_and_overlapping_secrets_are_merged_and_masked() {
+        let text = "a: x-p4ssw0rd-x\nb: p4ssw0rd\nc: p4ssw0rd-and-more\nd: plain\n";
+        let at = |needle: &str, nth: usize| {
+            let start = text.match_indices(needle).nth(nth).unwrap().0;
+            start..start + needle.len()
+        };
+        let finding = |secret: Range<usize>| Finding {
+            rule: "secret-in-env",
+            severity: crate::finding::Severity::Medium,
+            message: String::new(),
+            span: secret.clone(),
+            secret: Some(secret),
+            related: Vec::new(),
+            pipeline: String::new(),
+            container: None,
+            steps: Vec::new(),
+            fingerprint: String::new(),
+        };
+        // One value inside another, one overlapping another's end.
+        let findings = [finding(at("x-p4ssw0rd-x", 0)), finding(at("p4ssw0rd", 1)), finding(at("d-and-more", 0))];
+        let secrets = secret_ranges(text, &findings);
+        assert!(secrets.windows(2).all(|pair| pair[0].end <= pair[1].start), "{secrets:?}");
+        let file = SourceFile::new("f.yaml".into(), "f.yaml".to_string(), text.to_string());
+        let shown = snippet(&file, 0..at("c: ", 0).end, &secrets);
+        assert_eq!(shown.text, "a: ************\nb: ********\nc: *****************\nd: plain");
     }
 }
