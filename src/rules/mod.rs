@@ -342,3 +342,35 @@ pub fn markdown_table() -> String {
     }
     table
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reach_answers_like_a_scan_of_every_span() {
+        // Pseudo-random spans (a fixed LCG), many nested, overlapping and repeated.
+        let mut seed: u64 = 7;
+        let mut next = |below: u64| {
+            seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            ((seed >> 33) % below) as usize
+        };
+        let mut reach = Reach::default();
+        let mut spans: Vec<(usize, usize)> = Vec::new();
+        let mut answers = [0; 2];
+        for _ in 0..2000 {
+            let start = next(500);
+            let end = start + next(40);
+            if next(2) == 0 {
+                let end = end.max(start + 1);
+                reach.add(start, end);
+                spans.push((start, end));
+            } else {
+                let scanned = spans.iter().any(|&(from, to)| from <= start && end <= to);
+                assert_eq!(reach.covers(start, end), scanned, "{start}..{end}");
+                answers[usize::from(scanned)] += 1;
+            }
+        }
+        assert!(answers.iter().all(|&count| count > 100), "{answers:?}");
+    }
+}
