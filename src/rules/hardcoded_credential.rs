@@ -72,7 +72,7 @@ Identity) so no long-lived key is needed at all.",
 };
 
 fn check(pipeline: &Pipeline<'_>, out: &mut Emitter<'_>) {
-    let owners = Owners::new(pipeline);
+    let owners = Owners::new(container_spans(pipeline));
     let mut mentions_wandb = false;
     for document in out.sources() {
         // A single-document tree is scanned flat, without `NodeRef::scalars`' bookkeeping.
@@ -139,30 +139,34 @@ fn mention_wandb(source: &str, scalars: &[NodeRef<'_>]) -> bool {
     (escapes || spells(source)) && scalars.iter().filter_map(|scalar| scalar.as_str()).any(spells)
 }
 
-/// The nodes containers were read from, by file span, to name the container a token is in.
-struct Owners<'p, 't> {
-    /// Span, position in the pipeline's order, container; sorted by start.
-    spans: Vec<(Range<usize>, usize, &'p Container<'t>)>,
+/// File spans of every node a container was read from, to name the container a token is in.
+fn container_spans<'p, 't>(pipeline: &'p Pipeline<'t>) -> Vec<(Range<usize>, &'p Container<'t>)> {
+    let mut spans = Vec::new();
+    for container in &pipeline.containers {
+        let nodes = container.command.iter().chain(&container.args).chain(&container.script).chain(&container.image);
+        spans.extend(nodes.map(|node| (node.file_span(), container)));
+        for var in &container.env {
+            spans.push((var.name.file_span(), container));
+            if let EnvValue::Literal(value) = var.value {
+                spans.push((value.file_span(), container));
+            }
+        }
+    }
+    spans
+}
+
+/// Owners of spans (containers, in [`check`]) looked up by a span they hold.
+struct Owners<T> {
+    /// Span, position in the order given, owner; sorted by start.
+    spans: Vec<(Range<usize>, usize, T)>,
     /// `reach[i]`: the furthest end of `spans[..=i]`.
     reach: Vec<usize>,
 }
 
-impl<'p, 't> Owners<'p, 't> {
-    fn new(pipeline: &'p Pipeline<'t>) -> Self {
-        let mut spans = Vec::new();
-        for container in &pipeline.containers {
-            let nodes =
-                container.command.iter().chain(&container.args).chain(&container.script).chain(&container.image);
-            spans.extend(nodes.map(|node| (node.file_span(), container)));
-            for var in &container.env {
-                spans.push((var.name.file_span(), container));
-                if let EnvValue::Literal(value) = var.value {
-                    spans.push((value.file_span(), container));
-                }
-            }
-        }
+impl<T: Copy> Owners<T> {
+    fn new(spans: Vec<(Range<usize>, T)>) -> Self {
         let mut spans: Vec<_> =
-            spans.into_iter().enumerate().map(|(position, (span, container))| (span, position, container)).collect();
+            spans.into_iter().enumerate().map(|(position, (span, owner))| (span, position, owner)).collect();
         spans.sort_by_key(|(span, position, _)| (span.start, *position));
         let reach = spans
             .iter()
@@ -174,28 +178,29 @@ impl<'p, 't> Owners<'p, 't> {
         Self { spans, reach }
     }
 
-    /// The container whose node holds `span`: the innermost such node (an env value inside
-    /// a platform spec joined onto it), the first in the pipeline's order among equals.
-    fn of(&self, span: &Range<usize>) -> Option<&'p Container<'t>> {
+    /// The owner of the innermost span holding `span` (an env value inside a platform spec
+    /// joined onto it), the first in the order given among equally long ones.
+    fn of(&self, span: &Range<usize>) -> Option<T> {
         // Candidates start at or before the span; walk back from the last one.
         let candidates = self.spans.partition_point(|(owned, _, _)| owned.start <= span.start);
-        let mut best: Option<(usize, usize, &'p Container<'t>)> = None;
-        for (index, (owned, position, container)) in self.spans[..candidates].iter().enumerate().rev() {
-            // No node from here back reaches the span's end: none holds it.
+        let mut best: Option<(usize, usize, T)> = None;
+        for (index, (owned, position, owner)) in self.spans[..candidates].iter().enumerate().rev() {
+            // No span from here back reaches the span's end: none holds it.
             if self.reach[index] < span.end {
                 break;
             }
-            // Nodes from here back start earlier, so holding the span makes them longer.
+            // Spans from here back start earlier, so holding the span makes them longer.
             if best.is_some_and(|(length, _, _)| owned.start + length < span.end) {
                 break;
             }
             let length = owned.end - owned.start;
-            let better = best.is_none_or(|(best_length, best_position, _)| (length, *position) < (best_length, best_position));
+            let better =
+                best.is_none_or(|(best_length, best_position, _)| (length, *position) < (best_length, best_position));
             if span.end <= owned.end && better {
-                best = Some((length, *position, container));
+                best = Some((length, *position, *owner));
             }
         }
-        best.map(|(_, _, container)| container)
+        best.map(|(_, _, owner)| owner)
     }
 }
 
@@ -228,4 +233,54 @@ fn report(
             ..Hit::default()
         },
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::yaml::{Limits, Tree};
+
+    #[test]
+    fn owners_answer_like_a_scan_of_every_span() {
+        // Pseudo-random spans (a fixed LCG), many nested, overlapping and repeated.
+        let mut seed: u64 = 11;
+        let mut next = |below: u64| {
+            seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            ((seed >> 33) % below) as usize
+        };
+        let spans: Vec<(Range<usize>, usize)> = (0..300)
+            .map(|owner| {
+                let start = next(400);
+                (start..start + next(60), owner)
+            })
+            .collect();
+        let owners = Owners::new(spans.clone());
+        let mut found = 0;
+        for _ in 0..3000 {
+            let start = next(450);
+            let span = start..start + next(8);
+            let scanned = spans
+                .iter()
+                .filter(|(owned, _)| owned.start <= span.start && span.end <= owned.end)
+                .min_by_key(|(owned, _)| owned.end - owned.start)
+                .map(|(_, owner)| *owner);
+            assert_eq!(owners.of(&span), scanned, "{span:?}");
+            found += usize::from(scanned.is_some());
+        }
+        assert!((100..2900).contains(&found), "{found}");
+    }
+
+    #[test]
+    fn wandb_is_found_through_escapes_but_not_in_comments() {
+        let mentions = |text: &str| {
+            let tree = Tree::parse(text.to_string(), None, Limits::default()).unwrap();
+            let scalars: Vec<_> = tree.scalars().collect();
+            mention_wandb(tree.source(), &scalars)
+        };
+        assert!(mentions("env: {name: WANDB_API_KEY}\n"));
+        assert!(mentions("a: \"\\x77andb\"\n"));
+        assert!(mentions("a: \"wan\\\n  db\"\n"));
+        assert!(!mentions("# wandb\na: \"w\\tandb\"\n"));
+        assert!(!mentions("a: Wandb\n"));
+    }
 }
