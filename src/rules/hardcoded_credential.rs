@@ -16,7 +16,6 @@ use crate::finding::Severity;
 use crate::model::{Container, EnvValue, Pipeline};
 use crate::secrets::{TokenMatch, find_tokens, redact, sink_token};
 use crate::text::MappedText;
-use crate::yaml::NodeRef;
 
 pub static RULE: Rule = Rule {
     meta: RuleMeta {
@@ -81,9 +80,10 @@ fn check(pipeline: &Pipeline<'_>, out: &mut Emitter<'_>) {
         } else {
             document.scalars()
         };
-        mentions_wandb = mentions_wandb || mention_wandb(document.tree().source(), &scalars);
+        let may_mention_wandb = !mentions_wandb && may_spell_wandb(document.tree().source());
         for scalar in scalars {
             let Some(value) = scalar.as_str() else { continue };
+            mentions_wandb = mentions_wandb || (may_mention_wandb && spells_wandb(value));
             let tokens = find_tokens(value);
             if tokens.is_empty() {
                 continue;
@@ -124,19 +124,21 @@ fn sink(out: &mut Emitter<'_>, name: &str, value: &MappedText, container: Option
     }
 }
 
-/// True if a scalar of a document parsed from `source` spells `wandb` or `WANDB` (a sign
-/// that W&B keys may sit in secret-named places).
-///
-/// The source is tested first, in one pass: a decoded value can only hold the word if the
-/// source spells it, or holds an escape that makes letters (`\x`, `\u`, `\U`) or joins
-/// lines (`\` before a line break). Only then are the scalars tested one by one (the
-/// source may spell it in a comment only), so most files never are.
-fn mention_wandb(source: &str, scalars: &[NodeRef<'_>]) -> bool {
-    let spells = |text: &str| text.contains("wandb") || text.contains("WANDB");
+/// True if `text` spells `wandb` or `WANDB`: in a scalar, the sign that W&B keys may sit
+/// in secret-named places.
+fn spells_wandb(text: &str) -> bool {
+    text.contains("wandb") || text.contains("WANDB")
+}
+
+/// False if no scalar parsed from `source` can spell `wandb` or `WANDB`, found in one pass
+/// over the source instead of one per scalar: a decoded value can only hold the word if the
+/// source spells it (perhaps in a comment only) or holds an escape that makes letters (`\x`,
+/// `\u`, `\U`) or joins lines (`\` before a line break).
+fn may_spell_wandb(source: &str) -> bool {
     let escapes = source
         .match_indices('\\')
         .any(|(at, _)| matches!(source.as_bytes().get(at + 1), Some(b'x' | b'u' | b'U' | b'\n' | b'\r')));
-    (escapes || spells(source)) && scalars.iter().filter_map(|scalar| scalar.as_str()).any(spells)
+    escapes || spells_wandb(source)
 }
 
 /// File spans of every node a container was read from, to name the container a token is in.
@@ -271,16 +273,18 @@ mod tests {
     }
 
     #[test]
-    fn wandb_is_found_through_escapes_but_not_in_comments() {
-        let mentions = |text: &str| {
+    fn the_source_rules_out_a_wandb_mention_only_when_no_scalar_has_one() {
+        let check = |text: &str| {
             let tree = Tree::parse(text.to_string(), None, Limits::default()).unwrap();
-            let scalars: Vec<_> = tree.scalars().collect();
-            mention_wandb(tree.source(), &scalars)
+            let scalar_spells = tree.scalars().filter_map(|scalar| scalar.as_str()).any(spells_wandb);
+            (may_spell_wandb(tree.source()), scalar_spells)
         };
-        assert!(mentions("env: {name: WANDB_API_KEY}\n"));
-        assert!(mentions("a: \"\\x77andb\"\n"));
-        assert!(mentions("a: \"wan\\\n  db\"\n"));
-        assert!(!mentions("# wandb\na: \"w\\tandb\"\n"));
-        assert!(!mentions("a: Wandb\n"));
+        assert_eq!(check("env: {name: WANDB_API_KEY}\n"), (true, true));
+        // Spelled by escapes only: a letter escape, a backslash line join.
+        assert_eq!(check("a: \"\\x77andb\"\n"), (true, true));
+        assert_eq!(check("a: \"wan\\\n  db\"\n"), (true, true));
+        // In a comment only: the scalars are asked, and none has it.
+        assert_eq!(check("# wandb\na: \"w\\tandb\"\n"), (true, false));
+        assert_eq!(check("a: Wandb\nb: \"w\\tandb\"\n"), (false, false));
     }
 }
