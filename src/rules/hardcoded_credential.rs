@@ -8,6 +8,7 @@
 //! env vars, parameters, assignments and flags ([`crate::secrets::sink_token`]). It runs
 //! before the weaker secret rules, which skip the values it reported.
 
+use std::cell::OnceCell;
 use std::ops::Range;
 
 use super::secret_in_args::command_sinks;
@@ -71,7 +72,9 @@ Identity) so no long-lived key is needed at all.",
 };
 
 fn check(pipeline: &Pipeline<'_>, out: &mut Emitter<'_>) {
-    let owners = Owners::new(container_spans(pipeline));
+    // Built on the first token: most pipelines have none.
+    let owners = OnceCell::new();
+    let owner_of = |span: &Range<usize>| owners.get_or_init(|| Owners::new(container_spans(pipeline))).of(span);
     let mut mentions_wandb = false;
     for document in out.sources() {
         // A single-document tree is scanned flat, without `NodeRef::scalars`' bookkeeping.
@@ -93,7 +96,7 @@ fn check(pipeline: &Pipeline<'_>, out: &mut Emitter<'_>) {
             let tokens = if text.as_str() == value { tokens } else { find_tokens(text.as_str()) };
             for token in tokens {
                 let span = text.source_range(token.range.clone());
-                report(out, &text, &token, span.clone(), owners.of(&span));
+                report(out, &text, &token, span.clone(), owner_of(&span));
             }
         }
     }
