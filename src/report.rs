@@ -268,7 +268,8 @@ fn disambiguate_fingerprints(findings: &mut [ReportedFinding]) {
 /// Longest line, in bytes, shown whole in a snippet; longer lines are clipped around the span.
 const MAX_SNIPPET_LINE: usize = 240;
 
-/// Cuts a snippet around `span` out of `file`, masking every range in `secrets`.
+/// Cuts a snippet around `span` out of `file`, masking every range in `secrets` (sorted and
+/// disjoint, as [`crate::lint::secret_ranges`] returns them).
 pub fn snippet(file: &SourceFile, span: Range<usize>, secrets: &[Range<usize>]) -> Snippet {
     let text = &file.text;
     let start = span.start.min(text.len());
@@ -316,7 +317,11 @@ fn floor_char(text: &str, mut index: usize) -> usize {
 /// Replaces the bytes of `shown[piece_start..]` that came from a secret range with `*`,
 /// keeping byte lengths so spans stay valid.
 fn mask(shown: &mut String, piece_start: usize, source: Range<usize>, secrets: &[Range<usize>]) {
-    for secret in secrets {
+    // Sorted and disjoint, the secrets overlapping `source` are consecutive: from the first
+    // that ends after its start to the last that starts before its end. Found by binary
+    // search, as a file may hold a secret in every one of thousands of copied components.
+    let first = secrets.partition_point(|secret| secret.end <= source.start);
+    for secret in secrets[first..].iter().take_while(|secret| secret.start < source.end) {
         let from = secret.start.max(source.start);
         let to = secret.end.min(source.end);
         if from >= to {
