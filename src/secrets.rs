@@ -313,9 +313,18 @@ const SECRET_FRAGMENTS: &[&str] = &["pass", "pwd", "token", "cred", "key", "secr
 /// False only when `name` cannot be secret-like (see [`SECRET_FRAGMENTS`]); configured
 /// `extra_words` count too.
 pub fn may_be_secret_name(name: &str, extra_words: &[String]) -> bool {
-    let lower = name.to_ascii_lowercase();
-    SECRET_FRAGMENTS.iter().any(|fragment| lower.contains(fragment))
-        || extra_words.iter().any(|word| lower.contains(&word.to_ascii_lowercase()))
+    // Runs for every flag, variable and parameter name: compared in place, ignoring ASCII
+    // case, instead of searching a lower-cased copy once per fragment.
+    let bytes = name.as_bytes();
+    let at = |index: usize, word: &[u8]| {
+        bytes.get(index..index + word.len()).is_some_and(|part| part.eq_ignore_ascii_case(word))
+    };
+    let fragment = (0..bytes.len()).any(|index| {
+        let first = bytes[index].to_ascii_lowercase();
+        SECRET_FRAGMENTS.iter().any(|fragment| fragment.as_bytes()[0] == first && at(index, fragment.as_bytes()))
+    });
+    fragment
+        || extra_words.iter().any(|word| word.is_empty() || (0..bytes.len()).any(|index| at(index, word.as_bytes())))
 }
 
 /// True when a value is filled in elsewhere even in part: it holds a KFP/Argo `{{…}}`
@@ -820,6 +829,13 @@ mod tests {
         }
         assert!(!may_be_secret_name("KEYBOARD", &[]) || classify_name("KEYBOARD", &[]) == NameClass::Plain);
         assert!(!may_be_secret_name("learning_rate", &[]));
+        assert!(may_be_secret_name("DB_PassWord", &[]));
+        assert!(may_be_secret_name("x-api-Token", &[]));
+        assert!(!may_be_secret_name("", &[]));
+        let extra = ["SiGnInG".to_string()];
+        assert!(may_be_secret_name("signing_material", &extra));
+        assert!(!may_be_secret_name("sign", &extra));
+        assert!(may_be_secret_name("", &[String::new()]));
     }
 
     #[test]

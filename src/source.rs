@@ -56,14 +56,16 @@ impl LineIndex {
     pub fn new(text: &str) -> Self {
         let bytes = text.as_bytes();
         let mut starts = vec![0];
-        let mut index = 0;
-        while index < bytes.len() {
-            match bytes[index] {
-                b'\n' => starts.push(index + 1),
-                b'\r' if bytes.get(index + 1) != Some(&b'\n') => starts.push(index + 1),
-                _ => {}
+        // Jumps from break to break (SIMD) instead of testing every byte; most files have
+        // no `\r` at all, and looking for one byte is faster than looking for two.
+        if memchr::memchr(b'\r', bytes).is_none() {
+            starts.extend(memchr::memchr_iter(b'\n', bytes).map(|index| index + 1));
+        } else {
+            for index in memchr::memchr2_iter(b'\n', b'\r', bytes) {
+                if bytes[index] == b'\n' || bytes.get(index + 1) != Some(&b'\n') {
+                    starts.push(index + 1);
+                }
             }
-            index += 1;
         }
         Self { starts }
     }
@@ -149,6 +151,14 @@ mod tests {
         let c = text.rfind('c').unwrap();
         assert_eq!(index.position(text, c), Position { line: 3, column: 1 });
         assert_eq!(index.line_range(text, 2), 5..18);
+    }
+
+    #[test]
+    fn every_kind_of_line_break_starts_a_line() {
+        let text = "a\nb\r\nc\rd\r\r\ne\n\r";
+        let index = LineIndex::new(text);
+        assert_eq!(index.starts, vec![0, 2, 5, 7, 9, 11, 13, 14]);
+        assert_eq!(LineIndex::new("a\nb\n\nc").starts, vec![0, 2, 4, 5]);
     }
 
     #[test]

@@ -18,6 +18,13 @@ pub struct MappedText {
     pieces: Vec<Piece>,
 }
 
+/// The decoded text, so code that only reads words can take any word type.
+impl AsRef<str> for MappedText {
+    fn as_ref(&self) -> &str {
+        self.as_str()
+    }
+}
+
 /// One run of decoded bytes. A verbatim run was copied from its source and maps byte for
 /// byte; any other run (an escape, a folded line break) maps every decoded byte to the
 /// start of its source run, even when the two happen to have the same length.

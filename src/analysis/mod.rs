@@ -13,7 +13,9 @@
 pub mod python;
 pub mod shell;
 
-use std::ops::Range;
+use std::cell::OnceCell;
+use std::ops::{Deref, Range};
+use std::rc::Rc;
 
 use crate::model::Container;
 use crate::text::MappedText;
@@ -21,20 +23,89 @@ use crate::text::MappedText;
 /// How deep `sh -c`, `python -c` and `subprocess` nesting is followed.
 const MAX_DEPTH: usize = 8;
 
+/// A word of the code (an argument, a redirect target, a Python source, ...): its decoded
+/// text at once, its map to the file on first use. Rules read nearly every word but point
+/// at few, so the map of a word split from a script is composed with the script's
+/// ([`MappedText::remap`]) only when a position or a slice is asked for. A clone shares
+/// the word: a component source passed on from `sh -c` to `sh -c` to Python is one word.
+#[derive(Clone, Debug)]
+pub struct Word(Rc<WordParts>);
+
+#[derive(Debug)]
+struct WordParts {
+    /// The text, mapped to `base`'s text, or to the file when there is no base.
+    local: MappedText,
+    base: Option<Word>,
+    /// `local` composed with `base`'s map, once asked for.
+    mapped: OnceCell<MappedText>,
+}
+
+impl Word {
+    /// A word decoded from `base`'s text: `local` maps to `base.as_str()`.
+    fn within(local: MappedText, base: &Word) -> Word {
+        Word(Rc::new(WordParts { local, base: Some(base.clone()), mapped: OnceCell::new() }))
+    }
+
+    /// The decoded text, without composing the map (it is the map's text).
+    pub fn as_str(&self) -> &str {
+        self.0.local.as_str()
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.local.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.local.is_empty()
+    }
+
+    /// The text with its map to the file, composed on first use.
+    pub fn mapped(&self) -> &MappedText {
+        let parts = &*self.0;
+        match &parts.base {
+            None => &parts.local,
+            Some(base) => parts.mapped.get_or_init(|| parts.local.remap(base.mapped())),
+        }
+    }
+}
+
+impl From<MappedText> for Word {
+    /// A word already mapped to the file.
+    fn from(mapped: MappedText) -> Self {
+        Word(Rc::new(WordParts { local: mapped, base: None, mapped: OnceCell::new() }))
+    }
+}
+
+/// Positions and slices go through [`Word::mapped`] (as a `LazyCell` derefs to its value);
+/// `as_str`, `len` and `is_empty` are the word's own and do not compose the map.
+impl Deref for Word {
+    type Target = MappedText;
+
+    fn deref(&self) -> &MappedText {
+        self.mapped()
+    }
+}
+
+impl AsRef<str> for Word {
+    fn as_ref(&self) -> &str {
+        self.as_str()
+    }
+}
+
 /// One command as it would run: program first (wrappers such as `env`, `sudo` and
 /// `timeout` already removed), arguments after, each word with its file positions.
 #[derive(Clone, Debug, Default)]
 pub struct Command {
-    pub words: Vec<MappedText>,
+    pub words: Vec<Word>,
     /// Index (in [`Code::commands`]) of the command whose output is piped into this one.
     pub piped_from: Option<usize>,
     /// Index of the command in whose `$(...)`/`<(...)` substitution this one runs.
     pub substituted_into: Option<usize>,
     /// Redirection targets and here-document bodies.
-    pub redirects: Vec<MappedText>,
+    pub redirects: Vec<Word>,
     /// `NAME=value` assignments that come with it: shell prefixes (`A=b cmd`, or a line of
     /// assignments alone, whose `words` are then empty) and those given to `env`/`sudo`.
-    pub assignments: Vec<shell::Assignment>,
+    pub assignments: Vec<Assignment>,
 }
 
 impl Command {
@@ -44,16 +115,23 @@ impl Command {
     }
 
     /// The arguments after the program.
-    pub fn args(&self) -> &[MappedText] {
+    pub fn args(&self) -> &[Word] {
         self.words.get(1..).unwrap_or(&[])
     }
+}
+
+/// A `NAME=value` assignment (name including any `[subscript]`).
+#[derive(Clone, Debug)]
+pub struct Assignment {
+    pub name: Word,
+    pub value: Word,
 }
 
 /// Python source found in a container, with the map from its text to the file.
 #[derive(Clone, Debug)]
 pub struct PythonSource {
     pub module: python::Module,
-    base: MappedText,
+    base: Word,
 }
 
 impl PythonSource {
@@ -64,7 +142,7 @@ impl PythonSource {
 
     /// A string literal of the source, mapped to the file.
     pub fn file_text(&self, local: &MappedText) -> MappedText {
-        local.remap(&self.base)
+        local.remap(self.base.mapped())
     }
 
     /// The string an argument starts with: its value when it is (or names) a literal,
@@ -95,11 +173,12 @@ pub struct Code {
 impl Code {
     /// Analyses a container's command, args and script.
     pub fn of(container: &Container<'_>) -> Code {
-        let argv: Vec<MappedText> = container.command.iter().chain(&container.args).map(|node| node.text()).collect();
+        let argv: Vec<Word> =
+            container.command.iter().chain(&container.args).map(|node| Word::from(node.text())).collect();
         let mut code = Code::default();
         code.add_argv(&argv, 0);
         if let Some(script) = container.script {
-            let text = script.text();
+            let text = Word::from(script.text());
             let interpreter = shell::find_program(&argv).map(|index| shell::basename(argv[index].as_str()));
             let shebang = text.as_str().lines().next().filter(|line| line.starts_with("#!")).unwrap_or("");
             if interpreter.is_some_and(is_python) || shebang.contains("python") {
@@ -112,12 +191,13 @@ impl Code {
     }
 
     /// An argv: recorded as a command, then followed into the code it runs.
-    fn add_argv(&mut self, argv: &[MappedText], depth: usize) {
+    fn add_argv(&mut self, argv: &[Word], depth: usize) {
         if depth > MAX_DEPTH {
             return;
         }
         let Some(start) = shell::find_program(argv) else { return };
-        let assignments = wrapper_assignments(&argv[..start]);
+        // Words already mapped to the file: their parts are too.
+        let assignments = wrapper_assignments(&argv[..start], |word, range| Word::from(word.slice(range)));
         let argv = &argv[start..];
         self.commands.push(Command { words: argv.to_vec(), assignments, ..Command::default() });
         let program = shell::basename(argv[0].as_str());
@@ -143,7 +223,7 @@ impl Code {
     }
 
     /// A shell script; `positional` are its `$0`, `$1`, ... when run with `sh -c`.
-    fn add_shell(&mut self, script: &MappedText, positional: &[MappedText], depth: usize) {
+    fn add_shell(&mut self, script: &Word, positional: &[Word], depth: usize) {
         if depth > MAX_DEPTH {
             return;
         }
@@ -151,9 +231,12 @@ impl Code {
         let base = self.commands.len();
         let mut runs_positional = false;
         let mut python_inline = Vec::new();
-        for command in &parsed.commands {
+        // Words are decoded from the script's text: each keeps its map to the script.
+        let within = |local: MappedText| Word::within(local, script);
+        for mut command in parsed.commands {
             let start = command.program.unwrap_or(command.words.len());
-            let words: Vec<MappedText> = command.words[start..].iter().map(|word| word.remap(script)).collect();
+            let wrapper = wrapper_assignments(&command.words[..start], |word, range| within(word.slice(range)));
+            let words: Vec<Word> = command.words.drain(start..).map(within).collect();
             if words.first().is_some_and(|w| w.as_str() == "$0") {
                 runs_positional = true;
             }
@@ -161,21 +244,16 @@ impl Code {
             if let Some(index) = inline_code_index(&words).filter(|_| is_python(program)) {
                 python_inline.push(words[index].clone());
             }
-            let assignments = command
+            let prefixes = command
                 .assignments
-                .iter()
-                .chain(&wrapper_assignments(&command.words[..start]))
-                .map(|assignment| shell::Assignment {
-                    name: assignment.name.remap(script),
-                    value: assignment.value.remap(script),
-                })
-                .collect();
+                .into_iter()
+                .map(|assignment| Assignment { name: within(assignment.name), value: within(assignment.value) });
             self.commands.push(Command {
                 words,
                 piped_from: command.pipe_from.map(|index| base + index),
                 substituted_into: command.in_substitution.map(|index| base + index),
-                redirects: command.redirect_texts().iter().map(|text| text.remap(script)).collect(),
-                assignments,
+                redirects: command.redirects.into_iter().map(|redirect| within(redirect.target)).collect(),
+                assignments: prefixes.chain(wrapper).collect(),
             });
         }
         for code in python_inline {
@@ -194,7 +272,7 @@ impl Code {
     }
 
     /// Python source: recorded for call rules, and its subprocess calls followed.
-    fn add_python(&mut self, source: &MappedText, depth: usize) {
+    fn add_python(&mut self, source: &Word, depth: usize) {
         if depth > MAX_DEPTH {
             return;
         }
@@ -220,18 +298,22 @@ impl Code {
                 python::Value::List(items) => {
                     // The literal words up to the first computed one name the program and
                     // its options: `["scp", "-o", opt, model_path, host + ":/x"]`.
-                    let words: Vec<MappedText> =
-                        items.iter().map_while(|item| item.as_str()).map(|text| source_text.file_text(text)).collect();
+                    let words: Vec<Word> = items
+                        .iter()
+                        .map_while(|item| item.as_str())
+                        .map(|text| Word::from(source_text.file_text(text)))
+                        .collect();
                     if !words.is_empty() {
                         argvs.push(words);
                     }
                 }
                 _ => {
                     let Some(text) = source_text.leading_literal(first) else { continue };
+                    let text = Word::from(source_text.file_text(text));
                     if runs_shell || text.as_str().contains(' ') {
-                        scripts.push(source_text.file_text(text));
+                        scripts.push(text);
                     } else {
-                        argvs.push(vec![source_text.file_text(text)]);
+                        argvs.push(vec![text]);
                     }
                 }
             }
@@ -246,19 +328,18 @@ impl Code {
     }
 }
 
-/// `NAME=value` words among the wrapper words before a program (`env A=b`, `sudo A=b`).
-fn wrapper_assignments(words: &[MappedText]) -> Vec<shell::Assignment> {
+/// `NAME=value` words among the wrapper words before a program (`env A=b`, `sudo A=b`);
+/// `part` cuts a range out of a word.
+fn wrapper_assignments<W: AsRef<str>>(words: &[W], part: impl Fn(&W, Range<usize>) -> Word) -> Vec<Assignment> {
     words
         .iter()
         .filter_map(|word| {
-            let text = word.as_str();
+            let text = word.as_ref();
             let (name, _) = text.split_once('=')?;
             let identifier = name.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
                 && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
-            identifier.then(|| shell::Assignment {
-                name: word.slice(0..name.len()),
-                value: word.slice(name.len() + 1..text.len()),
-            })
+            identifier
+                .then(|| Assignment { name: part(word, 0..name.len()), value: part(word, name.len() + 1..text.len()) })
         })
         .collect()
 }
@@ -270,7 +351,7 @@ fn is_python(program: &str) -> bool {
 
 /// The index of the code argument of `sh -c CODE` / `python -c CODE` (flags may be
 /// clustered: `-ec`, `-exc`, `-lc`).
-fn inline_code_index(argv: &[MappedText]) -> Option<usize> {
+fn inline_code_index(argv: &[Word]) -> Option<usize> {
     for (index, word) in argv.iter().enumerate().skip(1) {
         let text = word.as_str();
         if text == "--" || !text.starts_with('-') || text.starts_with("--") {
@@ -298,14 +379,14 @@ fn looks_like_python(text: &str) -> bool {
 mod tests {
     use super::*;
 
-    fn words(texts: &[&str]) -> Vec<MappedText> {
+    fn words(texts: &[&str]) -> Vec<Word> {
         let mut offset = 0;
         texts
             .iter()
             .map(|text| {
                 let word = MappedText::verbatim(text, offset);
                 offset += text.len() + 1;
-                word
+                Word::from(word)
             })
             .collect()
     }
@@ -332,7 +413,8 @@ mod tests {
     #[test]
     fn python_subprocess_lists_become_commands() {
         let mut code = Code::default();
-        code.add_python(&MappedText::verbatim("import subprocess\nsubprocess.run([\"scp\", \"f\", \"h:/x\"])\n", 0), 0);
+        let source = MappedText::verbatim("import subprocess\nsubprocess.run([\"scp\", \"f\", \"h:/x\"])\n", 0);
+        code.add_python(&Word::from(source), 0);
         let scp = code.commands.iter().find(|c| c.program() == Some("scp")).expect("scp command");
         assert_eq!(scp.words[0].source_offset(0), 35);
     }

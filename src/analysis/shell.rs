@@ -205,7 +205,8 @@ pub fn basename(path: &str) -> &str {
     if path.starts_with(['`', '<', '>']) || path.starts_with("$(") {
         return path;
     }
-    path.rsplit('/').next().unwrap_or(path)
+    // `rfind` is a `memrchr`; `rsplit('/').next()` walked a searcher over the whole word.
+    path.rfind('/').map_or(path, |slash| &path[slash + 1..])
 }
 
 // ---------------------------------------------------------------------------------------
@@ -2024,9 +2025,9 @@ struct WrapperOptions {
 }
 
 /// Skips the options starting at `index`; returns the index of the first operand.
-fn skip_options(words: &[MappedText], mut index: usize, options: &WrapperOptions) -> usize {
+fn skip_options<W: AsRef<str>>(words: &[W], mut index: usize, options: &WrapperOptions) -> usize {
     while let Some(word) = words.get(index) {
-        let text = word.as_str();
+        let text = word.as_ref();
         if text == "--" {
             return index + 1;
         }
@@ -2056,25 +2057,26 @@ fn skip_options(words: &[MappedText], mut index: usize, options: &WrapperOptions
 }
 
 /// Skips `NAME=value` words (as `env` and `sudo` accept them).
-fn skip_env_assignments(words: &[MappedText], mut index: usize) -> usize {
-    while words.get(index).is_some_and(|w| split_assignment(w.as_str()).is_some() && !w.as_str().starts_with('-')) {
+fn skip_env_assignments<W: AsRef<str>>(words: &[W], mut index: usize) -> usize {
+    while words.get(index).is_some_and(|w| split_assignment(w.as_ref()).is_some() && !w.as_ref().starts_with('-')) {
         index += 1;
     }
     index
 }
 
 /// The index of the program really run, unwrapping wrappers (which may be stacked).
-pub fn find_program(words: &[MappedText]) -> Option<usize> {
+/// Generic over the word type: the parser's words and `analysis::Word`s.
+pub fn find_program<W: AsRef<str>>(words: &[W]) -> Option<usize> {
     const NONE: WrapperOptions = WrapperOptions { short_with_arg: "", long_with_arg: &[] };
     let mut index = 0;
     loop {
-        let name = basename(words.get(index)?.as_str());
+        let name = basename(words.get(index)?.as_ref());
         let next = match name {
             "env" => {
                 let options =
                     WrapperOptions { short_with_arg: "uCS", long_with_arg: &["unset", "chdir", "split-string"] };
                 let mut next = skip_options(words, index + 1, &options);
-                if words.get(next).is_some_and(|w| w.as_str() == "-") {
+                if words.get(next).is_some_and(|w| w.as_ref() == "-") {
                     next += 1; // `env -` is `env -i`
                 }
                 skip_env_assignments(words, next)
@@ -2116,7 +2118,7 @@ pub fn find_program(words: &[MappedText]) -> Option<usize> {
                 skip_options(words, index + 1, &options)
             }
             "command" => {
-                let flags = words.get(index + 1).map_or("", MappedText::as_str);
+                let flags = words.get(index + 1).map_or("", AsRef::as_ref);
                 if flags.starts_with('-') && flags.contains(['v', 'V']) {
                     // `command -v pip` looks pip up; it does not run it.
                     return Some(index);
@@ -2151,7 +2153,7 @@ pub fn find_program(words: &[MappedText]) -> Option<usize> {
                 skip_options(words, index + 1, &options) + 1
             }
             "nohup" | "setsid" | "builtin" => skip_options(words, index + 1, &NONE),
-            "busybox" if words.get(index + 1).is_some_and(|w| !w.as_str().starts_with('-')) => index + 1,
+            "busybox" if words.get(index + 1).is_some_and(|w| !w.as_ref().starts_with('-')) => index + 1,
             _ => return Some(index),
         };
         if next >= words.len() || next <= index {
@@ -2190,6 +2192,15 @@ mod tests {
         let span = word.source_span();
         assert_eq!(&script[span.clone()], expected, "span {span:?} of {expected:?}");
         assert_eq!(span.start, offset(script, expected), "{expected:?} is not at its first occurrence");
+    }
+
+    #[test]
+    fn basename_keeps_what_follows_the_last_slash() {
+        assert_eq!(basename("/usr/bin/curl"), "curl");
+        assert_eq!(basename("curl"), "curl");
+        assert_eq!(basename("./bin/"), "");
+        assert_eq!(basename("/é/ü"), "ü");
+        assert_eq!(basename("$(which curl)/x"), "$(which curl)/x");
     }
 
     #[test]

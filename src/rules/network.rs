@@ -3,8 +3,12 @@
 //! ([`crate::analysis::Code`]): shell split into commands and words, Python calls with
 //! their literal arguments.
 
+use std::sync::LazyLock;
+
+use memchr::memmem::Finder;
+
 use super::{Check, Docs, Emitter, Hit, Rule, RuleMeta};
-use crate::analysis::Command;
+use crate::analysis::{Command, Word};
 use crate::config::RuleSettings;
 use crate::finding::Severity;
 use crate::model::{Container, Pipeline};
@@ -351,7 +355,7 @@ fn is_python_module(command: &Command, module: &str) -> bool {
 
 /// True when a short-option cluster such as `-lvp` contains one of `letters`, or the word
 /// is one of the long options.
-fn has_flag(args: &[MappedText], letters: &[char], long: &[&str]) -> Option<usize> {
+fn has_flag(args: &[Word], letters: &[char], long: &[&str]) -> Option<usize> {
     args.iter().position(|arg| {
         let text = arg.as_str();
         if let Some(name) = text.strip_prefix("--") {
@@ -398,6 +402,11 @@ fn check_netcat(pipeline: &Pipeline<'_>, out: &mut Emitter<'_>) {
             }
             for word in command.words.iter().chain(&command.redirects) {
                 let text = word.as_str();
+                // One search for what both markers start with rules out nearly every word.
+                static DEV: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new("/dev/"));
+                if DEV.find(text.as_bytes()).is_none() {
+                    continue;
+                }
                 for marker in ["/dev/tcp/", "/dev/udp/"] {
                     if let Some(position) = text.find(marker) {
                         emit_token(
@@ -459,7 +468,7 @@ const REMOTE_SHELL_PYTHON: &[&str] = &[
 ];
 
 /// `rsync -e ssh ...`, `rsync --rsh=ssh ...` or a `host:path` source/destination.
-fn rsync_over_ssh(args: &[MappedText]) -> bool {
+fn rsync_over_ssh(args: &[Word]) -> bool {
     let mut previous_was_e = false;
     for arg in args {
         let text = arg.as_str();
@@ -482,17 +491,21 @@ fn rsync_over_ssh(args: &[MappedText]) -> bool {
     false
 }
 
-/// `ftp://` and `tftp://` URLs in `text` (not `sftp://`: that is SSH).
+/// `ftp://` and `tftp://` URLs in `text` (not `sftp://`: that is SSH), in that order:
+/// first every `ftp://` URL, then every `tftp://` one.
 fn ftp_urls(text: &str) -> Vec<std::ops::Range<usize>> {
-    let lower = text.to_ascii_lowercase();
-    let mut found = Vec::new();
-    for scheme in ["ftp://", "tftp://"] {
-        let mut from = 0;
-        while let Some(position) = lower[from..].find(scheme) {
-            let start = from + position;
-            from = start + scheme.len();
-            let at_word_start = lower[..start].chars().next_back().is_none_or(|c| !c.is_ascii_alphanumeric());
-            if at_word_start {
+    // Every word of every command (embedded component sources included) goes through
+    // here: look for `://` with a finder built once, then at the scheme before it, instead
+    // of lower-casing a copy of the text and searching it once per scheme.
+    static SCHEME_END: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new("://"));
+    let bytes = text.as_bytes();
+    let mut ftp = Vec::new();
+    let mut tftp = Vec::new();
+    for separator in SCHEME_END.find_iter(bytes) {
+        for (scheme, found) in [(&b"ftp"[..], &mut ftp), (&b"tftp"[..], &mut tftp)] {
+            let Some(start) = separator.checked_sub(scheme.len()) else { continue };
+            let at_word_start = start == 0 || !bytes[start - 1].is_ascii_alphanumeric();
+            if at_word_start && bytes[start..separator].eq_ignore_ascii_case(scheme) {
                 let end = text[start..]
                     .find(|c: char| c.is_whitespace() || matches!(c, '"' | '\'' | ')'))
                     .map_or(text.len(), |e| start + e);
@@ -500,7 +513,8 @@ fn ftp_urls(text: &str) -> Vec<std::ops::Range<usize>> {
             }
         }
     }
-    found
+    ftp.append(&mut tftp);
+    ftp
 }
 
 fn check_ftp(pipeline: &Pipeline<'_>, out: &mut Emitter<'_>) {
@@ -547,6 +561,14 @@ fn check_ftp(pipeline: &Pipeline<'_>, out: &mut Emitter<'_>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ftp_urls_start_words_and_come_ftp_first() {
+        let text = "get FTP://a/x tftp://b/y sftp://c/z xftp://d \"ftp://e/w\" tftp://";
+        let found: Vec<&str> = ftp_urls(text).into_iter().map(|range| &text[range]).collect();
+        assert_eq!(found, ["FTP://a/x", "ftp://e/w", "tftp://b/y", "tftp://"]);
+        assert!(ftp_urls("xftp:// é:// ://").is_empty());
+    }
 
     #[test]
     fn url_passwords_are_found() {

@@ -12,10 +12,9 @@ use std::path::Path;
 use regex::Regex;
 
 use super::{Check, Docs, Emitter, Hit, Rule, RuleMeta};
-use crate::analysis::{Command, python};
+use crate::analysis::{Command, Word, python};
 use crate::finding::Severity;
 use crate::model::{Container, EnvValue, Pipeline};
-use crate::text::MappedText;
 use crate::yaml::{Limits, NodeRef, Tree};
 
 /// A compiled pattern rule: a finding for every match of any of its patterns.
@@ -339,7 +338,7 @@ impl Matcher {
                             continue;
                         }
                     }
-                    let mut hits: Vec<&MappedText> = Vec::new();
+                    let mut hits: Vec<&Word> = Vec::new();
                     if !flags.is_empty() {
                         hits.extend(args.iter().filter(|arg| flag_matches(arg.as_str(), flags)));
                     }
@@ -428,7 +427,7 @@ impl Matcher {
 }
 
 /// The arguments after the program (or after `-m MODULE`) if `command` runs one of `programs`.
-fn program_args<'c>(command: &'c Command, programs: &[Program]) -> Option<&'c [MappedText]> {
+fn program_args<'c>(command: &'c Command, programs: &[Program]) -> Option<&'c [Word]> {
     let name = command.program()?;
     programs.iter().find_map(|program| match program {
         Program::Name(wanted) => (wanted == name).then(|| command.args()),

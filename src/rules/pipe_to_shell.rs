@@ -11,7 +11,7 @@
 use std::ops::Range;
 
 use super::{Check, Docs, Emitter, Hit, Rule, RuleMeta};
-use crate::analysis::{Command, PythonSource, shell};
+use crate::analysis::{Command, PythonSource, Word, shell};
 use crate::finding::{Related, Severity};
 use crate::model::{Container, Pipeline};
 use crate::text::MappedText;
@@ -96,7 +96,7 @@ fn is_download(command: &Command) -> bool {
     if !DOWNLOADERS.contains(&program) {
         return false;
     }
-    let args: Vec<&str> = command.args().iter().map(MappedText::as_str).collect();
+    let args: Vec<&str> = command.args().iter().map(Word::as_str).collect();
     match program {
         "gsutil" => args.first() == Some(&"cat"),
         "gcloud" => args.starts_with(&["storage", "cat"]),
@@ -323,7 +323,7 @@ fn output_file(command: &Command) -> Option<String> {
         return (output != "-").then_some(output);
     }
     // `curl URL > F` (a redirect of the download itself; not `2>/dev/null`).
-    let redirected = command.redirects.iter().map(MappedText::as_str).find(|target| {
+    let redirected = command.redirects.iter().map(Word::as_str).find(|target| {
         !target.is_empty() && !target.starts_with("/dev/") && !target.chars().all(|c| c.is_ascii_digit() || c == '-')
     });
     if let Some(target) = redirected {
@@ -400,7 +400,7 @@ fn downloaded_files_run(out: &mut Emitter<'_>, container: &Container<'_>, comman
 /// a downloaded file checked before it runs is what the rule asks for.
 fn verifies(command: &Command) -> bool {
     let Some(program) = command.program() else { return false };
-    let args: Vec<&str> = command.args().iter().map(MappedText::as_str).collect();
+    let args: Vec<&str> = command.args().iter().map(Word::as_str).collect();
     let check_flag = || {
         args.iter().any(|arg| *arg == "--check" || arg.starts_with('-') && !arg.starts_with("--") && arg.contains('c'))
     };
@@ -461,7 +461,7 @@ fn python_exec_of_download(out: &mut Emitter<'_>, container: &Container<'_>, sou
 /// may hold credentials).
 fn describe_download(download: &Command) -> String {
     let downloader = download.program().unwrap_or_default();
-    let url = download.args().iter().map(MappedText::as_str).find(|word| word.contains("://"));
+    let url = download.args().iter().map(Word::as_str).find(|word| word.contains("://"));
     let Some(url) = url else { return format!("`{downloader}`") };
     let url = url.split(['?', '#']).next().unwrap_or_default();
     let url = match url.split_once("://") {

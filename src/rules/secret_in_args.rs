@@ -13,7 +13,7 @@ use std::sync::LazyLock;
 use regex::Regex;
 
 use super::{Check, Docs, Emitter, Hit, Rule, RuleMeta};
-use crate::analysis::{Code, Command, PythonSource, python};
+use crate::analysis::{Code, Command, PythonSource, Word, python};
 use crate::finding::Severity;
 use crate::model::Pipeline;
 use crate::secrets::{
@@ -272,7 +272,7 @@ pub(super) fn command_sinks(code: &Code, accept: &dyn Fn(&str) -> bool) -> Vec<S
 fn command_sinks_of(command: &Command, out: &mut Collector<'_>) {
     for assignment in &command.assignments {
         let name = assignment.name.as_str();
-        out.named(name, || format!("variable `{name}`"), || assignment.value.clone());
+        out.named(name, || format!("variable `{name}`"), || assignment.value.mapped().clone());
     }
     let Some(program) = command.program() else { return };
     let args = command.args();
@@ -298,7 +298,7 @@ fn command_sinks_of(command: &Command, out: &mut Collector<'_>) {
 }
 
 /// The index (in `args`) of the inline code of `sh -c CODE` / `python -c CODE`.
-fn inline_code_word(program: &str, args: &[MappedText]) -> Option<usize> {
+fn inline_code_word(program: &str, args: &[Word]) -> Option<usize> {
     let interpreter = crate::analysis::shell::is_shell(program) || program.starts_with("python");
     if !interpreter {
         return None;
@@ -316,13 +316,7 @@ fn inline_code_word(program: &str, args: &[MappedText]) -> Option<usize> {
 }
 
 /// Flags that carry a secret: `--password=X`, `--password X`, `-pX` of `mysql`, ...
-fn flag_sinks(
-    program: &str,
-    args: &[MappedText],
-    word: &MappedText,
-    next: Option<&MappedText>,
-    out: &mut Collector<'_>,
-) {
+fn flag_sinks(program: &str, args: &[Word], word: &Word, next: Option<&Word>, out: &mut Collector<'_>) {
     let text = word.as_str();
     if !text.starts_with('-') || text == "-" || text == "--" {
         return;
@@ -333,7 +327,7 @@ fn flag_sinks(
     let flag = text.split_once('=').map_or(text, |(flag, _)| flag);
     let value = || match text.split_once('=') {
         Some((flag, _)) => Some(word.slice(flag.len() + 1..text.len())),
-        None => next.filter(|next| !next.as_str().starts_with('-')).cloned(),
+        None => next.filter(|next| !next.as_str().starts_with('-')).map(|next| next.mapped().clone()),
     };
     // `--set auth.password=X`, `--from-literal=password=X`, `docker run -e TOKEN=X`.
     let env_flag = flag == "-e" && ENV_FLAG_PROGRAMS.contains(&program);
@@ -405,15 +399,15 @@ fn flag_sinks(
 /// was such an option.
 fn short_password_option(
     program: &str,
-    args: &[MappedText],
-    word: &MappedText,
-    next: Option<&MappedText>,
+    args: &[Word],
+    word: &Word,
+    next: Option<&Word>,
     out: &mut Collector<'_>,
 ) -> bool {
     let text = word.as_str();
     let attached_or_next = |option: &str| {
         if text == option {
-            next.cloned()
+            next.map(|next| next.mapped().clone())
         } else if text.starts_with(option) && !text.starts_with("--") {
             Some(word.slice(option.len()..text.len()))
         } else {
@@ -450,7 +444,7 @@ fn short_password_option(
     } else if !attached_only {
         // (`mysql -p dbname` prompts for the password; `dbname` is the database.)
         if let Some(value) = next.filter(|next| !next.as_str().starts_with('-')) {
-            out.positional(label, || value.clone());
+            out.positional(label, || value.mapped().clone());
         }
     }
     true
@@ -466,7 +460,7 @@ fn user_password(value: &MappedText, separator: char, label: impl FnOnce() -> St
 }
 
 /// Passwords in `scheme://user:password@host` URLs inside `text`.
-fn url_sinks(text: &MappedText, label: impl Fn() -> String, out: &mut Collector<'_>) {
+fn url_sinks(text: &Word, label: impl Fn() -> String, out: &mut Collector<'_>) {
     let raw = text.as_str();
     if !raw.contains("://") || !raw.contains('@') {
         return;
@@ -483,7 +477,7 @@ fn url_sinks(text: &MappedText, label: impl Fn() -> String, out: &mut Collector<
 }
 
 /// `Authorization: Bearer X` anywhere in a word; `Name: value` after `-H`/`--header`.
-fn header_sinks(word: &MappedText, program: &str, out: &mut Collector<'_>) {
+fn header_sinks(word: &Word, program: &str, out: &mut Collector<'_>) {
     let text = word.as_str();
     if !text.contains(':') {
         return;
@@ -517,27 +511,27 @@ fn header_sinks(word: &MappedText, program: &str, out: &mut Collector<'_>) {
 }
 
 /// Subcommands that take a credential by position.
-fn special_sinks(program: &str, args: &[MappedText], out: &mut Collector<'_>) {
+fn special_sinks(program: &str, args: &[Word], out: &mut Collector<'_>) {
     if !matches!(program, "wandb" | "mc" | "mcli" | "aws") {
         return;
     }
-    let operands: Vec<&MappedText> = args.iter().filter(|word| !word.as_str().starts_with('-')).collect();
+    let operands: Vec<&Word> = args.iter().filter(|word| !word.as_str().starts_with('-')).collect();
     let texts: Vec<&str> = operands.iter().map(|word| word.as_str()).collect();
     match (program, texts.as_slice()) {
         // `wandb login KEY`
         ("wandb", ["login", _, ..]) => {
-            out.named("WANDB_API_KEY", || "the key given to `wandb login`".into(), || operands[1].clone());
+            out.named("WANDB_API_KEY", || "the key given to `wandb login`".into(), || operands[1].mapped().clone());
         }
         // `mc alias set NAME URL ACCESS_KEY SECRET_KEY`, `mc config host add …` (older mc).
         ("mc" | "mcli", ["alias", "set", _, _, _, _, ..]) => {
-            out.positional(|| "the secret key given to `mc alias set`".into(), || operands[5].clone());
+            out.positional(|| "the secret key given to `mc alias set`".into(), || operands[5].mapped().clone());
         }
         ("mc" | "mcli", ["config", "host", "add", _, _, _, _, ..]) => {
-            out.positional(|| "the secret key given to `mc config host add`".into(), || operands[6].clone());
+            out.positional(|| "the secret key given to `mc config host add`".into(), || operands[6].mapped().clone());
         }
         // `aws configure set aws_secret_access_key VALUE`
         ("aws", ["configure", "set", name, _, ..]) => {
-            out.named(name, || format!("`aws configure set {name}`"), || operands[3].clone());
+            out.named(name, || format!("`aws configure set {name}`"), || operands[3].mapped().clone());
         }
         _ => {}
     }
@@ -580,7 +574,7 @@ fn python_sinks(source: &PythonSource, out: &mut Collector<'_>) {
         if !url && !header {
             continue;
         }
-        let mapped = source.file_text(string);
+        let mapped = Word::from(source.file_text(string));
         url_sinks(&mapped, || "a URL in Python".to_string(), out);
         if let Some(regex) = AUTHORIZATION.as_ref().filter(|_| header) {
             for captures in regex.captures_iter(text) {
