@@ -54,13 +54,13 @@ fn write_json(
     scratch.clear();
     serde_json::to_writer_pretty(&mut *scratch, value)?;
     // Pretty JSON has no raw newline inside strings: every `\n` starts a new line.
-    let mut rest = scratch.as_slice();
-    while let Some(newline) = rest.iter().position(|&b| b == b'\n') {
-        out.write_all(&rest[..=newline])?;
+    let mut line_start = 0;
+    for newline in memchr::memchr_iter(b'\n', scratch) {
+        out.write_all(&scratch[line_start..=newline])?;
         write_spaces(out, indent)?;
-        rest = &rest[newline + 1..];
+        line_start = newline + 1;
     }
-    out.write_all(rest)
+    out.write_all(&scratch[line_start..])
 }
 
 fn write_spaces(out: &mut dyn Write, count: usize) -> io::Result<()> {
