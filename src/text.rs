@@ -9,13 +9,69 @@
 //!
 //! This module never computes line or column numbers: that is `source::LineIndex`'s job.
 
-use std::ops::Range;
+use std::ops::{Deref, Range};
 
 /// A decoded string plus the byte offset in its source of every decoded byte.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct MappedText {
     text: String,
-    pieces: Vec<Piece>,
+    pieces: Pieces,
+}
+
+/// The pieces of a text. Most texts (a shell word, a string literal, a plain scalar) are
+/// one verbatim run: that piece is kept inline, so such a text costs one allocation, not two.
+#[derive(Clone, Default)]
+enum Pieces {
+    #[default]
+    Empty,
+    One(Piece),
+    Many(Vec<Piece>),
+}
+
+impl Pieces {
+    fn push(&mut self, piece: Piece) {
+        match self {
+            Pieces::Empty => *self = Pieces::One(piece),
+            Pieces::One(first) => *self = Pieces::Many(vec![*first, piece]),
+            Pieces::Many(pieces) => pieces.push(piece),
+        }
+    }
+
+    fn last_mut(&mut self) -> Option<&mut Piece> {
+        match self {
+            Pieces::Empty => None,
+            Pieces::One(piece) => Some(piece),
+            Pieces::Many(pieces) => pieces.last_mut(),
+        }
+    }
+}
+
+impl Deref for Pieces {
+    type Target = [Piece];
+
+    fn deref(&self) -> &[Piece] {
+        match self {
+            Pieces::Empty => &[],
+            Pieces::One(piece) => std::slice::from_ref(piece),
+            Pieces::Many(pieces) => pieces,
+        }
+    }
+}
+
+/// Equal when the pieces are, however they are stored.
+impl PartialEq for Pieces {
+    fn eq(&self, other: &Self) -> bool {
+        **self == **other
+    }
+}
+
+impl Eq for Pieces {}
+
+/// Shown as the list it is.
+impl std::fmt::Debug for Pieces {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(self.iter()).finish()
+    }
 }
 
 /// The decoded text, so code that only reads words can take any word type.

@@ -40,7 +40,7 @@ fuzz_target!(|data: &[u8]| {
     for call in &module.calls {
         check_span(source, &call.span, "call");
         check_span(source, &call.callee_span, "callee");
-        let _ = module.qualified(call);
+        let _ = call.qualified();
         for arg in &call.args {
             check_span(source, &arg.span, "argument");
             check_span(source, &arg.value_span, "argument value");

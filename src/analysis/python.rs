@@ -98,7 +98,7 @@ pub struct Call {
     /// starts with `.`: `", ".join`, `(a or b).get` and `{}.get` all give `.join`/`.get`.
     /// Very long chains keep only their last 16 segments (and then also start with `.`,
     /// `()` or `[]`). Calls on a bare parenthesised expression or literal (`(f)(x)`) are
-    /// not recorded. Import aliases are not resolved here: see [`Module::qualified`].
+    /// not recorded. Import aliases are not resolved here: see [`Call::qualified`].
     pub callee: String,
     /// From the first byte of the callee text (its first name, or the `.` of a leading
     /// `.name`) to the end of its last name, or of its last `)`/`]` segment.
@@ -107,6 +107,8 @@ pub struct Call {
     /// The whole call, callee through the closing `)` (or the end of the source if it
     /// is never closed).
     pub span: Range<usize>,
+    /// [`Call::qualified`], filled in once the whole module is scanned.
+    qualified: String,
 }
 
 /// One argument of a [`Call`].
@@ -227,12 +229,8 @@ impl Module {
         current
     }
 
-    /// The callee with its first name replaced by what it was imported as: with
-    /// `import subprocess as sp`, `sp.run` gives `subprocess.run`; with
-    /// `from requests import get`, `get` gives `requests.get`. The last import of that
-    /// name before the call wins, else the first one after it (components often import
-    /// inside the function body). Callees starting with `.` are returned unchanged.
-    pub fn qualified(&self, call: &Call) -> String {
+    /// [`Call::qualified`] of `call`, a call of this module.
+    fn qualify(&self, call: &Call) -> String {
         let callee = call.callee.as_str();
         let head_len = callee.find(['.', '(', '[']).unwrap_or(callee.len());
         if head_len == 0 {
@@ -249,6 +247,15 @@ impl Module {
 }
 
 impl Call {
+    /// The callee with its first name replaced by what it was imported as: with
+    /// `import subprocess as sp`, `sp.run` gives `subprocess.run`; with
+    /// `from requests import get`, `get` gives `requests.get`. The last import of that
+    /// name before the call wins, else the first one after it (components often import
+    /// inside the function body). Callees starting with `.` are returned unchanged.
+    pub fn qualified(&self) -> &str {
+        &self.qualified
+    }
+
     /// The keyword argument `name`, if given.
     pub fn keyword(&self, name: &str) -> Option<&Arg> {
         self.args.iter().find(|arg| arg.keyword.as_deref() == Some(name))
@@ -276,7 +283,13 @@ impl Call {
 
 /// Scans Python source. Never panics, whatever the input.
 pub fn scan(source: &str) -> Module {
-    scan_level(source, 0)
+    let mut module = scan_level(source, 0);
+    // Once here: every rule that reads calls asks for every call's qualified name.
+    let names: Vec<String> = module.calls.iter().map(|call| module.qualify(call)).collect();
+    for (call, name) in module.calls.iter_mut().zip(names) {
+        call.qualified = name;
+    }
+    module
 }
 
 /// Scans `source`, which is nested `level` f-string fields deep.
@@ -319,6 +332,7 @@ fn shift_call(call: Call, outer: &MappedText) -> Call {
         callee: call.callee,
         callee_span: shift(call.callee_span),
         span: shift(call.span),
+        qualified: call.qualified,
         args: call
             .args
             .into_iter()
@@ -1053,7 +1067,7 @@ impl Scanner<'_> {
             self.tokens.last().map_or(self.src.len(), |token| token.end)
         };
         let span = callee_span.start..end;
-        Some(Call { callee, callee_span, args, span })
+        Some(Call { callee, callee_span, args, span, qualified: String::new() })
     }
 
     /// The callee chain ending just before the `(` at `open`, walked backwards a bounded
@@ -1722,7 +1736,7 @@ mod tests {
         let src = "import subprocess as sp, os.path\nfrom urllib.request import (urlopen,\n Request as R)\n\
                    from . import util\nsp.run('x'); urlopen(R('u')); os.path.join(); util.f()";
         let module = scan(src);
-        let qualified: Vec<String> = module.calls.iter().map(|c| module.qualified(c)).collect();
+        let qualified: Vec<&str> = module.calls.iter().map(Call::qualified).collect();
         assert_eq!(
             qualified,
             ["subprocess.run", "urllib.request.urlopen", "urllib.request.Request", "os.path.join", ".util.f"]

@@ -293,8 +293,8 @@ fn check_plaintext(pipeline: &Pipeline<'_>, out: &mut Emitter<'_>) {
     for container in &pipeline.containers {
         for source in &container.code().python {
             for call in &source.module.calls {
-                let callee = source.module.qualified(call);
-                let last = callee.rsplit('.').next().unwrap_or(&callee);
+                let callee = call.qualified();
+                let last = callee.rsplit('.').next().unwrap_or(callee);
                 if !PYTHON_FETCHERS.contains(&last) {
                     continue;
                 }
@@ -444,11 +444,11 @@ fn check_remote_shell(pipeline: &Pipeline<'_>, out: &mut Emitter<'_>) {
         }
         for source in &container.code().python {
             for call in &source.module.calls {
-                let callee = source.module.qualified(call);
-                if REMOTE_SHELL_PYTHON.iter().any(|api| callee == *api) {
+                let callee = call.qualified();
+                if REMOTE_SHELL_PYTHON.contains(&callee) {
                     let span = source.file_range(call.callee_span.clone());
                     let message = format!("`{callee}` opens an SSH connection in container `{}`", container.name);
-                    emit_span(out, &REMOTE_SHELL.meta, container, span, &callee, message);
+                    emit_span(out, &REMOTE_SHELL.meta, container, span, callee, message);
                 }
             }
         }
@@ -536,11 +536,11 @@ fn check_ftp(pipeline: &Pipeline<'_>, out: &mut Emitter<'_>) {
         }
         for source in &container.code().python {
             for call in &source.module.calls {
-                let callee = source.module.qualified(call);
+                let callee = call.qualified();
                 if callee.starts_with("ftplib.FTP") {
                     let span = source.file_range(call.callee_span.clone());
                     let message = format!("`{callee}` transfers files over FTP in container `{}`", container.name);
-                    emit_span(out, &FTP_TRANSFER.meta, container, span, &callee, message);
+                    emit_span(out, &FTP_TRANSFER.meta, container, span, callee, message);
                 }
             }
             for local in &source.module.strings {

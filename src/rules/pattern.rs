@@ -392,16 +392,23 @@ impl Matcher {
                 let mut found = Vec::new();
                 for source in &container.code().python {
                     for call in &source.module.calls {
-                        let qualified = source.module.qualified(call);
+                        let qualified = call.qualified();
+                        // `qualified` is `c` or ends with `.c` (without formatting `.c` per call).
                         let callee_ok = callees.is_empty()
-                            || callees.iter().any(|c| qualified == *c || qualified.ends_with(&format!(".{c}")));
+                            || callees.iter().any(|c| {
+                                qualified
+                                    .strip_suffix(c.as_str())
+                                    .is_some_and(|head| head.is_empty() || head.ends_with('.'))
+                            });
                         if !callee_ok {
                             continue;
                         }
                         match keyword {
-                            None => {
-                                found.push((source.file_range(call.callee_span.clone()), qualified.clone(), qualified))
-                            }
+                            None => found.push((
+                                source.file_range(call.callee_span.clone()),
+                                qualified.to_string(),
+                                qualified.to_string(),
+                            )),
                             Some((name, expected)) => {
                                 let Some(arg) = call.keyword(name) else { continue };
                                 let hit = match (expected, &arg.value) {
@@ -413,7 +420,7 @@ impl Matcher {
                                     found.push((
                                         source.file_range(arg.span.clone()),
                                         format!("{qualified}(…{name}=…)"),
-                                        qualified,
+                                        qualified.to_string(),
                                     ));
                                 }
                             }
@@ -454,7 +461,10 @@ fn flag_matches(arg: &str, flags: &[String]) -> bool {
                     && cluster.contains(flag.as_str())
             })
         } else {
-            arg.strip_prefix("--").is_some_and(|name| name == flag || name.starts_with(&format!("{flag}=")))
+            // `--flag` or `--flag=…`, without formatting `flag=` per argument.
+            arg.strip_prefix("--")
+                .and_then(|name| name.strip_prefix(flag.as_str()))
+                .is_some_and(|rest| rest.is_empty() || rest.starts_with('='))
         }
     })
 }
@@ -469,6 +479,8 @@ mod tests {
         assert!(flag_matches("-k", &flags));
         assert!(flag_matches("-sSLk", &flags));
         assert!(flag_matches("--insecure", &flags));
+        assert!(flag_matches("--insecure=yes", &flags));
+        assert!(!flag_matches("--insecurely", &flags));
         assert!(!flag_matches("--keep", &flags));
         assert!(!flag_matches("-o", &flags));
         assert!(!flag_matches("https://k", &flags));

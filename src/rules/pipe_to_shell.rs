@@ -419,12 +419,12 @@ fn verifies(command: &Command) -> bool {
 fn python_exec_of_download(out: &mut Emitter<'_>, container: &Container<'_>, source: &PythonSource) {
     let module = &source.module;
     for call in &module.calls {
-        let callee = module.qualified(call);
-        if !matches!(callee.as_str(), "exec" | "eval" | "builtins.exec" | "builtins.eval") {
+        let callee = call.qualified();
+        if !matches!(callee, "exec" | "eval" | "builtins.exec" | "builtins.eval") {
             continue;
         }
         let fetch = module.calls.iter().find(|inner| {
-            let inner_callee = module.qualified(inner);
+            let inner_callee = inner.qualified();
             let last = inner_callee.rsplit('.').next().unwrap_or_default();
             let fetcher = inner_callee.starts_with("requests.")
                 || inner_callee.starts_with("httpx.")
@@ -438,7 +438,7 @@ fn python_exec_of_download(out: &mut Emitter<'_>, container: &Container<'_>, sou
         if out.covered(RULE.meta.id, &span) {
             continue;
         }
-        let fetcher = module.qualified(fetch);
+        let fetcher = fetch.qualified();
         out.emit(
             &RULE.meta,
             Hit {

@@ -545,11 +545,7 @@ fn python_sinks(source: &PythonSource, out: &mut Collector<'_>) {
             let (Some(keyword), python::Value::Str(text)) = (arg.keyword.as_deref(), &arg.value) else { continue };
             // `wandb.login(key=…)`: a bare `key` is a W&B API key only there.
             let name = if keyword == "key" && call.callee.starts_with("wandb.") { "wandb_api_key" } else { keyword };
-            out.named(
-                name,
-                || format!("keyword `{keyword}=` of `{}`", module.qualified(call)),
-                || source.file_text(text),
-            );
+            out.named(name, || format!("keyword `{keyword}=` of `{}`", call.qualified()), || source.file_text(text));
         }
     }
     for assignment in &module.assignments {

@@ -15,6 +15,7 @@
 pub mod scalar;
 
 use std::ops::Range;
+use std::sync::Arc;
 
 use saphyr_parser::{Event, Parser, ScalarStyle};
 
@@ -91,9 +92,11 @@ struct Node {
 /// All documents parsed from one text.
 #[derive(Debug)]
 pub struct Tree {
-    source: String,
+    /// Shared with the [`ScalarSource`]s taken from the tree (an `Arc<String>`: the parsed
+    /// `String` is moved in, not copied).
+    source: Arc<String>,
     /// Maps `source` to the file it was decoded from; `None` when `source` is the file.
-    base: Option<MappedText>,
+    base: Option<Arc<MappedText>>,
     nodes: Vec<Node>,
     strings: String,
     children: Vec<NodeId>,
@@ -105,8 +108,8 @@ impl Tree {
     pub fn parse(source: String, base: Option<MappedText>, limits: Limits) -> Result<Tree, ParseError> {
         let built = Builder::new(&source, limits).run()?;
         Ok(Tree {
-            source,
-            base,
+            source: Arc::new(source),
+            base: base.map(Arc::new),
             nodes: built.nodes,
             strings: built.strings,
             children: built.children,
@@ -225,12 +228,36 @@ impl<'t> NodeRef<'t> {
 
     /// The value for `key` in a mapping (the last one if a key repeats, like most loaders).
     pub fn get(&self, key: &str) -> Option<NodeRef<'t>> {
-        self.entries().filter(|(k, _)| k.as_str() == Some(key)).last().map(|(_, value)| value)
+        self.entry(key).map(|(_, value)| value)
     }
 
     /// The key node for `key` in a mapping.
     pub fn key(&self, key: &str) -> Option<NodeRef<'t>> {
-        self.entries().filter(|(k, _)| k.as_str() == Some(key)).last().map(|(key, _)| key)
+        self.entry(key).map(|(key, _)| key)
+    }
+
+    /// The last pair of a mapping whose key is the scalar `key`. Adapters look keys up all
+    /// the time: searched from the end (the last one wins), comparing lengths first.
+    fn entry(&self, key: &str) -> Option<(NodeRef<'t>, NodeRef<'t>)> {
+        let tree = self.tree;
+        let node = self.node();
+        if node.kind != Kind::Mapping {
+            return None;
+        }
+        tree.children[node.first as usize..node.last as usize]
+            .chunks_exact(2)
+            .rev()
+            .map(|pair| (NodeRef { tree, id: pair[0] }, NodeRef { tree, id: pair[1] }))
+            .find(|(candidate, _)| candidate.is_str(key))
+    }
+
+    /// True for a scalar whose value is `text` (what `as_str() == Some(text)` says).
+    fn is_str(&self, text: &str) -> bool {
+        let node = self.node();
+        let range = node.first as usize..node.last as usize;
+        matches!(node.kind, Kind::Scalar(_))
+            && range.len() == text.len()
+            && self.tree.strings.as_bytes().get(range) == Some(text.as_bytes())
     }
 
     /// Follows a chain of mapping keys.
@@ -303,11 +330,56 @@ impl<'t> NodeRef<'t> {
         let (Kind::Scalar(style), Some(value)) = (node.kind, self.as_str()) else {
             return MappedText::new();
         };
-        let local = scalar::map_scalar(&self.tree.source, node.start as usize, node.end as usize, style, value);
-        match &self.tree.base {
-            None => local,
-            Some(base) => local.remap(base),
-        }
+        map_text(&self.tree.source, self.tree.base.as_deref(), node.start as usize, node.end as usize, style, value)
+    }
+
+    /// What [`NodeRef::text`] needs, apart from the value, to map this scalar later without
+    /// the tree (`None` for collections and aliases).
+    pub fn scalar_source(&self) -> Option<ScalarSource> {
+        let node = self.node();
+        let Kind::Scalar(style) = node.kind else { return None };
+        Some(ScalarSource {
+            source: Arc::clone(&self.tree.source),
+            base: self.tree.base.clone(),
+            start: node.start as usize,
+            end: node.end as usize,
+            style,
+        })
+    }
+}
+
+/// Where a scalar is written, owned: most scalars' maps are never asked for, so holders of
+/// many (command words) keep this and build the map, as [`NodeRef::text`] would, on demand.
+#[derive(Clone, Debug)]
+pub struct ScalarSource {
+    source: Arc<String>,
+    base: Option<Arc<MappedText>>,
+    start: usize,
+    end: usize,
+    style: ScalarStyle,
+}
+
+impl ScalarSource {
+    /// The map of `value`, the scalar's decoded value ([`NodeRef::as_str`]): what
+    /// [`NodeRef::text`] returns.
+    pub fn map(&self, value: &str) -> MappedText {
+        map_text(&self.source, self.base.as_deref(), self.start, self.end, self.style, value)
+    }
+}
+
+/// The map of a scalar's `value`, written at `start..end` of `source`, to file offsets.
+fn map_text(
+    source: &str,
+    base: Option<&MappedText>,
+    start: usize,
+    end: usize,
+    style: ScalarStyle,
+    value: &str,
+) -> MappedText {
+    let local = scalar::map_scalar(source, start, end, style, value);
+    match base {
+        None => local,
+        Some(base) => local.remap(base),
     }
 }
 
@@ -502,6 +574,21 @@ mod tests {
         let root = tree.documents().next().unwrap();
         assert_eq!(root.at(&["use", "cpu"]).and_then(|n| n.as_str()), Some("1"));
         assert_eq!(root.get("use").unwrap().id(), root.get("base").unwrap().id());
+    }
+
+    #[test]
+    fn keys_are_matched_exactly_and_the_last_one_wins() {
+        let tree = parse("k: 1\nname: &n key\n*n : 2\n[k]: 3\nk: 4\né: 5\n\"k \": 6\n").unwrap();
+        let root = tree.documents().next().unwrap();
+        let value = |key: &str| root.get(key).and_then(|node| node.as_str());
+        assert_eq!(value("k"), Some("4"));
+        assert_eq!(root.key("k").map(|node| node.span()), Some(32..33));
+        assert_eq!(value("key"), Some("2"));
+        assert_eq!(value("é"), Some("5"));
+        assert_eq!(value("k "), Some("6"));
+        assert_eq!(value("[k]"), None);
+        assert_eq!(value(""), None);
+        assert!(root.get("name").and_then(|node| node.get("k")).is_none());
     }
 
     #[test]
