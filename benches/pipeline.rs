@@ -266,13 +266,8 @@ fn render_into(
     out: &mut Vec<u8>,
 ) -> usize {
     out.clear();
-    let (batches, report) = prepared;
     // Writing to a Vec cannot fail.
-    let _ = renderer.begin(out);
-    for findings in batches {
-        let _ = renderer.findings(out, findings);
-    }
-    let _ = renderer.end(out, report);
+    let _ = kfpguard::render::write_all(&mut renderer, out, &prepared.0, &prepared.1);
     out.len()
 }
 

@@ -143,11 +143,7 @@ fn lint(path: &Path, display: &str, options: &LintOptions, clock: &mut Clock) ->
 fn render_into(renderer: &mut dyn Renderer, batches: &[Vec<ReportedFinding>], report: &Report) -> usize {
     let mut out = Vec::new();
     // Writing to a Vec cannot fail.
-    let _ = renderer.begin(&mut out);
-    for findings in batches {
-        let _ = renderer.findings(&mut out, findings);
-    }
-    let _ = renderer.end(&mut out, report);
+    let _ = kfpguard::render::write_all(renderer, &mut out, batches, report);
     out.len()
 }
 

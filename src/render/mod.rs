@@ -29,17 +29,28 @@ pub trait Renderer {
 /// sorts them by path, applies `policy`, returns the output and the report.
 pub fn to_string(renderer: &mut dyn Renderer, mut results: Vec<FileResult>, policy: &Policy) -> (String, Report) {
     results.sort_by(|a, b| a.path.cmp(&b.path));
-    let mut out = Vec::new();
     let mut builder = ReportBuilder::new(policy, results.len());
-    // Writing to a Vec cannot fail.
-    let _ = renderer.begin(&mut out);
-    for result in results {
-        let findings = builder.add(result);
-        let _ = renderer.findings(&mut out, &findings);
-    }
+    let files: Vec<Vec<ReportedFinding>> = results.into_iter().map(|result| builder.add(result)).collect();
     let report = builder.finish();
-    let _ = renderer.end(&mut out, &report);
+    let mut out = Vec::new();
+    // Writing to a Vec cannot fail.
+    let _ = write_all(renderer, &mut out, &files, &report);
     (String::from_utf8_lossy(&out).into_owned(), report)
+}
+
+/// Renders findings already through the policy (one batch per file, in report order) and
+/// the report, in one go.
+pub fn write_all(
+    renderer: &mut dyn Renderer,
+    out: &mut dyn Write,
+    files: &[Vec<ReportedFinding>],
+    report: &Report,
+) -> io::Result<()> {
+    renderer.begin(out)?;
+    for findings in files {
+        renderer.findings(out, findings)?;
+    }
+    renderer.end(out, report)
 }
 
 /// Writes `value` as pretty-printed JSON whose lines after the first are indented by
