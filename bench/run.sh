@@ -162,6 +162,10 @@ measure_corpus() {
         printf '   %-40s %10s %10s\n' "  kfpguard --format sarif" "$rss_sarif1" "$rss_sarif10"
         printf '   %-40s %10s %10s\n' "  kfpguard --format pretty" "$rss_pretty1" "$rss_pretty10"
         printf '   %-40s %10s %10s\n' "  parse-only" "$rss_parse1" "$rss_parse10"
+        # What each file added costs once the run is 10x longer: the list of inputs and one
+        # summary entry per file and pipeline are kept to the end; findings are not.
+        printf '   %-40s %10s %10s\n' "  growth per extra file, KB (json)" "$(calc "($rss_json10 - $rss_json1) * 1024 / (9 * $files)")" ""
+        printf '   %-40s %10s %10s\n' "  growth per extra file, KB (parse-only)" "$(calc "($rss_parse10 - $rss_parse1) * 1024 / (9 * $files)")" ""
     } | tee -a "$WORK/$label.table"
 
     if [[ "$label" == "$TARGET_CORPUS" ]]; then

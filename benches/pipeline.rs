@@ -14,7 +14,8 @@
 //!   with `src/lint.rs`).
 //! * `render_fixtures/*`: the report of all fixtures, as JSON and SARIF.
 //! * `render_10k/*`: a report of 10,000 findings (real fixture findings, copied under new
-//!   paths) as JSON and SARIF. Target: < 50 ms each (docs/performance.md).
+//!   paths) as JSON and SARIF, fed file by file as the CLI does, into memory. Target:
+//!   < 50 ms each (docs/performance.md). `report_builder`: the policy and totals over them.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code may panic on its own fixtures
 
 use std::hint::black_box;
@@ -25,7 +26,11 @@ use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_mai
 use kfpguard::finding::{Finding, fingerprint};
 use kfpguard::formats::{self, Embedded};
 use kfpguard::lint::{LintOptions, lint_file};
-use kfpguard::report::{FileResult, Report, ReportedFinding, snippet};
+use kfpguard::policy::Policy;
+use kfpguard::render::Renderer;
+use kfpguard::render::json::Json;
+use kfpguard::render::sarif::Sarif;
+use kfpguard::report::{FileResult, Report, ReportBuilder, ReportedFinding, snippet};
 use kfpguard::rules::{self, Emitter};
 use kfpguard::source::SourceFile;
 use kfpguard::yaml::Tree;
@@ -245,29 +250,54 @@ fn synthetic_results(template: &[FileResult], wanted: usize) -> Vec<FileResult> 
     results
 }
 
+/// Results through the policy, as the CLI hands them to renderers: each file's findings,
+/// and the report.
+fn through_policy(results: Vec<FileResult>) -> (Vec<Vec<ReportedFinding>>, Report) {
+    let policy = Policy::defaults();
+    let mut builder = ReportBuilder::new(&policy, results.len());
+    let batches = results.into_iter().map(|result| builder.add(result)).collect();
+    (batches, builder.finish())
+}
+
+/// Renders prepared results into `out` (reused, as a `BufWriter` would be); returns the size.
+fn render_into(
+    mut renderer: impl Renderer,
+    prepared: &(Vec<Vec<ReportedFinding>>, Report),
+    out: &mut Vec<u8>,
+) -> usize {
+    out.clear();
+    // Writing to a Vec cannot fail.
+    let _ = kfpguard::render::write_all(&mut renderer, out, &prepared.0, &prepared.1);
+    out.len()
+}
+
 fn render(c: &mut Criterion) {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    let results = lint_fixtures();
-    let fixtures_report = Report::new(results.clone());
+    let mut results = lint_fixtures();
+    results.sort_by(|a, b| a.path.cmp(&b.path));
+    let fixtures = through_policy(results.clone());
+    let mut out = Vec::new();
     let mut group = c.benchmark_group("render_fixtures");
-    group.bench_function("json", |b| b.iter(|| kfpguard::render::json::render(black_box(&fixtures_report)).len()));
-    group.bench_function("sarif", |b| {
-        b.iter(|| kfpguard::render::sarif::render(black_box(&fixtures_report), &root).len())
-    });
+    group.bench_function("json", |b| b.iter(|| render_into(Json::new(), black_box(&fixtures), &mut out)));
+    group.bench_function("sarif", |b| b.iter(|| render_into(Sarif::new(&root), black_box(&fixtures), &mut out)));
     group.finish();
 
     let synthetic_files = synthetic_results(&results, SYNTHETIC_FINDINGS);
-    let synthetic = Report::new(synthetic_files.clone());
-    if synthetic.findings.len() != SYNTHETIC_FINDINGS {
+    let synthetic = through_policy(synthetic_files.clone());
+    if synthetic.1.counts.total() != SYNTHETIC_FINDINGS {
         eprintln!("the fixtures yield no findings: skipping render_10k");
         return;
     }
     let mut group = c.benchmark_group("render_10k");
     group.sample_size(20).measurement_time(Duration::from_secs(5));
-    group.bench_function("json", |b| b.iter(|| kfpguard::render::json::render(black_box(&synthetic)).len()));
-    group.bench_function("sarif", |b| b.iter(|| kfpguard::render::sarif::render(black_box(&synthetic), &root).len()));
-    group.bench_function("report_new", |b| {
-        b.iter_batched(|| synthetic_files.clone(), |files| Report::new(files).findings.len(), BatchSize::LargeInput)
+    group.bench_function("json", |b| b.iter(|| render_into(Json::new(), black_box(&synthetic), &mut out)));
+    group.bench_function("sarif", |b| b.iter(|| render_into(Sarif::new(&root), black_box(&synthetic), &mut out)));
+    group.bench_function("report_builder", |b| {
+        b.iter_batched(
+            || synthetic_files.clone(),
+            |files| through_policy(files).1.counts.total(),
+            BatchSize::LargeInput,
+        )
     });
     group.finish();
 }

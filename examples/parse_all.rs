@@ -18,8 +18,6 @@ use std::time::Instant;
 use kfpguard::discover::discover;
 use kfpguard::source::LineIndex;
 use kfpguard::yaml::{Limits, Tree};
-use rayon::prelude::*;
-
 const USAGE: &str = "usage: parse_all [-j N] [-q] PATH...";
 
 struct Options {
@@ -95,17 +93,16 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let pool = match rayon::ThreadPoolBuilder::new().num_threads(options.threads).build() {
-        Ok(pool) => pool,
-        Err(error) => {
-            eprintln!("parse_all: cannot start {} threads: {error}", options.threads);
-            return ExitCode::from(2);
-        }
-    };
     let started = Instant::now();
     let (inputs, walk_errors) = discover(&options.paths, options.threads);
-    let outcomes: Vec<Outcome> =
-        pool.install(|| inputs.par_iter().map(|input| parse_file(&input.path, &input.display)).collect());
+    // The same worker pool as the CLI; outcomes are small, so keeping them all is fine here.
+    let mut outcomes: Vec<Outcome> = Vec::with_capacity(inputs.len());
+    kfpguard::ordered::for_each_in_order(
+        &inputs,
+        options.threads,
+        |input| parse_file(&input.path, &input.display),
+        |outcome| outcomes.push(outcome),
+    );
     let elapsed = started.elapsed();
 
     let (mut bytes, mut documents, mut failed) = (0usize, 0usize, walk_errors.len());

@@ -19,7 +19,11 @@ use kfpguard::discover::discover;
 use kfpguard::finding::Finding;
 use kfpguard::formats::{self, Embedded};
 use kfpguard::lint::LintOptions;
-use kfpguard::report::{FileOutcome, FileResult, PipelineInfo, Report, ReportedFinding, snippet};
+use kfpguard::policy::Policy;
+use kfpguard::render::Renderer;
+use kfpguard::render::json::Json;
+use kfpguard::render::sarif::Sarif;
+use kfpguard::report::{FileOutcome, FileResult, PipelineInfo, Report, ReportBuilder, ReportedFinding, snippet};
 use kfpguard::rules::{self, Emitter};
 use kfpguard::source::SourceFile;
 use kfpguard::yaml::Tree;
@@ -33,7 +37,7 @@ const STAGES: [&str; 8] = [
     "normalize (recognize)",
     "rules (Emitter::run_all)",
     "place (regions, snippets)",
-    "report (Report::new)",
+    "report (policy, totals)",
     "render json",
     "render sarif",
 ];
@@ -79,7 +83,7 @@ fn lint(path: &Path, display: &str, options: &LintOptions, clock: &mut Clock) ->
         findings: Vec::new(),
     };
     let fail = |message: String| FileOutcome::Failed {
-        error: kfpguard::report::FileErrorInfo { code: "bench", message, region: None, snippet: None },
+        error: Box::new(kfpguard::report::FileErrorInfo { code: "bench", message, region: None, snippet: None }),
     };
     let file = match clock.time(0, || read(path, display, options.max_file_size)) {
         Ok(file) => file,
@@ -133,6 +137,14 @@ fn lint(path: &Path, display: &str, options: &LintOptions, clock: &mut Clock) ->
     });
     result.outcome = FileOutcome::Linted { documents: recognized.documents };
     result
+}
+
+/// Renders per-file findings as the CLI does, into memory; returns the size in bytes.
+fn render_into(renderer: &mut dyn Renderer, batches: &[Vec<ReportedFinding>], report: &Report) -> usize {
+    let mut out = Vec::new();
+    // Writing to a Vec cannot fail.
+    let _ = kfpguard::render::write_all(renderer, &mut out, batches, report);
+    out.len()
 }
 
 /// What the self-check compares: finding count and a digest of every placed snippet.
@@ -192,10 +204,15 @@ fn main() -> ExitCode {
         let results: Vec<FileResult> =
             inputs.iter().map(|input| lint(&input.path, &input.display, &options, &mut clock)).collect();
         staged = fingerprint_of(&results);
-        let report = clock.time(5, || Report::new(results));
-        let json = clock.time(6, || kfpguard::render::json::render(&report));
-        let sarif = clock.time(7, || kfpguard::render::sarif::render(&report, &root));
-        summary = (report.findings.len(), json.len(), sarif.len());
+        let (batches, report) = clock.time(5, || {
+            let policy = Policy::defaults();
+            let mut builder = ReportBuilder::new(&policy, results.len());
+            let batches: Vec<Vec<ReportedFinding>> = results.into_iter().map(|result| builder.add(result)).collect();
+            (batches, builder.finish())
+        });
+        let json = clock.time(6, || render_into(&mut Json::new(), &batches, &report));
+        let sarif = clock.time(7, || render_into(&mut Sarif::new(&root), &batches, &report));
+        summary = (report.counts.total(), json, sarif);
     }
     // This file re-implements `lint::lint_file` to time its stages: check it still agrees
     // (same findings, same snippets), and time the real thing for comparison.

@@ -7,7 +7,7 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use crate::report::Report;
+use crate::report::ReportedFinding;
 
 /// Version of the baseline file format.
 const VERSION: u32 = 1;
@@ -20,7 +20,7 @@ struct BaselineFile {
 
 /// One accepted finding; everything but the fingerprint is there for human readers.
 #[derive(Serialize, Deserialize)]
-struct Entry {
+pub struct Entry {
     fingerprint: String,
     rule: String,
     path: String,
@@ -30,20 +30,21 @@ struct Entry {
     message: String,
 }
 
-/// Writes the findings of `report` as a baseline. Returns how many were written.
-pub fn write(path: &Path, report: &Report) -> Result<usize, String> {
-    let findings: Vec<Entry> = report
-        .findings
-        .iter()
-        .map(|reported| Entry {
+impl Entry {
+    pub fn new(reported: &ReportedFinding) -> Self {
+        Entry {
             fingerprint: reported.finding.fingerprint.clone(),
             rule: reported.finding.rule.to_string(),
             path: reported.path.clone(),
             pipeline: reported.finding.pipeline.clone(),
             container: reported.finding.container.clone(),
             message: reported.finding.message.clone(),
-        })
-        .collect();
+        }
+    }
+}
+
+/// Writes `findings` as a baseline. Returns how many were written.
+pub fn write(path: &Path, findings: Vec<Entry>) -> Result<usize, String> {
     let count = findings.len();
     let file = BaselineFile { kfpguard_baseline: VERSION, findings };
     let mut text = serde_json::to_string_pretty(&file).map_err(|e| e.to_string())?;

@@ -1,21 +1,21 @@
 //! The command line: parses arguments, runs discover -> lint -> report -> render, and
 //! maps the outcome to the exit-code contract (0 clean, 1 findings, 2 errors).
 
-use std::io::{IsTerminal, Write};
+use std::io::{BufWriter, IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, ValueEnum};
-use rayon::prelude::*;
 
 use crate::baseline;
 use crate::config::{self, Config};
-use crate::discover::discover;
+use crate::discover::{Input, WalkError, discover};
 use crate::finding::Severity;
 use crate::lint::{LintOptions, lint_file};
+use crate::ordered;
 use crate::policy::{self, Policy};
-use crate::render;
-use crate::report::{FileErrorInfo, FileOutcome, FileResult, Report};
+use crate::render::{self, Renderer};
+use crate::report::{FileErrorInfo, FileOutcome, FileResult, Report, ReportBuilder};
 
 /// Exit code: nothing at or above the threshold.
 pub const EXIT_CLEAN: u8 = 0;
@@ -198,36 +198,41 @@ pub fn run(args: &Args) -> u8 {
         }
     };
     let threads = args.threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())).max(1);
-    let pool = match rayon::ThreadPoolBuilder::new().num_threads(threads).build() {
-        Ok(pool) => pool,
-        Err(error) => {
-            eprintln!("kfpguard: cannot start {threads} threads: {error}");
-            return EXIT_ERROR;
-        }
-    };
     let (inputs, walk_errors) = discover(&args.paths, threads);
-    // Paths that could not be walked are inputs that failed: they are reported like any other.
-    let unwalkable = walk_errors.into_iter().map(|error| FileResult {
-        path: error.path,
-        explicit: true,
-        outcome: FileOutcome::Failed {
-            error: FileErrorInfo { code: "kfpguard::io", message: error.message, region: None, snippet: None },
-        },
-        pipelines: Vec::new(),
-        findings: Vec::new(),
-    });
+    // Paths that could not be walked are inputs that failed: reported like any other, in path order.
+    let mut work: Vec<Work> =
+        inputs.into_iter().map(Work::Lint).chain(walk_errors.into_iter().map(Work::Unwalkable)).collect();
+    work.sort_by(|a, b| a.path().cmp(b.path()));
     let options =
         LintOptions { max_file_size: args.max_file_size, settings: config.settings.clone(), ..LintOptions::default() };
     let enabled = |id: &str| policy.is_enabled(id);
-    let results = pool.install(|| {
-        inputs
-            .par_iter()
-            .map(|input| lint_file(&input.path, &input.display, input.explicit, &options, &enabled))
-            .collect::<Vec<_>>()
-    });
-    let report = Report::with_policy(results.into_iter().chain(unwalkable).collect(), &policy);
+    let lint = |item: &Work| match item {
+        Work::Lint(input) => lint_file(&input.path, &input.display, input.explicit, &options, &enabled),
+        Work::Unwalkable(error) => FileResult {
+            path: error.path.clone(),
+            explicit: true,
+            outcome: FileOutcome::Failed {
+                error: Box::new(FileErrorInfo {
+                    code: "kfpguard::io",
+                    message: error.message.clone(),
+                    region: None,
+                    snippet: None,
+                }),
+            },
+            pipelines: Vec::new(),
+            findings: Vec::new(),
+        },
+    };
+    let mut builder = ReportBuilder::new(&policy, work.len());
+
     if let Some(path) = &args.write_baseline {
-        return match baseline::write(path, &report) {
+        let mut entries = Vec::new();
+        ordered::for_each_in_order(&work, threads, lint, |result| {
+            report_file_error(&result);
+            entries.extend(builder.add(result).iter().map(baseline::Entry::new));
+        });
+        let report = builder.finish();
+        return match baseline::write(path, entries) {
             Ok(count) => {
                 eprintln!("kfpguard: wrote {count} findings to baseline {}", path.display());
                 if report.has_failures() { EXIT_ERROR } else { EXIT_CLEAN }
@@ -238,47 +243,135 @@ pub fn run(args: &Args) -> u8 {
             }
         };
     }
-    for note in &report.notes {
+    for note in policy.notes() {
         eprintln!("warning: {note}");
     }
-
-    let rendered = render_as(args.format, &report, args, true);
+    let mut outputs = match open_outputs(args) {
+        Ok(outputs) => outputs,
+        Err(message) => {
+            eprintln!("kfpguard: {message}");
+            return EXIT_ERROR;
+        }
+    };
+    outputs.iter_mut().for_each(|output| output.write(|renderer, out| renderer.begin(out)));
+    ordered::for_each_in_order(&work, threads, lint, |result| {
+        report_file_error(&result);
+        let findings = builder.add(result);
+        for output in &mut outputs {
+            output.write(|renderer, out| renderer.findings(out, &findings));
+        }
+    });
+    let report = builder.finish();
     let mut write_failed = false;
-    for (format, path) in &args.output_format {
-        if let Err(error) = std::fs::write(path, render_as(*format, &report, args, false)) {
-            eprintln!("kfpguard: cannot write {}: {error}", path.display());
-            write_failed = true;
-        }
-    }
-    // File errors always go to standard error, whatever the format and destination.
-    for file in &report.files {
-        if let FileOutcome::Failed { error } = &file.outcome {
-            let location = error.region.map(|r| format!(":{}:{}", r.start.line, r.start.column)).unwrap_or_default();
-            eprintln!("error[{}]: {}{location}: {}", error.code, file.path, error.message);
-        }
-    }
-    // A closed pipe (`kfpguard … | head`) is not an error.
-    if let Err(error) = write_output(args.output.as_ref(), &rendered)
-        && error.kind() != std::io::ErrorKind::BrokenPipe
-    {
-        eprintln!("kfpguard: cannot write the report: {error}");
-        write_failed = true;
+    for output in outputs {
+        write_failed |= !output.end(&report);
     }
     if write_failed { EXIT_ERROR } else { exit_code(args, &report) }
 }
 
-/// Renders `report`; `main` is the `--format` output (which may go to a terminal), the
-/// others are `--output-format` files and never coloured.
-fn render_as(format: OutputFormat, report: &Report, args: &Args, main: bool) -> String {
+/// An item of the run, in path order.
+enum Work {
+    Lint(Input),
+    Unwalkable(WalkError),
+}
+
+impl Work {
+    fn path(&self) -> &str {
+        match self {
+            Work::Lint(input) => &input.display,
+            Work::Unwalkable(error) => &error.path,
+        }
+    }
+}
+
+/// File errors always go to standard error, whatever the format and destination.
+fn report_file_error(result: &FileResult) {
+    if let FileOutcome::Failed { error } = &result.outcome {
+        let location = error.region.map(|r| format!(":{}:{}", r.start.line, r.start.column)).unwrap_or_default();
+        eprintln!("error[{}]: {}{location}: {}", error.code, result.path, error.message);
+    }
+}
+
+/// One destination of the report: a renderer and where it writes, written as the run goes.
+struct Output {
+    renderer: Box<dyn Renderer>,
+    writer: Box<dyn Write>,
+    /// `None` for standard output.
+    path: Option<PathBuf>,
+    /// Flush after each file, so a terminal shows findings as they are found.
+    interactive: bool,
+    /// The first write error; nothing more is written to this output after it.
+    error: Option<std::io::Error>,
+}
+
+impl Output {
+    fn write(&mut self, step: impl FnOnce(&mut dyn Renderer, &mut dyn Write) -> std::io::Result<()>) {
+        if self.error.is_some() {
+            return;
+        }
+        let mut result = step(self.renderer.as_mut(), self.writer.as_mut());
+        if result.is_ok() && self.interactive {
+            result = self.writer.flush();
+        }
+        if let Err(error) = result {
+            self.error = Some(error);
+        }
+    }
+
+    /// Writes the end of the report; false (after saying why) if the output is incomplete.
+    fn end(mut self, report: &Report) -> bool {
+        self.write(|renderer, out| {
+            renderer.end(out, report)?;
+            out.flush()
+        });
+        match (self.error, &self.path) {
+            (None, _) => true,
+            // A closed pipe (`kfpguard … | head`) is not an error.
+            (Some(error), None) if error.kind() == std::io::ErrorKind::BrokenPipe => true,
+            (Some(error), None) => {
+                eprintln!("kfpguard: cannot write the report: {error}");
+                false
+            }
+            (Some(error), Some(path)) => {
+                eprintln!("kfpguard: cannot write the report to {}: {error}", path.display());
+                false
+            }
+        }
+    }
+}
+
+/// The `--format` output (standard output or `-o`) and the `--output-format` files,
+/// created before linting starts so a bad path fails at once.
+fn open_outputs(args: &Args) -> Result<Vec<Output>, String> {
+    let main = std::iter::once((args.format, args.output.clone(), true));
+    let extra = args.output_format.iter().map(|(format, path)| (*format, Some(path.clone()), false));
+    main.chain(extra)
+        .map(|(format, path, main)| {
+            let interactive = main && path.is_none() && std::io::stdout().is_terminal();
+            let writer: Box<dyn Write> = match &path {
+                Some(path) => Box::new(BufWriter::new(
+                    std::fs::File::create(path)
+                        .map_err(|error| format!("cannot write the report to {}: {error}", path.display()))?,
+                )),
+                None => Box::new(BufWriter::new(std::io::stdout())),
+            };
+            Ok(Output { renderer: renderer_for(format, args, main), writer, path, interactive, error: None })
+        })
+        .collect()
+}
+
+/// The renderer of `format`; `main` is the `--format` output (which may go to a
+/// terminal), the others are `--output-format` files and never coloured.
+fn renderer_for(format: OutputFormat, args: &Args, main: bool) -> Box<dyn Renderer> {
     match format {
         OutputFormat::Pretty => {
             let style = pretty_style(args);
-            render::pretty::render(report, render::pretty::Style { color: style.color && main, ..style })
+            Box::new(render::pretty::Pretty::new(render::pretty::Style { color: style.color && main, ..style }))
         }
-        OutputFormat::Json => render::json::render(report),
-        OutputFormat::Sarif => render::sarif::render(report, &std::env::current_dir().unwrap_or_default()),
-        OutputFormat::Github => render::github::render(report),
-        OutputFormat::Markdown => render::markdown::render(report, github_blob_url().as_deref()),
+        OutputFormat::Json => Box::new(render::json::Json::new()),
+        OutputFormat::Sarif => Box::new(render::sarif::Sarif::new(&std::env::current_dir().unwrap_or_default())),
+        OutputFormat::Github => Box::new(render::github::Github::new()),
+        OutputFormat::Markdown => Box::new(render::markdown::Markdown::new(github_blob_url().as_deref())),
     }
 }
 
@@ -412,7 +505,7 @@ fn exit_code(args: &Args, report: &Report) -> u8 {
     if report.has_failures() {
         return EXIT_ERROR;
     }
-    match (args.fail_on.threshold(), report.max_severity()) {
+    match (args.fail_on.threshold(), report.max_severity) {
         (Some(threshold), Some(worst)) if worst >= threshold => EXIT_FINDINGS,
         _ => EXIT_CLEAN,
     }

@@ -2,7 +2,8 @@
 //!
 //! The data flows one way: [`discover`] -> [`lint`] (read, [`yaml`] parse with spans,
 //! [`formats`] recognise and build the [`model`], [`rules`] emit [`finding`]s) ->
-//! [`report`] (place, score, sort) -> [`render`].
+//! [`report`] (place, score, sort) -> [`render`], file by file in path order while later
+//! files are still being linted ([`ordered`]).
 
 pub mod analysis;
 pub mod baseline;
@@ -13,6 +14,7 @@ pub mod finding;
 pub mod formats;
 pub mod lint;
 pub mod model;
+pub mod ordered;
 pub mod policy;
 pub mod render;
 pub mod report;

@@ -1,6 +1,6 @@
 //! What the user accepts: which rules run, severity remaps, the severity floor, ignores
 //! from the config and the baseline. Built once from the config and the command line,
-//! applied once to the sorted findings of a run (`Report::with_policy`); rules never see it.
+//! applied once to the sorted findings of each file (`ReportBuilder::add`); rules never see it.
 
 use std::collections::{BTreeMap, BTreeSet};
 

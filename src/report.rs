@@ -1,6 +1,7 @@
-//! The finished result of a run: every input's outcome, every finding placed at its
-//! line and column with a redacted source snippet, and the risk score per pipeline.
-//! Renderers read only this; they never open or parse files again.
+//! The result of a run: every finding placed at its line and column with a redacted
+//! source snippet, every input's outcome, and the risk score per pipeline. Findings are
+//! handed to the renderers file by file and then dropped; the [`Report`] keeps only the
+//! totals. Renderers read only these; they never open or parse files again.
 
 use std::collections::BTreeMap;
 use std::ops::Range;
@@ -22,7 +23,8 @@ pub enum FileOutcome {
     /// Not a pipeline kfpguard understands.
     Skipped { reason: String },
     /// Could not be read or parsed, or kfpguard failed on it.
-    Failed { error: FileErrorInfo },
+    /// (Boxed: most files do not fail, and the report keeps an outcome per file.)
+    Failed { error: Box<FileErrorInfo> },
 }
 
 /// A file error, ready for display.
@@ -129,12 +131,12 @@ pub struct Suppressed {
     pub baselined: usize,
 }
 
-/// Everything a renderer needs.
-#[derive(Clone, Debug)]
+/// A run's totals and per-file outcomes: everything a renderer needs besides the findings,
+/// which are handed over file by file (see [`ReportBuilder`]) and not kept.
+#[derive(Clone, Debug, Default)]
 pub struct Report {
-    pub files: Vec<FileResult>,
-    /// Sorted by path, position, rule.
-    pub findings: Vec<ReportedFinding>,
+    /// Every input, in path order.
+    pub files: Vec<FileEntry>,
     pub pipelines: Vec<PipelineSummary>,
     pub file_counts: FileCounts,
     pub containers: usize,
@@ -144,6 +146,17 @@ pub struct Report {
     pub suppressed: Suppressed,
     /// Things the user should know about the run itself (e.g. an expired ignore).
     pub notes: Vec<String>,
+    /// The most severe finding reported, if any.
+    pub max_severity: Option<Severity>,
+}
+
+/// One input and what happened to it (its findings are not kept here).
+#[derive(Clone, Debug)]
+pub struct FileEntry {
+    pub path: String,
+    /// Named on the command line (rather than found in a directory).
+    pub explicit: bool,
+    pub outcome: FileOutcome,
 }
 
 /// Risk score of a set of findings (rules.md): weights summed, capped at 100.
@@ -152,28 +165,41 @@ pub fn score<'a>(severities: impl IntoIterator<Item = &'a Severity>) -> u32 {
 }
 
 impl Report {
-    /// Assembles the report from per-file results (in any order), with the default policy.
-    pub fn new(files: Vec<FileResult>) -> Self {
-        Self::with_policy(files, &Policy::defaults())
+    pub fn has_failures(&self) -> bool {
+        self.file_counts.failed > 0
+    }
+}
+
+/// Builds the [`Report`] from per-file results given in path order, applying the policy
+/// (severity remaps, floor, ignores, baseline) to each file's findings once their
+/// fingerprints are final, and hands back the findings to render.
+pub struct ReportBuilder<'p> {
+    policy: &'p Policy,
+    report: Report,
+}
+
+impl<'p> ReportBuilder<'p> {
+    /// `files`: how many files will be added (the kept entries are allocated once).
+    pub fn new(policy: &'p Policy, files: usize) -> Self {
+        let files = Vec::with_capacity(files);
+        Self { policy, report: Report { files, notes: policy.notes(), ..Report::default() } }
     }
 
-    /// Assembles the report, applying `policy` (severity remaps, floor, ignores, baseline)
-    /// after fingerprints are final.
-    pub fn with_policy(mut files: Vec<FileResult>, policy: &Policy) -> Self {
-        files.sort_by(|a, b| a.path.cmp(&b.path));
-        let mut findings: Vec<ReportedFinding> =
-            files.iter_mut().flat_map(|f| std::mem::take(&mut f.findings)).collect();
+    /// Records one file; returns its findings that the policy keeps, sorted by position
+    /// and rule. Files must come in path order (fingerprints name the file, so
+    /// disambiguating them file by file is the same as over the whole run).
+    pub fn add(&mut self, file: FileResult) -> Vec<ReportedFinding> {
+        let FileResult { path, explicit, outcome, pipelines, mut findings } = file;
         findings.sort_by(|a, b| {
-            (&a.path, a.region.start, a.finding.rule, &a.finding.fingerprint).cmp(&(
-                &b.path,
+            (a.region.start, a.finding.rule, &a.finding.fingerprint).cmp(&(
                 b.region.start,
                 b.finding.rule,
                 &b.finding.fingerprint,
             ))
         });
         disambiguate_fingerprints(&mut findings);
-        let mut suppressed = Suppressed::default();
-        findings.retain_mut(|reported| match policy.judge(reported) {
+        let suppressed = &mut self.report.suppressed;
+        findings.retain_mut(|reported| match self.policy.judge(reported) {
             Verdict::Keep => true,
             Verdict::BelowMinimum => {
                 suppressed.below_minimum += 1;
@@ -189,47 +215,40 @@ impl Report {
             }
         });
 
-        let mut by_pipeline: BTreeMap<(&str, &str), Vec<Severity>> = BTreeMap::new();
+        let report = &mut self.report;
+        for info in pipelines {
+            let severities: Vec<Severity> = findings
+                .iter()
+                .filter(|reported| reported.finding.pipeline == info.name)
+                .map(|reported| reported.finding.severity)
+                .collect();
+            let mut counts = Counts::default();
+            severities.iter().for_each(|&s| counts.add(s));
+            report.containers += info.containers;
+            report.pipelines.push(PipelineSummary {
+                info,
+                counts,
+                score: score(&severities),
+                secure: counts.high == 0,
+            });
+        }
+        match outcome {
+            FileOutcome::Linted { .. } => report.file_counts.linted += 1,
+            FileOutcome::Skipped { .. } => report.file_counts.skipped += 1,
+            FileOutcome::Failed { .. } => report.file_counts.failed += 1,
+        }
         for reported in &findings {
-            by_pipeline
-                .entry((&reported.path, &reported.finding.pipeline))
-                .or_default()
-                .push(reported.finding.severity);
+            let severity = reported.finding.severity;
+            report.counts.add(severity);
+            report.score = (report.score + severity.weight()).min(100);
+            report.max_severity = report.max_severity.max(Some(severity));
         }
-        let pipelines: Vec<PipelineSummary> = files
-            .iter()
-            .flat_map(|f| f.pipelines.iter())
-            .map(|info| {
-                let severities =
-                    by_pipeline.get(&(info.path.as_str(), info.name.as_str())).map(Vec::as_slice).unwrap_or(&[]);
-                let mut counts = Counts::default();
-                severities.iter().for_each(|&s| counts.add(s));
-                PipelineSummary { info: info.clone(), counts, score: score(severities), secure: counts.high == 0 }
-            })
-            .collect();
-
-        let mut file_counts = FileCounts::default();
-        for file in &files {
-            match file.outcome {
-                FileOutcome::Linted { .. } => file_counts.linted += 1,
-                FileOutcome::Skipped { .. } => file_counts.skipped += 1,
-                FileOutcome::Failed { .. } => file_counts.failed += 1,
-            }
-        }
-        let mut counts = Counts::default();
-        findings.iter().for_each(|f| counts.add(f.finding.severity));
-        let containers = pipelines.iter().map(|p| p.info.containers).sum();
-        let score = score(findings.iter().map(|f| &f.finding.severity));
-        Report { files, findings, pipelines, file_counts, containers, counts, score, suppressed, notes: policy.notes() }
+        report.files.push(FileEntry { path, explicit, outcome });
+        findings
     }
 
-    /// The most severe finding, if any.
-    pub fn max_severity(&self) -> Option<Severity> {
-        self.findings.iter().map(|f| f.finding.severity).max()
-    }
-
-    pub fn has_failures(&self) -> bool {
-        self.file_counts.failed > 0
+    pub fn finish(self) -> Report {
+        self.report
     }
 }
 
@@ -249,7 +268,8 @@ fn disambiguate_fingerprints(findings: &mut [ReportedFinding]) {
 /// Longest line, in bytes, shown whole in a snippet; longer lines are clipped around the span.
 const MAX_SNIPPET_LINE: usize = 240;
 
-/// Cuts a snippet around `span` out of `file`, masking every range in `secrets`.
+/// Cuts a snippet around `span` out of `file`, masking every range in `secrets` (sorted and
+/// disjoint, as [`crate::lint::secret_ranges`] returns them).
 pub fn snippet(file: &SourceFile, span: Range<usize>, secrets: &[Range<usize>]) -> Snippet {
     let text = &file.text;
     let start = span.start.min(text.len());
@@ -297,7 +317,11 @@ fn floor_char(text: &str, mut index: usize) -> usize {
 /// Replaces the bytes of `shown[piece_start..]` that came from a secret range with `*`,
 /// keeping byte lengths so spans stay valid.
 fn mask(shown: &mut String, piece_start: usize, source: Range<usize>, secrets: &[Range<usize>]) {
-    for secret in secrets {
+    // Sorted and disjoint, the secrets overlapping `source` are consecutive: from the first
+    // that ends after its start to the last that starts before its end. Found by binary
+    // search, as a file may hold a secret in every one of thousands of copied components.
+    let first = secrets.partition_point(|secret| secret.end <= source.start);
+    for secret in secrets[first..].iter().take_while(|secret| secret.start < source.end) {
         let from = secret.start.max(source.start);
         let to = secret.end.min(source.end);
         if from >= to {

@@ -787,7 +787,10 @@ fn file_deleted_between_discovery_and_reading_fails_cleanly() {
         .iter()
         .map(|input| kfpguard::lint::lint_file(&input.path, &input.display, input.explicit, &options, &|_| true))
         .collect();
-    let report = kfpguard::report::Report::new(results);
+    let policy = kfpguard::policy::Policy::defaults();
+    let mut builder = kfpguard::report::ReportBuilder::new(&policy, 0);
+    results.into_iter().for_each(|result| drop(builder.add(result)));
+    let report = builder.finish();
     assert_eq!(report.files.len(), 2);
     assert_eq!((report.file_counts.linted, report.file_counts.failed), (1, 1));
     let gone = report.files.iter().find(|f| f.path.ends_with("gone.yaml")).expect("gone.yaml not reported");

@@ -9,7 +9,7 @@
 use std::path::{Path, PathBuf};
 
 use kfpguard::lint::{LintOptions, lint_file};
-use kfpguard::report::{FileOutcome, Report};
+use kfpguard::report::{FileOutcome, ReportBuilder};
 
 /// A Pod with a privileged container and no limits: several findings when linted.
 const POD: &str = "\
@@ -94,11 +94,17 @@ fn a_panicking_rule_fails_only_its_file() {
     assert!(matches!(fine_result.outcome, FileOutcome::Linted { .. }), "{:?}", fine_result.outcome);
     assert!(!fine_result.findings.is_empty());
 
-    let report = Report::new(vec![boom_result, fine_result]);
+    let (json, report) = kfpguard::render::to_string(
+        &mut kfpguard::render::json::Json::new(),
+        vec![boom_result, fine_result],
+        &kfpguard::policy::Policy::defaults(),
+    );
     assert_eq!((report.file_counts.linted, report.file_counts.failed), (1, 1));
     assert!(report.has_failures());
-    assert!(report.findings.iter().all(|f| f.path == "fine.yaml"), "findings of the failed file leaked");
-    let json = kfpguard::render::json::render(&report);
+    let parsed: serde_json::Value = serde_json::from_str(&json).expect("JSON report");
+    let findings = parsed["findings"].as_array().expect("findings");
+    assert!(!findings.is_empty());
+    assert!(findings.iter().all(|f| f["path"] == "fine.yaml"), "findings of the failed file leaked");
     assert!(json.contains("kfpguard::internal"), "{json}");
 }
 
@@ -114,24 +120,26 @@ fn every_panic_payload_becomes_a_message_that_never_quotes_it() {
 }
 
 #[test]
-fn panics_are_isolated_on_rayon_worker_threads_too() {
-    use rayon::prelude::*;
+fn panics_are_isolated_on_worker_threads_too() {
     let dir = tempfile::tempdir().expect("cannot create a temporary directory");
-    let paths: Vec<PathBuf> = (0..16).map(|i| write(dir.path(), &format!("f{i}.yaml"), POD)).collect();
-    let results: Vec<_> = paths
-        .par_iter()
-        .enumerate()
-        .map(|(index, path)| {
+    let paths: Vec<(usize, PathBuf)> = (0..16).map(|i| (i, write(dir.path(), &format!("f{i:02}.yaml"), POD))).collect();
+    let policy = kfpguard::policy::Policy::defaults();
+    let mut builder = ReportBuilder::new(&policy, 0);
+    kfpguard::ordered::for_each_in_order(
+        &paths,
+        4,
+        |(index, path)| {
             let enabled = move |_: &str| {
                 if index % 3 == 0 {
                     panic!("injected panic for file {index}");
                 }
                 true
             };
-            lint_file(path, &format!("f{index}.yaml"), false, &LintOptions::default(), &enabled)
-        })
-        .collect();
-    let report = Report::new(results);
+            lint_file(path, &format!("f{index:02}.yaml"), false, &LintOptions::default(), &enabled)
+        },
+        |result| drop(builder.add(result)),
+    );
+    let report = builder.finish();
     assert_eq!(report.files.len(), 16);
     assert_eq!(report.file_counts.failed, 6);
     assert_eq!(report.file_counts.linted, 10);

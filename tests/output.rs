@@ -7,25 +7,27 @@ use std::path::Path;
 use std::process::Command;
 
 use kfpguard::lint::{LintOptions, lint_file};
-use kfpguard::render;
-use kfpguard::report::Report;
+use kfpguard::policy::Policy;
+use kfpguard::render::{self, Renderer};
+use kfpguard::report::{FileResult, Report};
 
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 
-fn report_of(relative_paths: &[&str]) -> Report {
-    let results = relative_paths
+fn results_of(relative_paths: &[&str]) -> Vec<FileResult> {
+    relative_paths
         .iter()
         .map(|relative| lint_file(&Path::new(ROOT).join(relative), relative, true, &LintOptions::default(), &|_| true))
-        .collect();
-    Report::new(results)
+        .collect()
 }
 
-fn sample() -> Report {
-    report_of(&[
+/// `renderer`'s output for a few fixtures.
+fn sample(renderer: &mut dyn Renderer) -> String {
+    let results = results_of(&[
         "fixtures/rules/secret-in-env/kfp-v2-vulnerable.yaml",
         "fixtures/rules/privileged-container/k8s-vulnerable.yaml",
         "fixtures/rules/run-as-root/kfp-v2-vulnerable.yaml",
-    ])
+    ]);
+    render::to_string(renderer, results, &Policy::defaults()).0
 }
 
 fn stable(text: String) -> String {
@@ -35,17 +37,17 @@ fn stable(text: String) -> String {
 #[test]
 fn pretty_output() {
     let style = render::pretty::Style { color: false, width: 100, verbose: true, quiet: false };
-    insta::assert_snapshot!(stable(render::pretty::render(&sample(), style)));
+    insta::assert_snapshot!(stable(sample(&mut render::pretty::Pretty::new(style))));
 }
 
 #[test]
 fn json_output() {
-    insta::assert_snapshot!(stable(render::json::render(&sample())));
+    insta::assert_snapshot!(stable(sample(&mut render::json::Json::new())));
 }
 
 #[test]
 fn sarif_output() {
-    insta::assert_snapshot!(stable(render::sarif::render(&sample(), Path::new("/ROOT"))));
+    insta::assert_snapshot!(stable(sample(&mut render::sarif::Sarif::new(Path::new("/ROOT")))));
 }
 
 #[test]
@@ -69,11 +71,12 @@ fn sarif_passes_the_official_validator() {
         }
     }
     let refs: Vec<&str> = paths.iter().map(String::as_str).collect();
-    let report = report_of(&refs);
-    assert!(!report.findings.is_empty());
+    let (text, report): (String, Report) =
+        render::to_string(&mut render::sarif::Sarif::new(Path::new(ROOT)), results_of(&refs), &Policy::defaults());
+    assert!(report.counts.total() > 0);
     let dir = tempfile::tempdir().unwrap();
     let sarif = dir.path().join("fixtures.sarif");
-    std::fs::write(&sarif, render::sarif::render(&report, Path::new(ROOT))).unwrap();
+    std::fs::write(&sarif, text).unwrap();
     let output =
         Command::new("bash").arg(Path::new(ROOT).join("scripts/validate-sarif.sh")).arg(&sarif).output().unwrap();
     let log = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));

@@ -11,8 +11,9 @@ use std::path::PathBuf;
 use std::sync::OnceLock;
 
 use kfpguard::lint::{LintOptions, lint_file};
+use kfpguard::policy::Policy;
 use kfpguard::render;
-use kfpguard::report::{FileOutcome, Report};
+use kfpguard::report::FileOutcome;
 use libfuzzer_sys::fuzz_target;
 
 /// One file per fuzzing process, rewritten for each input (on tmpfs when there is one).
@@ -48,13 +49,14 @@ fuzz_target!(|data: &[u8]| {
             snippet.text.len()
         );
     }
-    let report = Report::new(vec![result]);
+    let policy = Policy::defaults();
     for color in [false, true] {
         let style = render::pretty::Style { color, width: 100, verbose: true, quiet: false };
-        let _ = render::pretty::render(&report, style);
+        let _ = render::to_string(&mut render::pretty::Pretty::new(style), vec![result.clone()], &policy);
     }
-    let json = render::json::render(&report);
+    let (json, _) = render::to_string(&mut render::json::Json::new(), vec![result.clone()], &policy);
     serde_json::from_str::<serde_json::Value>(&json).expect("JSON output does not parse");
-    let sarif = render::sarif::render(&report, std::path::Path::new("/src"));
+    let (sarif, _) =
+        render::to_string(&mut render::sarif::Sarif::new(std::path::Path::new("/src")), vec![result], &policy);
     serde_json::from_str::<serde_json::Value>(&sarif).expect("SARIF output does not parse");
 });

@@ -6,7 +6,7 @@
 //! `executorLabel` -> executor), never by rebuilding names, and the platform spec is
 //! joined onto the executor it configures.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use crate::model::{
     Container, EnvValue, EnvVar, Format, Parameter, ParameterKind, Pipeline, PodSettings, Role, SecurityContext,
@@ -42,16 +42,15 @@ pub fn pipeline<'t>(document: NodeRef<'t>, platform: Option<NodeRef<'t>>, fallba
         pods: Vec::new(),
     };
     let tasks_by_executor = tasks_by_executor(spec);
-    let platform_executors = platform.and_then(|platform| platform.at(&["deploymentSpec", "executors"]));
+    let platform_configs =
+        platform.and_then(|platform| platform.at(&["deploymentSpec", "executors"])).map(by_key).unwrap_or_default();
     if let Some(executors) = spec.at(&["deploymentSpec", "executors"]) {
         for (label_node, executor) in executors.entries() {
             let Some(label) = label_node.as_str() else { continue };
             let steps = tasks_by_executor.get(label).cloned().unwrap_or_default();
-            let pod = platform_executors
-                .and_then(|configs| configs.get(label))
-                .map(|config| add_platform_config(&mut pipeline, label, config, &steps));
-            let secret_env =
-                platform_executors.and_then(|configs| configs.get(label)).map(secret_env_names).unwrap_or_default();
+            let config = platform_configs.get(label).copied();
+            let pod = config.map(|config| add_platform_config(&mut pipeline, label, config, &steps));
+            let secret_env = config.map(secret_env_names).unwrap_or_default();
             for mut container in executor_containers(label_node, label, executor) {
                 container.steps = steps.clone();
                 container.pod = pod;
@@ -93,8 +92,9 @@ pub fn platform_only<'t>(document: NodeRef<'t>, platform: NodeRef<'t>, fallback_
 /// Executor label -> keys of the tasks (in any DAG) that run it, in file order.
 fn tasks_by_executor(spec: NodeRef<'_>) -> BTreeMap<String, Vec<String>> {
     let components = spec.get("components");
+    let components_by_name = components.map(by_key).unwrap_or_default();
     let executor_of = |component: &str| -> Option<String> {
-        components?.get(component)?.get("executorLabel")?.as_str().map(str::to_string)
+        components_by_name.get(component)?.get("executorLabel")?.as_str().map(str::to_string)
     };
     let mut dags: Vec<NodeRef<'_>> = spec.at(&["root", "dag", "tasks"]).into_iter().collect();
     if let Some(components) = components {
@@ -118,6 +118,13 @@ fn tasks_by_executor(spec: NodeRef<'_>) -> BTreeMap<String, Vec<String>> {
         map.entry(executor.to_string()).or_default().push("root".to_string());
     }
     map
+}
+
+/// The values of a mapping by their (string) keys, the last one if a key repeats, as
+/// [`NodeRef::get`] finds them. Built once per mapping where every task or executor looks a
+/// key up: `get` scans the mapping, and these mappings grow with the pipeline.
+fn by_key(map: NodeRef<'_>) -> HashMap<&str, NodeRef<'_>> {
+    map.entries().filter_map(|(key, value)| Some((key.as_str()?, value))).collect()
 }
 
 /// The containers of one executor: `container`, or the worker pools of an old Vertex `customJob`.

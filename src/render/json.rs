@@ -1,19 +1,12 @@
 //! The JSON report, schema version [`JSON_SCHEMA_VERSION`] (documented in
 //! `docs/json-output.md`). Field names are a public contract: add, never rename.
 
+use std::io::{self, Write};
+
 use serde::Serialize;
 
-use crate::report::{Counts, FileCounts, FileOutcome, JSON_SCHEMA_VERSION, PipelineSummary, Report, Suppressed};
-
-#[derive(Serialize)]
-struct JsonReport<'r> {
-    schema_version: u32,
-    tool: Tool,
-    summary: Summary<'r>,
-    findings: Vec<JsonFinding<'r>>,
-    pipelines: &'r [PipelineSummary],
-    files: Vec<JsonFile<'r>>,
-}
+use super::{Renderer, close_json_array, write_json, write_json_element};
+use crate::report::{Counts, FileCounts, FileOutcome, JSON_SCHEMA_VERSION, Report, ReportedFinding, Suppressed};
 
 #[derive(Serialize)]
 struct Tool {
@@ -64,23 +57,31 @@ struct JsonFile<'r> {
     outcome: &'r FileOutcome,
 }
 
-pub fn render(report: &Report) -> String {
-    let json = JsonReport {
-        schema_version: JSON_SCHEMA_VERSION,
-        tool: Tool { name: env!("CARGO_PKG_NAME"), version: env!("CARGO_PKG_VERSION") },
-        summary: Summary {
-            files: report.file_counts,
-            suppressed: report.suppressed,
-            notes: &report.notes,
-            pipelines: report.pipelines.len(),
-            containers: report.containers,
-            findings: report.counts,
-            score: report.score,
-        },
-        findings: report
-            .findings
-            .iter()
-            .map(|reported| JsonFinding {
+/// Streams the JSON report. Keys come in the order `schema_version`, `tool`, `findings`,
+/// `pipelines`, `files`, `summary`: the totals are known only at the end of the run.
+#[derive(Default)]
+pub struct Json {
+    written: usize,
+    scratch: Vec<u8>,
+}
+
+impl Json {
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+
+impl Renderer for Json {
+    fn begin(&mut self, out: &mut dyn Write) -> io::Result<()> {
+        out.write_all(format!("{{\n  \"schema_version\": {JSON_SCHEMA_VERSION},\n  \"tool\": ").as_bytes())?;
+        let tool = Tool { name: env!("CARGO_PKG_NAME"), version: env!("CARGO_PKG_VERSION") };
+        write_json(out, &tool, 2, &mut self.scratch)?;
+        out.write_all(b",\n  \"findings\": [")
+    }
+
+    fn findings(&mut self, out: &mut dyn Write, findings: &[ReportedFinding]) -> io::Result<()> {
+        for reported in findings {
+            let finding = JsonFinding {
                 rule: reported.finding.rule,
                 severity: reported.finding.severity.as_str(),
                 message: &reported.finding.message,
@@ -102,12 +103,43 @@ pub fn render(report: &Report) -> String {
                         message,
                     })
                     .collect(),
-            })
-            .collect(),
-        pipelines: &report.pipelines,
-        files: report.files.iter().map(|file| JsonFile { path: &file.path, outcome: &file.outcome }).collect(),
-    };
-    let mut text = serde_json::to_string_pretty(&json).unwrap_or_else(|error| format!("{{\"error\": \"{error}\"}}"));
-    text.push('\n');
-    text
+            };
+            write_json_element(out, &finding, self.written, 4, &mut self.scratch)?;
+            self.written += 1;
+        }
+        Ok(())
+    }
+
+    fn end(&mut self, out: &mut dyn Write, report: &Report) -> io::Result<()> {
+        close_json_array(out, self.written, 2)?;
+        // Element by element: a run over many files must not be serialised whole in memory.
+        out.write_all(b",\n  \"pipelines\": [")?;
+        for (index, pipeline) in report.pipelines.iter().enumerate() {
+            write_json_element(out, pipeline, index, 4, &mut self.scratch)?;
+        }
+        close_json_array(out, report.pipelines.len(), 2)?;
+        out.write_all(b",\n  \"files\": [")?;
+        for (index, file) in report.files.iter().enumerate() {
+            write_json_element(
+                out,
+                &JsonFile { path: &file.path, outcome: &file.outcome },
+                index,
+                4,
+                &mut self.scratch,
+            )?;
+        }
+        close_json_array(out, report.files.len(), 2)?;
+        out.write_all(b",\n  \"summary\": ")?;
+        let summary = Summary {
+            files: report.file_counts,
+            suppressed: report.suppressed,
+            notes: &report.notes,
+            pipelines: report.pipelines.len(),
+            containers: report.containers,
+            findings: report.counts,
+            score: report.score,
+        };
+        write_json(out, &summary, 2, &mut self.scratch)?;
+        out.write_all(b"\n}\n")
+    }
 }

@@ -1,13 +1,15 @@
 //! Terminal output: one miette diagnostic per finding (source snippet, rule id, context,
-//! how to fix), then a summary table per pipeline. Reads only the [`Report`].
+//! how to fix), streamed file by file, then a summary table per pipeline.
 
 use std::fmt::Write as _;
+use std::io::{self, Write};
 
 use miette::{
     Diagnostic, GraphicalReportHandler, GraphicalTheme, LabeledSpan, MietteError, MietteSpanContents, SourceCode,
     SourceSpan, SpanContents,
 };
 
+use super::Renderer;
 use crate::finding::Severity;
 use crate::report::{FileOutcome, Report, ReportedFinding, Snippet};
 use crate::rules;
@@ -24,32 +26,58 @@ pub struct Style {
     pub quiet: bool,
 }
 
-/// Renders the whole report.
-pub fn render(report: &Report, style: Style) -> String {
-    let theme = if style.color { GraphicalTheme::unicode() } else { GraphicalTheme::unicode_nocolor() };
-    let handler =
-        GraphicalReportHandler::new_themed(theme).with_width(style.width).with_wrap_lines(false).with_links(false);
-    let mut out = String::new();
-    for reported in &report.findings {
-        let diagnostic = FindingDiagnostic::new(reported);
-        if handler.render_report(&mut out, &diagnostic).is_err() {
-            // Rendering into a String cannot fail but for a bug in a Display impl: fall back.
-            let _ = writeln!(
-                out,
-                "{}:{}:{}: {} {}",
-                reported.path,
-                reported.region.start.line,
-                reported.region.start.column,
-                reported.finding.rule,
-                reported.finding.message
-            );
+/// Streams miette diagnostics, then the summary.
+pub struct Pretty {
+    style: Style,
+    handler: GraphicalReportHandler,
+    text: String,
+}
+
+impl Pretty {
+    pub fn new(style: Style) -> Self {
+        let theme = if style.color { GraphicalTheme::unicode() } else { GraphicalTheme::unicode_nocolor() };
+        let handler =
+            GraphicalReportHandler::new_themed(theme).with_width(style.width).with_wrap_lines(false).with_links(false);
+        Self { style, handler, text: String::new() }
+    }
+}
+
+impl Renderer for Pretty {
+    fn begin(&mut self, _out: &mut dyn Write) -> io::Result<()> {
+        Ok(())
+    }
+
+    fn findings(&mut self, out: &mut dyn Write, findings: &[ReportedFinding]) -> io::Result<()> {
+        for reported in findings {
+            self.text.clear();
+            let diagnostic = FindingDiagnostic::new(reported);
+            if self.handler.render_report(&mut self.text, &diagnostic).is_err() {
+                // Rendering into a String cannot fail but for a bug in a Display impl: fall back.
+                self.text.clear();
+                let _ = writeln!(
+                    self.text,
+                    "{}:{}:{}: {} {}",
+                    reported.path,
+                    reported.region.start.line,
+                    reported.region.start.column,
+                    reported.finding.rule,
+                    reported.finding.message
+                );
+            }
+            self.text.push('\n');
+            out.write_all(self.text.as_bytes())?;
         }
-        out.push('\n');
+        Ok(())
     }
-    if !style.quiet {
-        summary(&mut out, report, style.verbose);
+
+    fn end(&mut self, out: &mut dyn Write, report: &Report) -> io::Result<()> {
+        if self.style.quiet {
+            return Ok(());
+        }
+        let mut text = String::new();
+        summary(&mut text, report, self.style.verbose);
+        out.write_all(text.as_bytes())
     }
-    out
 }
 
 fn summary(out: &mut String, report: &Report, verbose: bool) {

@@ -3,12 +3,15 @@
 //! under `%SRCROOT%`, line-independent `partialFingerprints`, and failed files as
 //! tool execution notifications.
 
-use std::path::Path;
+use std::collections::HashMap;
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
 
 use serde_json::{Value, json};
 
+use super::{Renderer, close_json_array, write_json, write_json_element};
 use crate::finding::Severity;
-use crate::report::{FileOutcome, Report};
+use crate::report::{Counts, FileOutcome, Report, ReportedFinding};
 use crate::rules::{self, Rule};
 
 /// GitHub maps `security-severity` >= 7.0 to high, >= 4.0 to medium, else low.
@@ -105,26 +108,6 @@ fn artifact_location(path: &str, root: &Path) -> Value {
 }
 
 #[derive(serde::Serialize)]
-struct Log<'r> {
-    #[serde(rename = "$schema")]
-    schema: &'static str,
-    runs: [Run<'r>; 1],
-    version: &'static str,
-}
-
-#[derive(serde::Serialize)]
-#[serde(rename_all = "camelCase")]
-struct Run<'r> {
-    automation_details: Value,
-    column_kind: &'static str,
-    invocations: Value,
-    original_uri_base_ids: Value,
-    properties: Value,
-    results: Vec<SarifResult<'r>>,
-    tool: Value,
-}
-
-#[derive(serde::Serialize)]
 #[serde(rename_all = "camelCase")]
 struct SarifResult<'r> {
     level: &'static str,
@@ -137,6 +120,17 @@ struct SarifResult<'r> {
     rule_id: &'r str,
     #[serde(skip_serializing_if = "Option::is_none")]
     rule_index: Option<usize>,
+}
+
+/// A pipeline in the run's properties (keys sorted, as in the rest of the log).
+#[derive(serde::Serialize)]
+struct PipelineProperties<'r> {
+    counts: Counts,
+    format: &'static str,
+    name: &'r str,
+    path: &'r str,
+    score: u32,
+    secure: bool,
 }
 
 #[derive(serde::Serialize)]
@@ -202,25 +196,48 @@ fn sarif_region(r: &crate::source::Region) -> SarifRegion {
     }
 }
 
-/// `root` is the directory that report paths are relative to (the working directory).
-pub fn render(report: &Report, root: &Path) -> String {
-    let all = rules::all();
-    let rule_indices: std::collections::HashMap<&str, usize> =
-        all.iter().enumerate().rev().map(|(index, rule)| (rule.meta.id, index)).collect();
-    // One artifact location per file, borrowed by every location that points into it.
-    let mut artifacts: std::collections::HashMap<&str, Value> = std::collections::HashMap::new();
-    for reported in &report.findings {
-        artifacts.entry(reported.path.as_str()).or_insert_with(|| artifact_location(&reported.path, root));
+/// Streams a SARIF log with one run. The run's keys come in the order
+/// `automationDetails`, `columnKind`, `originalUriBaseIds`, `tool`, `results`,
+/// `invocations`, `properties`: what depends on the whole run goes after the results.
+pub struct Sarif {
+    /// The directory report paths are relative to (the working directory).
+    root: PathBuf,
+    rule_indices: HashMap<&'static str, usize>,
+    written: usize,
+    scratch: Vec<u8>,
+}
+
+impl Sarif {
+    pub fn new(root: &Path) -> Self {
+        let rule_indices = rules::all().iter().enumerate().rev().map(|(index, rule)| (rule.meta.id, index)).collect();
+        Self { root: root.to_path_buf(), rule_indices, written: 0, scratch: Vec::new() }
     }
-    let artifacts = &artifacts;
-    let null = Value::Null;
-    let null = &null;
-    let results: Vec<SarifResult<'_>> = report
-        .findings
-        .iter()
-        .map(|reported| {
+}
+
+impl Renderer for Sarif {
+    fn begin(&mut self, out: &mut dyn Write) -> io::Result<()> {
+        out.write_all(b"{\n  \"$schema\": \"https://json.schemastore.org/sarif-2.1.0.json\",\n  \"runs\": [\n    {\n")?;
+        out.write_all(b"      \"automationDetails\": ")?;
+        write_json(out, &json!({ "id": "kfpguard/" }), 6, &mut self.scratch)?;
+        out.write_all(b",\n      \"columnKind\": \"unicodeCodePoints\",\n      \"originalUriBaseIds\": ")?;
+        write_json(out, &json!({ "%SRCROOT%": { "uri": directory_uri(&self.root) } }), 6, &mut self.scratch)?;
+        out.write_all(b",\n      \"tool\": ")?;
+        let tool = json!({ "driver": {
+            "name": "kfpguard",
+            "version": env!("CARGO_PKG_VERSION"),
+            "semanticVersion": env!("CARGO_PKG_VERSION"),
+            "rules": rules::all().iter().map(|rule| descriptor(rule)).collect::<Vec<_>>(),
+        }});
+        write_json(out, &tool, 6, &mut self.scratch)?;
+        out.write_all(b",\n      \"results\": [")
+    }
+
+    fn findings(&mut self, out: &mut dyn Write, findings: &[ReportedFinding]) -> io::Result<()> {
+        let Some(first) = findings.first() else { return Ok(()) };
+        // One artifact location per file, borrowed by every location that points into it.
+        let artifact = artifact_location(&first.path, &self.root);
+        for reported in findings {
             let finding = &reported.finding;
-            let artifact = artifacts.get(reported.path.as_str()).unwrap_or(null);
             let mut logical = vec![Logical { fully_qualified_name: None, kind: "module", name: &finding.pipeline }];
             if let Some(container) = &finding.container {
                 logical.push(Logical {
@@ -237,79 +254,79 @@ pub fn render(report: &Report, root: &Path) -> String {
                     id: Some(id),
                     logical_locations: None,
                     message: Some(Text { text: message }),
-                    physical_location: Physical { artifact_location: artifact, region: sarif_region(region) },
+                    physical_location: Physical { artifact_location: &artifact, region: sarif_region(region) },
                 })
                 .collect();
-            SarifResult {
+            let result = SarifResult {
                 level: level(finding.severity),
                 locations: [Location {
                     id: None,
                     logical_locations: Some(logical),
                     message: None,
-                    physical_location: Physical { artifact_location: artifact, region: sarif_region(&reported.region) },
+                    physical_location: Physical {
+                        artifact_location: &artifact,
+                        region: sarif_region(&reported.region),
+                    },
                 }],
                 message: Text { text: &finding.message },
                 partial_fingerprints: Fingerprints { v1: &finding.fingerprint },
                 properties: ResultProperties { pipeline: &finding.pipeline, steps: &finding.steps },
                 related_locations,
                 rule_id: finding.rule,
-                rule_index: rule_indices.get(finding.rule).copied(),
-            }
-        })
-        .collect();
-    let notifications: Vec<Value> = report
-        .files
-        .iter()
-        .filter_map(|file| {
-            let FileOutcome::Failed { error } = &file.outcome else { return None };
-            let mut location =
-                json!({ "physicalLocation": { "artifactLocation": artifact_location(&file.path, root) } });
-            if let Some(region) = error.region {
-                location["physicalLocation"]["region"] =
-                    json!({ "startLine": region.start.line, "startColumn": region.start.column });
-            }
-            Some(json!({
-                "level": "error",
-                "message": { "text": format!("{}: {}", file.path, error.message) },
-                "descriptor": { "id": error.code },
-                "locations": [location],
-            }))
-        })
-        .collect();
-    let log = Log {
-        schema: "https://json.schemastore.org/sarif-2.1.0.json",
-        version: "2.1.0",
-        runs: [Run {
-            automation_details: json!({ "id": "kfpguard/" }),
-            column_kind: "unicodeCodePoints",
-            invocations: json!([{
-                "executionSuccessful": !report.has_failures(),
-                "toolExecutionNotifications": notifications,
-            }]),
-            original_uri_base_ids: json!({ "%SRCROOT%": { "uri": directory_uri(root) } }),
-            properties: json!({
-                "score": report.score,
-                "files": report.file_counts,
-                "suppressed": report.suppressed,
-                "pipelines": report.pipelines.iter().map(|p| json!({
-                    "path": p.info.path, "name": p.info.name, "format": p.info.format,
-                    "score": p.score, "secure": p.secure, "counts": p.counts,
-                })).collect::<Vec<_>>(),
-            }),
-            results,
-            tool: json!({ "driver": {
-                "name": "kfpguard",
-                "version": env!("CARGO_PKG_VERSION"),
-                "semanticVersion": env!("CARGO_PKG_VERSION"),
-                "rules": all.iter().map(|rule| descriptor(rule)).collect::<Vec<_>>(),
-            }}),
-        }],
-    };
-    // Sized up front: growing a 20 MB buffer by doubling copies it about twice over.
-    let mut out = Vec::with_capacity(4096 + report.findings.len() * 1536);
-    if serde_json::to_writer_pretty(&mut out, &log).is_err() {
-        out.clear();
+                rule_index: self.rule_indices.get(finding.rule).copied(),
+            };
+            write_json_element(out, &result, self.written, 8, &mut self.scratch)?;
+            self.written += 1;
+        }
+        Ok(())
     }
-    out.push(b'\n');
-    String::from_utf8(out).unwrap_or_default()
+
+    fn end(&mut self, out: &mut dyn Write, report: &Report) -> io::Result<()> {
+        close_json_array(out, self.written, 6)?;
+        let notifications: Vec<Value> = report
+            .files
+            .iter()
+            .filter_map(|file| {
+                let FileOutcome::Failed { error } = &file.outcome else { return None };
+                let mut location =
+                    json!({ "physicalLocation": { "artifactLocation": artifact_location(&file.path, &self.root) } });
+                if let Some(region) = error.region {
+                    location["physicalLocation"]["region"] =
+                        json!({ "startLine": region.start.line, "startColumn": region.start.column });
+                }
+                Some(json!({
+                    "level": "error",
+                    "message": { "text": format!("{}: {}", file.path, error.message) },
+                    "descriptor": { "id": error.code },
+                    "locations": [location],
+                }))
+            })
+            .collect();
+        out.write_all(b",\n      \"invocations\": ")?;
+        let invocations = json!([{
+            "executionSuccessful": !report.has_failures(),
+            "toolExecutionNotifications": notifications,
+        }]);
+        write_json(out, &invocations, 6, &mut self.scratch)?;
+        // Element by element: a run over many files must not be serialised whole in memory.
+        out.write_all(b",\n      \"properties\": {\n        \"files\": ")?;
+        write_json(out, &report.file_counts, 8, &mut self.scratch)?;
+        out.write_all(b",\n        \"pipelines\": [")?;
+        for (index, pipeline) in report.pipelines.iter().enumerate() {
+            let properties = PipelineProperties {
+                counts: pipeline.counts,
+                format: pipeline.info.format,
+                name: &pipeline.info.name,
+                path: &pipeline.info.path,
+                score: pipeline.score,
+                secure: pipeline.secure,
+            };
+            write_json_element(out, &properties, index, 10, &mut self.scratch)?;
+        }
+        close_json_array(out, report.pipelines.len(), 8)?;
+        out.write_all(format!(",\n        \"score\": {},\n        \"suppressed\": ", report.score).as_bytes())?;
+        write_json(out, &report.suppressed, 8, &mut self.scratch)?;
+        out.write_all(b"\n      }")?;
+        out.write_all(b"\n    }\n  ],\n  \"version\": \"2.1.0\"\n}\n")
+    }
 }

@@ -8,6 +8,7 @@
 //! env vars, parameters, assignments and flags ([`crate::secrets::sink_token`]). It runs
 //! before the weaker secret rules, which skip the values it reported.
 
+use std::cell::OnceCell;
 use std::ops::Range;
 
 use super::secret_in_args::command_sinks;
@@ -71,15 +72,9 @@ Identity) so no long-lived key is needed at all.",
 };
 
 fn check(pipeline: &Pipeline<'_>, out: &mut Emitter<'_>) {
-    let owners = container_spans(pipeline);
-    let owner_of = |span: &Range<usize>| -> Option<&Container<'_>> {
-        owners
-            .iter()
-            .filter(|(owned, _)| owned.start <= span.start && span.end <= owned.end)
-            // The innermost node wins (an env value inside a platform spec joined onto it).
-            .min_by_key(|(owned, _)| owned.end - owned.start)
-            .map(|(_, container)| *container)
-    };
+    // Built on the first token: most pipelines have none.
+    let owners = OnceCell::new();
+    let owner_of = |span: &Range<usize>| owners.get_or_init(|| Owners::new(container_spans(pipeline))).of(span);
     let mut mentions_wandb = false;
     for document in out.sources() {
         // A single-document tree is scanned flat, without `NodeRef::scalars`' bookkeeping.
@@ -88,9 +83,10 @@ fn check(pipeline: &Pipeline<'_>, out: &mut Emitter<'_>) {
         } else {
             document.scalars()
         };
+        let may_mention_wandb = !mentions_wandb && may_spell_wandb(document.tree().source());
         for scalar in scalars {
             let Some(value) = scalar.as_str() else { continue };
-            mentions_wandb = mentions_wandb || value.contains("wandb") || value.contains("WANDB");
+            mentions_wandb = mentions_wandb || (may_mention_wandb && spells_wandb(value));
             let tokens = find_tokens(value);
             if tokens.is_empty() {
                 continue;
@@ -131,6 +127,23 @@ fn sink(out: &mut Emitter<'_>, name: &str, value: &MappedText, container: Option
     }
 }
 
+/// True if `text` spells `wandb` or `WANDB`: in a scalar, the sign that W&B keys may sit
+/// in secret-named places.
+fn spells_wandb(text: &str) -> bool {
+    text.contains("wandb") || text.contains("WANDB")
+}
+
+/// False if no scalar parsed from `source` can spell `wandb` or `WANDB`, found in one pass
+/// over the source instead of one per scalar: a decoded value can only hold the word if the
+/// source spells it (perhaps in a comment only) or holds an escape that makes letters (`\x`,
+/// `\u`, `\U`) or joins lines (`\` before a line break).
+fn may_spell_wandb(source: &str) -> bool {
+    let escapes = source
+        .match_indices('\\')
+        .any(|(at, _)| matches!(source.as_bytes().get(at + 1), Some(b'x' | b'u' | b'U' | b'\n' | b'\r')));
+    escapes || spells_wandb(source)
+}
+
 /// File spans of every node a container was read from, to name the container a token is in.
 fn container_spans<'p, 't>(pipeline: &'p Pipeline<'t>) -> Vec<(Range<usize>, &'p Container<'t>)> {
     let mut spans = Vec::new();
@@ -145,6 +158,55 @@ fn container_spans<'p, 't>(pipeline: &'p Pipeline<'t>) -> Vec<(Range<usize>, &'p
         }
     }
     spans
+}
+
+/// Owners of spans (containers, in [`check`]) looked up by a span they hold.
+struct Owners<T> {
+    /// Span, position in the order given, owner; sorted by start.
+    spans: Vec<(Range<usize>, usize, T)>,
+    /// `reach[i]`: the furthest end of `spans[..=i]`.
+    reach: Vec<usize>,
+}
+
+impl<T: Copy> Owners<T> {
+    fn new(spans: Vec<(Range<usize>, T)>) -> Self {
+        let mut spans: Vec<_> =
+            spans.into_iter().enumerate().map(|(position, (span, owner))| (span, position, owner)).collect();
+        spans.sort_by_key(|(span, position, _)| (span.start, *position));
+        let reach = spans
+            .iter()
+            .scan(0, |furthest, (span, _, _)| {
+                *furthest = span.end.max(*furthest);
+                Some(*furthest)
+            })
+            .collect();
+        Self { spans, reach }
+    }
+
+    /// The owner of the innermost span holding `span` (an env value inside a platform spec
+    /// joined onto it), the first in the order given among equally long ones.
+    fn of(&self, span: &Range<usize>) -> Option<T> {
+        // Candidates start at or before the span; walk back from the last one.
+        let candidates = self.spans.partition_point(|(owned, _, _)| owned.start <= span.start);
+        let mut best: Option<(usize, usize, T)> = None;
+        for (index, (owned, position, owner)) in self.spans[..candidates].iter().enumerate().rev() {
+            // No span from here back reaches the span's end: none holds it.
+            if self.reach[index] < span.end {
+                break;
+            }
+            // Spans from here back start earlier, so holding the span makes them longer.
+            if best.is_some_and(|(length, _, _)| owned.start + length < span.end) {
+                break;
+            }
+            let length = owned.end - owned.start;
+            let better =
+                best.is_none_or(|(best_length, best_position, _)| (length, *position) < (best_length, best_position));
+            if span.end <= owned.end && better {
+                best = Some((length, *position, *owner));
+            }
+        }
+        best.map(|(_, _, owner)| owner)
+    }
 }
 
 fn report(
@@ -176,4 +238,56 @@ fn report(
             ..Hit::default()
         },
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::yaml::{Limits, Tree};
+
+    #[test]
+    fn owners_answer_like_a_scan_of_every_span() {
+        // Pseudo-random spans (a fixed LCG), many nested, overlapping and repeated.
+        let mut seed: u64 = 11;
+        let mut next = |below: u64| {
+            seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            ((seed >> 33) % below) as usize
+        };
+        let spans: Vec<(Range<usize>, usize)> = (0..300)
+            .map(|owner| {
+                let start = next(400);
+                (start..start + next(60), owner)
+            })
+            .collect();
+        let owners = Owners::new(spans.clone());
+        let mut found = 0;
+        for _ in 0..3000 {
+            let start = next(450);
+            let span = start..start + next(8);
+            let scanned = spans
+                .iter()
+                .filter(|(owned, _)| owned.start <= span.start && span.end <= owned.end)
+                .min_by_key(|(owned, _)| owned.end - owned.start)
+                .map(|(_, owner)| *owner);
+            assert_eq!(owners.of(&span), scanned, "{span:?}");
+            found += usize::from(scanned.is_some());
+        }
+        assert!((100..2900).contains(&found), "{found}");
+    }
+
+    #[test]
+    fn the_source_rules_out_a_wandb_mention_only_when_no_scalar_has_one() {
+        let check = |text: &str| {
+            let tree = Tree::parse(text.to_string(), None, Limits::default()).unwrap();
+            let scalar_spells = tree.scalars().filter_map(|scalar| scalar.as_str()).any(spells_wandb);
+            (may_spell_wandb(tree.source()), scalar_spells)
+        };
+        assert_eq!(check("env: {name: WANDB_API_KEY}\n"), (true, true));
+        // Spelled by escapes only: a letter escape, a backslash line join.
+        assert_eq!(check("a: \"\\x77andb\"\n"), (true, true));
+        assert_eq!(check("a: \"wan\\\n  db\"\n"), (true, true));
+        // In a comment only: the scalars are asked, and none has it.
+        assert_eq!(check("# wandb\na: \"w\\tandb\"\n"), (true, false));
+        assert_eq!(check("a: Wandb\nb: \"w\\tandb\"\n"), (false, false));
+    }
 }

@@ -20,7 +20,7 @@ mod secret_in_args;
 mod secret_in_env;
 mod secret_in_parameter_default;
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::ops::Range;
 use std::sync::OnceLock;
 
@@ -217,6 +217,37 @@ pub struct Emitter<'a> {
     settings: &'a RuleSettings,
     sources: &'a [NodeRef<'a>],
     findings: Vec<Finding>,
+    /// What [`Emitter::covered`] asks about the findings so far, per rule.
+    reach: HashMap<&'static str, Reach>,
+}
+
+/// The bytes the findings of one rule cover, so that [`Emitter::covered`] costs a lookup
+/// instead of a scan of every finding (rules ask once per candidate, and both grow with the
+/// pipeline).
+///
+/// Only spans no other span of the rule contains are kept, as `start -> end`: among them a
+/// later start means a later end, so the last one starting at or before a span reaches
+/// furthest of all that do, and covers the span if any does.
+#[derive(Default)]
+struct Reach(BTreeMap<usize, usize>);
+
+impl Reach {
+    fn add(&mut self, start: usize, end: usize) {
+        if self.covers(start, end) {
+            return;
+        }
+        // The spans this one now contains: they start at or after it and end no later.
+        let contained: Vec<usize> =
+            self.0.range(start..).take_while(|&(_, &other_end)| other_end <= end).map(|(&other, _)| other).collect();
+        for other in contained {
+            self.0.remove(&other);
+        }
+        self.0.insert(start, end);
+    }
+
+    fn covers(&self, start: usize, end: usize) -> bool {
+        self.0.range(..=start).next_back().is_some_and(|(_, &reach)| end <= reach)
+    }
 }
 
 /// Settings when none are configured.
@@ -225,7 +256,15 @@ static DEFAULT_SETTINGS: RuleSettings =
 
 impl<'a> Emitter<'a> {
     pub fn new(file: &'a str, pipeline: &'a str, enabled: &'a dyn Fn(&str) -> bool) -> Self {
-        Self { file, pipeline, enabled, settings: &DEFAULT_SETTINGS, sources: &[], findings: Vec::new() }
+        Self {
+            file,
+            pipeline,
+            enabled,
+            settings: &DEFAULT_SETTINGS,
+            sources: &[],
+            findings: Vec::new(),
+            reach: HashMap::new(),
+        }
     }
 
     /// Uses configured rule parameters.
@@ -253,6 +292,8 @@ impl<'a> Emitter<'a> {
     pub fn emit(&mut self, rule: &RuleMeta, hit: Hit<'_>) {
         let container_path = hit.container.map_or("", |c| c.path.as_str());
         let fingerprint = fingerprint(rule.id, self.file, self.pipeline, container_path, &hit.field, &hit.value);
+        // An empty span still covers the byte it points at.
+        self.reach.entry(rule.id).or_default().add(hit.span.start, hit.span.end.max(hit.span.start + 1));
         self.findings.push(Finding {
             rule: rule.id,
             severity: rule.severity,
@@ -269,9 +310,7 @@ impl<'a> Emitter<'a> {
 
     /// True if a finding of `rule` already covers bytes `span` (a stronger rule ran first).
     pub fn covered(&self, rule: &str, span: &Range<usize>) -> bool {
-        self.findings
-            .iter()
-            .any(|f| f.rule == rule && f.span.start <= span.start && span.end <= f.span.end.max(f.span.start + 1))
+        self.reach.get(rule).is_some_and(|reach| reach.covers(span.start, span.end))
     }
 
     pub fn into_findings(self) -> Vec<Finding> {
@@ -302,4 +341,36 @@ pub fn markdown_table() -> String {
         table.push_str(&format!("| `{}` | {} | {default} | {} |\n", meta.id, meta.severity, meta.summary));
     }
     table
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reach_answers_like_a_scan_of_every_span() {
+        // Pseudo-random spans (a fixed LCG), many nested, overlapping and repeated.
+        let mut seed: u64 = 7;
+        let mut next = |below: u64| {
+            seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            ((seed >> 33) % below) as usize
+        };
+        let mut reach = Reach::default();
+        let mut spans: Vec<(usize, usize)> = Vec::new();
+        let mut answers = [0; 2];
+        for _ in 0..2000 {
+            let start = next(500);
+            let end = start + next(40);
+            if next(2) == 0 {
+                let end = end.max(start + 1);
+                reach.add(start, end);
+                spans.push((start, end));
+            } else {
+                let scanned = spans.iter().any(|&(from, to)| from <= start && end <= to);
+                assert_eq!(reach.covers(start, end), scanned, "{start}..{end}");
+                answers[usize::from(scanned)] += 1;
+            }
+        }
+        assert!(answers.iter().all(|&count| count > 100), "{answers:?}");
+    }
 }
