@@ -254,7 +254,7 @@ fn synthetic_results(template: &[FileResult], wanted: usize) -> Vec<FileResult> 
 /// and the report.
 fn through_policy(results: Vec<FileResult>) -> (Vec<Vec<ReportedFinding>>, Report) {
     let policy = Policy::defaults();
-    let mut builder = ReportBuilder::new(&policy, results.len());
+    let mut builder = ReportBuilder::new(&policy);
     let batches = results.into_iter().map(|result| builder.add(result)).collect();
     (batches, builder.finish())
 }

@@ -83,7 +83,7 @@ fn lint(path: &Path, display: &str, options: &LintOptions, clock: &mut Clock) ->
         findings: Vec::new(),
     };
     let fail = |message: String| FileOutcome::Failed {
-        error: Box::new(kfpguard::report::FileErrorInfo { code: "bench", message, region: None, snippet: None }),
+        error: Box::new(kfpguard::report::FileErrorInfo { code: "bench".into(), message, region: None, snippet: None }),
     };
     let file = match clock.time(0, || read(path, display, options.max_file_size)) {
         Ok(file) => file,
@@ -116,7 +116,7 @@ fn lint(path: &Path, display: &str, options: &LintOptions, clock: &mut Clock) ->
             result.pipelines.push(PipelineInfo {
                 path: display.to_string(),
                 name: pipeline.name.clone(),
-                format: pipeline.format.label(),
+                format: pipeline.format.label().into(),
                 containers: pipeline.containers.len(),
             });
         }
@@ -206,7 +206,7 @@ fn main() -> ExitCode {
         staged = fingerprint_of(&results);
         let (batches, report) = clock.time(5, || {
             let policy = Policy::defaults();
-            let mut builder = ReportBuilder::new(&policy, results.len());
+            let mut builder = ReportBuilder::new(&policy);
             let batches: Vec<Vec<ReportedFinding>> = results.into_iter().map(|result| builder.add(result)).collect();
             (batches, builder.finish())
         });

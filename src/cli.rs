@@ -213,7 +213,7 @@ pub fn run(args: &Args) -> u8 {
             explicit: true,
             outcome: FileOutcome::Failed {
                 error: Box::new(FileErrorInfo {
-                    code: "kfpguard::io",
+                    code: "kfpguard::io".into(),
                     message: error.message.clone(),
                     region: None,
                     snippet: None,
@@ -223,7 +223,7 @@ pub fn run(args: &Args) -> u8 {
             findings: Vec::new(),
         },
     };
-    let mut builder = ReportBuilder::new(&policy, work.len());
+    let mut builder = ReportBuilder::new(&policy);
 
     if let Some(path) = &args.write_baseline {
         let mut entries = Vec::new();

@@ -21,5 +21,6 @@ pub mod report;
 pub mod rules;
 pub mod secrets;
 pub mod source;
+pub mod spool;
 pub mod text;
 pub mod yaml;

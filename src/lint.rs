@@ -164,7 +164,7 @@ fn lint_source(
         result.pipelines.push(PipelineInfo {
             path: file.display_path.clone(),
             name: pipeline.name.clone(),
-            format: pipeline.format.label(),
+            format: pipeline.format.label().into(),
             containers: pipeline.containers.len(),
         });
     }
@@ -276,7 +276,7 @@ fn failed(error: &FileError, file: Option<&SourceFile>) -> FileOutcome {
         _ => (None, None),
     };
     FileOutcome::Failed {
-        error: Box::new(FileErrorInfo { code: error.code(), message: error.to_string(), region, snippet: snip }),
+        error: Box::new(FileErrorInfo { code: error.code().into(), message: error.to_string(), region, snippet: snip }),
     }
 }
 

@@ -3,6 +3,7 @@
 //! handed to the renderers file by file and then dropped; the [`Report`] keeps only the
 //! totals. Renderers read only these; they never open or parse files again.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::ops::Range;
 
@@ -10,12 +11,13 @@ use crate::finding::{Finding, Severity};
 use crate::formats::DocumentOutcome;
 use crate::policy::{Policy, Verdict};
 use crate::source::{Region, SourceFile};
+use crate::spool::Spool;
 
 /// Version of the JSON report schema (`docs/json-schema.md`).
 pub const JSON_SCHEMA_VERSION: u32 = 1;
 
 /// What happened to one input file.
-#[derive(Clone, Debug, serde::Serialize)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 #[serde(tag = "status", rename_all = "kebab-case")]
 pub enum FileOutcome {
     /// Parsed and checked; `documents` says what each document was.
@@ -28,10 +30,10 @@ pub enum FileOutcome {
 }
 
 /// A file error, ready for display.
-#[derive(Clone, Debug, serde::Serialize)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct FileErrorInfo {
     /// Stable code, e.g. `kfpguard::parse`.
-    pub code: &'static str,
+    pub code: Cow<'static, str>,
     pub message: String,
     /// Where in the file, when known.
     pub region: Option<Region>,
@@ -60,11 +62,11 @@ pub struct ReportedFinding {
 }
 
 /// A pipeline seen in a file.
-#[derive(Clone, Debug, serde::Serialize)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct PipelineInfo {
     pub path: String,
     pub name: String,
-    pub format: &'static str,
+    pub format: Cow<'static, str>,
     pub containers: usize,
 }
 
@@ -80,7 +82,7 @@ pub struct FileResult {
 }
 
 /// A pipeline's findings summed up.
-#[derive(Clone, Debug, serde::Serialize)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct PipelineSummary {
     #[serde(flatten)]
     pub info: PipelineInfo,
@@ -91,7 +93,7 @@ pub struct PipelineSummary {
     pub secure: bool,
 }
 
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Counts {
     pub high: usize,
     pub medium: usize,
@@ -132,12 +134,14 @@ pub struct Suppressed {
 }
 
 /// A run's totals and per-file outcomes: everything a renderer needs besides the findings,
-/// which are handed over file by file (see [`ReportBuilder`]) and not kept.
-#[derive(Clone, Debug, Default)]
+/// which are handed over file by file (see [`ReportBuilder`]) and not kept. The per-file
+/// and per-pipeline entries are spooled, so the report's memory does not grow with the
+/// number of files.
+#[derive(Debug, Default)]
 pub struct Report {
     /// Every input, in path order.
-    pub files: Vec<FileEntry>,
-    pub pipelines: Vec<PipelineSummary>,
+    pub files: Spool<FileEntry>,
+    pub pipelines: Spool<PipelineSummary>,
     pub file_counts: FileCounts,
     pub containers: usize,
     pub counts: Counts,
@@ -151,7 +155,7 @@ pub struct Report {
 }
 
 /// One input and what happened to it (its findings are not kept here).
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct FileEntry {
     pub path: String,
     /// Named on the command line (rather than found in a directory).
@@ -179,10 +183,8 @@ pub struct ReportBuilder<'p> {
 }
 
 impl<'p> ReportBuilder<'p> {
-    /// `files`: how many files will be added (the kept entries are allocated once).
-    pub fn new(policy: &'p Policy, files: usize) -> Self {
-        let files = Vec::with_capacity(files);
-        Self { policy, report: Report { files, notes: policy.notes(), ..Report::default() } }
+    pub fn new(policy: &'p Policy) -> Self {
+        Self { policy, report: Report { notes: policy.notes(), ..Report::default() } }
     }
 
     /// Records one file; returns its findings that the policy keeps, sorted by position
@@ -247,7 +249,9 @@ impl<'p> ReportBuilder<'p> {
         findings
     }
 
-    pub fn finish(self) -> Report {
+    pub fn finish(mut self) -> Report {
+        self.report.files.finish();
+        self.report.pipelines.finish();
         self.report
     }
 }

@@ -936,3 +936,47 @@ fn summary_line_counts_files_and_findings() {
         "{summary}"
     );
 }
+
+// ---------------------------------------------------------------------------------------
+// Runs with more files than the report keeps in memory
+// ---------------------------------------------------------------------------------------
+
+/// Past `spool::IN_MEMORY` files the report's per-file and per-pipeline entries go to a
+/// temporary file; every renderer must still list them all, in path order.
+#[test]
+fn runs_with_more_files_than_kept_in_memory_list_every_file_in_order() {
+    let dir = tempdir();
+    let count = kfpguard::spool::IN_MEMORY + 20;
+    let kinds = [CLEAN_POD, NOT_A_PIPELINE, PRIVILEGED_POD, INVALID_YAML];
+    for index in 0..count {
+        write(dir.path(), &format!("p{index:05}.yaml"), kinds[index % kinds.len()]);
+    }
+    let expected_paths: Vec<String> = (0..count).map(|index| format!("p{index:05}.yaml")).collect();
+    let pipelines = (0..count).filter(|index| index % 2 == 0).count();
+    let failed = (0..count).filter(|index| index % 4 == 3).count();
+
+    let json = kfpguard(dir.path(), &["--format", "json", "."]);
+    assert_eq!(json.code, 2, "{json:?}");
+    let report = json.json();
+    assert_eq!(file_paths(&report), expected_paths);
+    let last = &expected_paths[count - 1];
+    assert_eq!(file_status(&report, last), ["linted", "skipped", "linted", "failed"][(count - 1) % 4]);
+    assert_eq!(report["pipelines"].as_array().unwrap().len(), pipelines);
+    assert_eq!(report["summary"]["pipelines"], pipelines);
+
+    let sarif: Value = serde_json::from_str(&kfpguard(dir.path(), &["--format", "sarif", "."]).stdout).unwrap();
+    let run = &sarif["runs"][0];
+    assert_eq!(run["properties"]["pipelines"].as_array().unwrap().len(), pipelines);
+    assert_eq!(run["invocations"][0]["toolExecutionNotifications"].as_array().unwrap().len(), failed);
+
+    let pretty = kfpguard(dir.path(), &["--format", "pretty", "--verbose", "."]);
+    let skipped = pretty.stdout.lines().filter(|line| line.starts_with("skipped: ")).count();
+    assert_eq!(skipped, count / 4, "{pretty:?}");
+    let table_rows = pretty.stdout.lines().filter(|line| line.ends_with("secure") || line.ends_with("at risk")).count();
+    assert_eq!(table_rows, pipelines, "{pretty:?}");
+
+    let github = kfpguard(dir.path(), &["--format", "github", "."]);
+    let failure_annotations =
+        github.stdout.lines().filter(|line| line.contains(",title=kfpguard%3A%3Aparse::")).count();
+    assert_eq!(failure_annotations, failed, "{github:?}");
+}

@@ -124,7 +124,7 @@ fn panics_are_isolated_on_worker_threads_too() {
     let dir = tempfile::tempdir().expect("cannot create a temporary directory");
     let paths: Vec<(usize, PathBuf)> = (0..16).map(|i| (i, write(dir.path(), &format!("f{i:02}.yaml"), POD))).collect();
     let policy = kfpguard::policy::Policy::defaults();
-    let mut builder = ReportBuilder::new(&policy, 0);
+    let mut builder = ReportBuilder::new(&policy);
     kfpguard::ordered::for_each_in_order(
         &paths,
         4,

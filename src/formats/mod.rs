@@ -11,6 +11,7 @@ pub mod kfp_v2;
 pub mod kubernetes;
 pub mod tekton;
 
+use std::borrow::Cow;
 use std::cell::Cell;
 
 use crate::model::Pipeline;
@@ -52,12 +53,12 @@ impl Embedded {
 }
 
 /// What became of one document.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct DocumentOutcome {
     /// 0-based index of the document in its file.
     pub index: usize,
     /// The format label when the document was linted, `None` when it was skipped.
-    pub format: Option<&'static str>,
+    pub format: Option<Cow<'static, str>>,
     /// Why the document was skipped.
     pub skipped: Option<String>,
 }
@@ -89,7 +90,7 @@ pub fn recognize<'t>(tree: &'t Tree, embedded: &'t Embedded, fallback_name: &str
                 // Joined onto the IR's executors above.
                 recognized.documents.push(DocumentOutcome {
                     index,
-                    format: Some(crate::model::Format::KfpV2Platform.label()),
+                    format: Some(crate::model::Format::KfpV2Platform.label().into()),
                     skipped: None,
                 });
                 continue;
@@ -109,7 +110,7 @@ pub fn recognize<'t>(tree: &'t Tree, embedded: &'t Embedded, fallback_name: &str
         };
         recognized.documents.push(DocumentOutcome {
             index,
-            format: pipeline.as_ref().map(|p| p.format.label()),
+            format: pipeline.as_ref().map(|p| p.format.label().into()),
             skipped,
         });
         if let Some(pipeline) = pipeline {

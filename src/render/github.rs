@@ -75,18 +75,19 @@ impl Renderer for Github {
 
     fn end(&mut self, out: &mut dyn Write, report: &Report) -> io::Result<()> {
         let mut text = String::new();
-        for file in &report.files {
+        report.files.for_each(|file| {
             if let FileOutcome::Failed { error } = &file.outcome {
                 let line = error.region.map(|r| format!(",line={}", r.start.line)).unwrap_or_default();
                 let _ = writeln!(
                     text,
                     "::error file={}{line},title={}::{}",
                     escape_property(&file.path),
-                    escape_property(error.code),
+                    escape_property(&error.code),
                     escape_data(&error.message)
                 );
             }
-        }
+            Ok(())
+        })?;
         self.shown.iter().rev().flatten().for_each(|line| text.push_str(line));
         let counts = report.counts;
         let _ = write!(

@@ -114,20 +114,21 @@ impl Renderer for Json {
         close_json_array(out, self.written, 2)?;
         // Element by element: a run over many files must not be serialised whole in memory.
         out.write_all(b",\n  \"pipelines\": [")?;
-        for (index, pipeline) in report.pipelines.iter().enumerate() {
+        let mut index = 0;
+        report.pipelines.for_each(|pipeline| {
             write_json_element(out, pipeline, index, 4, &mut self.scratch)?;
-        }
+            index += 1;
+            Ok(())
+        })?;
         close_json_array(out, report.pipelines.len(), 2)?;
         out.write_all(b",\n  \"files\": [")?;
-        for (index, file) in report.files.iter().enumerate() {
-            write_json_element(
-                out,
-                &JsonFile { path: &file.path, outcome: &file.outcome },
-                index,
-                4,
-                &mut self.scratch,
-            )?;
-        }
+        let mut index = 0;
+        report.files.for_each(|file| {
+            let file = JsonFile { path: &file.path, outcome: &file.outcome };
+            write_json_element(out, &file, index, 4, &mut self.scratch)?;
+            index += 1;
+            Ok(())
+        })?;
         close_json_array(out, report.files.len(), 2)?;
         out.write_all(b",\n  \"summary\": ")?;
         let summary = Summary {

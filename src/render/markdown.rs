@@ -76,10 +76,13 @@ impl Renderer for Markdown {
             text.push_str(
                 "| verdict | pipeline | file | high | medium | low | score |\n|---|---|---|---:|---:|---:|---:|\n",
             );
-            for pipeline in &report.pipelines {
+            // Row by row: the table has a row per pipeline of the run.
+            out.write_all(text.as_bytes())?;
+            text.clear();
+            report.pipelines.for_each(|pipeline| {
                 let verdict = if pipeline.secure { "✅ secure" } else { "❌ at risk" };
-                let _ = writeln!(
-                    text,
+                writeln!(
+                    out,
                     "| {verdict} | {} | `{}` | {} | {} | {} | {} |",
                     cell(&pipeline.info.name),
                     cell(&pipeline.info.path),
@@ -87,8 +90,8 @@ impl Renderer for Markdown {
                     pipeline.counts.medium,
                     pipeline.counts.low,
                     pipeline.score
-                );
-            }
+                )
+            })?;
             text.push('\n');
         }
         if counts.total() > 0 {

@@ -29,7 +29,7 @@ pub trait Renderer {
 /// sorts them by path, applies `policy`, returns the output and the report.
 pub fn to_string(renderer: &mut dyn Renderer, mut results: Vec<FileResult>, policy: &Policy) -> (String, Report) {
     results.sort_by(|a, b| a.path.cmp(&b.path));
-    let mut builder = ReportBuilder::new(policy, results.len());
+    let mut builder = ReportBuilder::new(policy);
     let files: Vec<Vec<ReportedFinding>> = results.into_iter().map(|result| builder.add(result)).collect();
     let report = builder.finish();
     let mut out = Vec::new();

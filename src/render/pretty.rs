@@ -74,33 +74,38 @@ impl Renderer for Pretty {
         if self.style.quiet {
             return Ok(());
         }
-        let mut text = String::new();
-        summary(&mut text, report, self.style.verbose);
-        out.write_all(text.as_bytes())
+        summary(out, report, self.style.verbose)
     }
 }
 
-fn summary(out: &mut String, report: &Report, verbose: bool) {
-    for file in &report.files {
+/// Skipped files, the table of pipelines and the totals. Written line by line: both lists
+/// have an entry per file or pipeline of the run.
+fn summary(out: &mut dyn Write, report: &Report, verbose: bool) -> io::Result<()> {
+    report.files.for_each(|file| {
         if let FileOutcome::Skipped { reason } = &file.outcome {
             if file.explicit {
-                let _ = writeln!(out, "note: {}: not a pipeline kfpguard understands ({reason})", file.path);
+                writeln!(out, "note: {}: not a pipeline kfpguard understands ({reason})", file.path)?;
             } else if verbose {
-                let _ = writeln!(out, "skipped: {}: {reason}", file.path);
+                writeln!(out, "skipped: {}: {reason}", file.path)?;
             }
         }
-    }
+        Ok(())
+    })?;
     if !report.pipelines.is_empty() {
-        let path_width = report.pipelines.iter().map(|p| p.info.path.chars().count()).max().unwrap_or(4).max(4);
-        let name_width = report.pipelines.iter().map(|p| p.info.name.chars().count()).max().unwrap_or(8).max(8);
-        let _ = writeln!(
+        let (mut path_width, mut name_width) = (4, 8);
+        report.pipelines.for_each(|pipeline| {
+            path_width = path_width.max(pipeline.info.path.chars().count());
+            name_width = name_width.max(pipeline.info.name.chars().count());
+            Ok(())
+        })?;
+        writeln!(
             out,
             "{:<path_width$}  {:<name_width$}  {:>4}  {:>6}  {:>3}  {:>5}  verdict",
             "file", "pipeline", "high", "medium", "low", "score"
-        );
-        for pipeline in &report.pipelines {
+        )?;
+        report.pipelines.for_each(|pipeline| {
             let verdict = if pipeline.secure { "secure" } else { "at risk" };
-            let _ = writeln!(
+            writeln!(
                 out,
                 "{:<path_width$}  {:<name_width$}  {:>4}  {:>6}  {:>3}  {:>5}  {verdict}",
                 pipeline.info.path,
@@ -109,13 +114,13 @@ fn summary(out: &mut String, report: &Report, verbose: bool) {
                 pipeline.counts.medium,
                 pipeline.counts.low,
                 pipeline.score
-            );
-        }
-        out.push('\n');
+            )
+        })?;
+        writeln!(out)?;
     }
     let files = report.file_counts;
     let counts = report.counts;
-    let _ = writeln!(
+    writeln!(
         out,
         "{} files linted ({} skipped, {} failed), {} pipelines, {} containers: {} findings ({} high, {} medium, {} low), risk score {}",
         files.linted,
@@ -128,7 +133,7 @@ fn summary(out: &mut String, report: &Report, verbose: bool) {
         counts.medium,
         counts.low,
         report.score
-    );
+    )
 }
 
 /// A finding as a miette diagnostic over its snippet.

@@ -126,7 +126,7 @@ struct SarifResult<'r> {
 #[derive(serde::Serialize)]
 struct PipelineProperties<'r> {
     counts: Counts,
-    format: &'static str,
+    format: &'r str,
     name: &'r str,
     path: &'r str,
     score: u32,
@@ -283,25 +283,23 @@ impl Renderer for Sarif {
 
     fn end(&mut self, out: &mut dyn Write, report: &Report) -> io::Result<()> {
         close_json_array(out, self.written, 6)?;
-        let notifications: Vec<Value> = report
-            .files
-            .iter()
-            .filter_map(|file| {
-                let FileOutcome::Failed { error } = &file.outcome else { return None };
-                let mut location =
-                    json!({ "physicalLocation": { "artifactLocation": artifact_location(&file.path, &self.root) } });
-                if let Some(region) = error.region {
-                    location["physicalLocation"]["region"] =
-                        json!({ "startLine": region.start.line, "startColumn": region.start.column });
-                }
-                Some(json!({
-                    "level": "error",
-                    "message": { "text": format!("{}: {}", file.path, error.message) },
-                    "descriptor": { "id": error.code },
-                    "locations": [location],
-                }))
-            })
-            .collect();
+        let mut notifications: Vec<Value> = Vec::new();
+        report.files.for_each(|file| {
+            let FileOutcome::Failed { error } = &file.outcome else { return Ok(()) };
+            let mut location =
+                json!({ "physicalLocation": { "artifactLocation": artifact_location(&file.path, &self.root) } });
+            if let Some(region) = error.region {
+                location["physicalLocation"]["region"] =
+                    json!({ "startLine": region.start.line, "startColumn": region.start.column });
+            }
+            notifications.push(json!({
+                "level": "error",
+                "message": { "text": format!("{}: {}", file.path, error.message) },
+                "descriptor": { "id": error.code },
+                "locations": [location],
+            }));
+            Ok(())
+        })?;
         out.write_all(b",\n      \"invocations\": ")?;
         let invocations = json!([{
             "executionSuccessful": !report.has_failures(),
@@ -312,17 +310,20 @@ impl Renderer for Sarif {
         out.write_all(b",\n      \"properties\": {\n        \"files\": ")?;
         write_json(out, &report.file_counts, 8, &mut self.scratch)?;
         out.write_all(b",\n        \"pipelines\": [")?;
-        for (index, pipeline) in report.pipelines.iter().enumerate() {
+        let mut index = 0;
+        report.pipelines.for_each(|pipeline| {
             let properties = PipelineProperties {
                 counts: pipeline.counts,
-                format: pipeline.info.format,
+                format: &pipeline.info.format,
                 name: &pipeline.info.name,
                 path: &pipeline.info.path,
                 score: pipeline.score,
                 secure: pipeline.secure,
             };
             write_json_element(out, &properties, index, 10, &mut self.scratch)?;
-        }
+            index += 1;
+            Ok(())
+        })?;
         close_json_array(out, report.pipelines.len(), 8)?;
         out.write_all(format!(",\n        \"score\": {},\n        \"suppressed\": ", report.score).as_bytes())?;
         write_json(out, &report.suppressed, 8, &mut self.scratch)?;
