@@ -114,32 +114,31 @@ fn memoized<T>(text: &str, pick: fn(&mut Parsed) -> &mut Memo<T>, compute: fn(&s
 /// at few (of the corpus's 68,000 command and argument scalars, about 100 ever need a
 /// position), so a YAML scalar's map ([`NodeRef::text`]) and the map of a word split from
 /// a script, composed with the script's ([`MappedText::remap`]), are built only when a
-/// position or a slice is asked for. A clone shares the word: a component source passed
-/// on from `sh -c` to `sh -c` to Python is one word.
+/// position or a slice is asked for. A clone shares the parts, and the map if it is
+/// already built. Making a word allocates nothing (its parts are shared
+/// with the tree, the parse cache and the script it came from): a container's code has
+/// dozens of words and is built for every container.
 #[derive(Clone, Debug)]
-pub struct Word(Rc<WordParts>);
-
-#[derive(Debug)]
-struct WordParts {
+pub struct Word {
     origin: Origin,
     /// The map to the file of a word that does not start with one, once asked for.
-    mapped: OnceCell<MappedText>,
+    mapped: OnceCell<Rc<MappedText>>,
 }
 
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 enum Origin {
     /// Already mapped to the file.
-    Mapped(MappedText),
+    Mapped(Rc<MappedText>),
     /// A YAML scalar.
     Scalar(ScalarSource),
-    /// Decoded from `base`'s text: `local` maps to `base.as_str()` (shared with the other
-    /// words decoded from the same text).
-    Within { local: Rc<MappedText>, base: Word },
+    /// Decoded from `base`'s text: `local` maps to `base.as_str()` (both shared with the
+    /// other words decoded from the same text).
+    Within { local: Rc<MappedText>, base: Rc<Word> },
 }
 
 impl Word {
     fn new(origin: Origin) -> Word {
-        Word(Rc::new(WordParts { origin, mapped: OnceCell::new() }))
+        Word { origin, mapped: OnceCell::new() }
     }
 
     /// A YAML node's value ([`NodeRef::text`], built on first use).
@@ -151,13 +150,13 @@ impl Word {
     }
 
     /// A word decoded from `base`'s text: `local` maps to `base.as_str()`.
-    fn within(local: &Rc<MappedText>, base: &Word) -> Word {
-        Word::new(Origin::Within { local: Rc::clone(local), base: base.clone() })
+    fn within(local: &Rc<MappedText>, base: &Rc<Word>) -> Word {
+        Word::new(Origin::Within { local: Rc::clone(local), base: Rc::clone(base) })
     }
 
     /// The decoded text, without building the map (it is the map's text).
     pub fn as_str(&self) -> &str {
-        match &self.0.origin {
+        match &self.origin {
             Origin::Mapped(mapped) => mapped.as_str(),
             Origin::Scalar(source) => source.value(),
             Origin::Within { local, .. } => local.as_str(),
@@ -174,11 +173,10 @@ impl Word {
 
     /// The text with its map to the file, built on first use.
     pub fn mapped(&self) -> &MappedText {
-        let parts = &*self.0;
-        match &parts.origin {
+        match &self.origin {
             Origin::Mapped(mapped) => mapped,
-            Origin::Scalar(source) => parts.mapped.get_or_init(|| source.map()),
-            Origin::Within { local, base } => parts.mapped.get_or_init(|| local.remap(base.mapped())),
+            Origin::Scalar(source) => self.mapped.get_or_init(|| Rc::new(source.map())),
+            Origin::Within { local, base } => self.mapped.get_or_init(|| Rc::new(local.remap(base.mapped()))),
         }
     }
 }
@@ -186,7 +184,7 @@ impl Word {
 impl From<MappedText> for Word {
     /// A word already mapped to the file.
     fn from(mapped: MappedText) -> Self {
-        Word::new(Origin::Mapped(mapped))
+        Word::new(Origin::Mapped(Rc::new(mapped)))
     }
 }
 
@@ -349,7 +347,8 @@ impl Code {
         let mut runs_positional = false;
         let mut python_inline = Vec::new();
         // Words are decoded from the script's text: each keeps its map to the script.
-        let within = |local: &Rc<MappedText>| Word::within(local, script);
+        let script = Rc::new(script.clone());
+        let within = |local: &Rc<MappedText>| Word::within(local, &script);
         for command in parsed.iter() {
             let words: Vec<Word> = command.words.iter().map(within).collect();
             if words.first().is_some_and(|w| w.as_str() == "$0") {
