@@ -425,7 +425,8 @@ fn line_end(b: &[u8], i: usize) -> usize {
 
 fn lex(src: &str) -> Vec<Token> {
     let b = src.as_bytes();
-    let mut tokens: Vec<Token> = Vec::new();
+    // The corpus's Python averages a token per 6 bytes: sized so, the vector rarely grows.
+    let mut tokens: Vec<Token> = Vec::with_capacity(src.len() / 6);
     // Bracket depth decides whether a line break ends a logical line.
     let mut depth = 0usize;
     let mut i = 0;
