@@ -348,22 +348,21 @@ impl Code {
         let argv = &argv[start..];
         self.commands.push(Command { words: argv.to_vec(), assignments, ..Command::default() });
         let program = shell::basename(argv[0].as_str());
-        let mut consumed = vec![false; argv.len()];
-        consumed[0] = true;
+        // The arguments already followed as inline code (and, for a shell, its `$0`...).
+        let mut consumed = 0..0;
         if shell::is_shell(program) {
             if let Some(index) = inline_code_index(argv) {
-                consumed[index] = true;
                 let positional = &argv[index + 1..];
                 self.add_shell(&argv[index], positional, depth + 1);
-                consumed.iter_mut().skip(index + 1).for_each(|c| *c = true);
+                consumed = index..argv.len();
             }
         } else if let Some(index) = inline_code_index(argv).filter(|_| is_python(program)) {
-            consumed[index] = true;
             self.add_python(&argv[index], depth + 1);
+            consumed = index..index + 1;
         }
         // Component source passed as a plain argument (e.g. to a loader run another way).
-        for (word, used) in argv.iter().zip(consumed) {
-            if !used && looks_like_python(word.as_str()) {
+        for (index, word) in argv.iter().enumerate().skip(1) {
+            if !consumed.contains(&index) && looks_like_python(word.as_str()) {
                 self.add_python(word, depth + 1);
             }
         }
