@@ -499,7 +499,12 @@ fn lex(src: &str) -> Vec<Token> {
             }
             _ => {
                 let rest = &b[i..];
-                i += if OPERATORS_3.iter().any(|op| rest.starts_with(op)) {
+                // Every longer operator has one of these second bytes, so most operators
+                // (`.` before a name, `,`, `:`, `=` before a space) need no table search.
+                let longer = matches!(byte(b, i + 1), b'=' | b'>' | b'<' | b'*' | b'/' | b'.');
+                i += if !longer {
+                    1
+                } else if OPERATORS_3.iter().any(|op| rest.starts_with(op)) {
                     3
                 } else if OPERATORS_2.iter().any(|op| rest.starts_with(op)) {
                     2
