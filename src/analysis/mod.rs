@@ -15,6 +15,7 @@ pub mod shell;
 
 use std::cell::{OnceCell, RefCell};
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::ops::{Deref, Range};
 use std::rc::Rc;
 
@@ -25,10 +26,13 @@ use crate::yaml::{NodeRef, ScalarSource};
 /// How deep `sh -c`, `python -c` and `subprocess` nesting is followed.
 const MAX_DEPTH: usize = 8;
 
-/// Text each memo of the [`Parsed`] cache of a thread may hold before it starts afresh:
-/// on the corpus, 32 KiB keeps nearly all the gain of an unbounded cache for about 0.5 MB
-/// more peak memory per thread (a parsed Python module is several times its text).
-const PARSED_CACHE_BYTES: usize = 32 << 10;
+/// Text each memo of the [`Parsed`] cache of a thread may hold before it starts afresh.
+/// Repeats are far apart (the same component in pipelines hundreds of files away): on the
+/// corpus, the distinct Python sources total 425 KB and the distinct scripts 79 KB, and a
+/// smaller bound loses most of the gain (at 256 KiB, 813 of 2,231 Python sources are
+/// still scanned instead of 485). 1 MiB holds them all, for a few MB more peak memory
+/// per thread (a parsed Python module is several times its text).
+const PARSED_CACHE_BYTES: usize = 1 << 20;
 
 /// Shell scripts and Python sources already parsed on this thread, by text. The same
 /// bootstrap scripts and component sources recur container after container and file after
@@ -75,12 +79,43 @@ fn script_commands(script: &str) -> Vec<ScriptCommand> {
 /// Results by the text they were computed from, within [`PARSED_CACHE_BYTES`] of text.
 struct Memo<T> {
     bytes: usize,
-    results: HashMap<String, Rc<T>>,
+    results: HashMap<String, Rc<T>, BuildHasherDefault<TextHasher>>,
 }
 
 impl<T> Default for Memo<T> {
     fn default() -> Self {
-        Self { bytes: 0, results: HashMap::new() }
+        Self { bytes: 0, results: HashMap::default() }
+    }
+}
+
+/// Hashes [`Memo`] keys: whole scripts and Python sources, one looked up per container,
+/// for which `HashMap`'s SipHash cost more than the rest of the lookup. Eight bytes at a
+/// time, FxHash's way (rotate, xor, multiply). Not keyed: a crafted collision costs key
+/// comparisons within one memo, which [`PARSED_CACHE_BYTES`] bounds.
+#[derive(Default)]
+struct TextHasher(u64);
+
+impl TextHasher {
+    fn add(&mut self, word: u64) {
+        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(0x517c_c1b7_2722_0a95);
+    }
+}
+
+impl Hasher for TextHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        let mut words = bytes.chunks_exact(8);
+        for word in &mut words {
+            let mut buf = [0; 8];
+            buf.copy_from_slice(word);
+            self.add(u64::from_le_bytes(buf));
+        }
+        let mut last = [0; 8];
+        last[..words.remainder().len()].copy_from_slice(words.remainder());
+        self.add(u64::from_le_bytes(last));
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
     }
 }
 
@@ -111,32 +146,31 @@ fn memoized<T>(text: &str, pick: fn(&mut Parsed) -> &mut Memo<T>, compute: fn(&s
 /// at few (of the corpus's 68,000 command and argument scalars, about 100 ever need a
 /// position), so a YAML scalar's map ([`NodeRef::text`]) and the map of a word split from
 /// a script, composed with the script's ([`MappedText::remap`]), are built only when a
-/// position or a slice is asked for. A clone shares the word: a component source passed
-/// on from `sh -c` to `sh -c` to Python is one word.
+/// position or a slice is asked for. A clone shares the parts, and the map if it is
+/// already built. Making a word allocates nothing (its parts are shared
+/// with the tree, the parse cache and the script it came from): a container's code has
+/// dozens of words and is built for every container.
 #[derive(Clone, Debug)]
-pub struct Word(Rc<WordParts>);
-
-#[derive(Debug)]
-struct WordParts {
+pub struct Word {
     origin: Origin,
     /// The map to the file of a word that does not start with one, once asked for.
-    mapped: OnceCell<MappedText>,
+    mapped: OnceCell<Rc<MappedText>>,
 }
 
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 enum Origin {
     /// Already mapped to the file.
-    Mapped(MappedText),
+    Mapped(Rc<MappedText>),
     /// A YAML scalar.
     Scalar(ScalarSource),
-    /// Decoded from `base`'s text: `local` maps to `base.as_str()` (shared with the other
-    /// words decoded from the same text).
-    Within { local: Rc<MappedText>, base: Word },
+    /// Decoded from `base`'s text: `local` maps to `base.as_str()` (both shared with the
+    /// other words decoded from the same text).
+    Within { local: Rc<MappedText>, base: Rc<Word> },
 }
 
 impl Word {
     fn new(origin: Origin) -> Word {
-        Word(Rc::new(WordParts { origin, mapped: OnceCell::new() }))
+        Word { origin, mapped: OnceCell::new() }
     }
 
     /// A YAML node's value ([`NodeRef::text`], built on first use).
@@ -148,13 +182,13 @@ impl Word {
     }
 
     /// A word decoded from `base`'s text: `local` maps to `base.as_str()`.
-    fn within(local: &Rc<MappedText>, base: &Word) -> Word {
-        Word::new(Origin::Within { local: Rc::clone(local), base: base.clone() })
+    fn within(local: &Rc<MappedText>, base: &Rc<Word>) -> Word {
+        Word::new(Origin::Within { local: Rc::clone(local), base: Rc::clone(base) })
     }
 
     /// The decoded text, without building the map (it is the map's text).
     pub fn as_str(&self) -> &str {
-        match &self.0.origin {
+        match &self.origin {
             Origin::Mapped(mapped) => mapped.as_str(),
             Origin::Scalar(source) => source.value(),
             Origin::Within { local, .. } => local.as_str(),
@@ -171,11 +205,10 @@ impl Word {
 
     /// The text with its map to the file, built on first use.
     pub fn mapped(&self) -> &MappedText {
-        let parts = &*self.0;
-        match &parts.origin {
+        match &self.origin {
             Origin::Mapped(mapped) => mapped,
-            Origin::Scalar(source) => parts.mapped.get_or_init(|| source.map()),
-            Origin::Within { local, base } => parts.mapped.get_or_init(|| local.remap(base.mapped())),
+            Origin::Scalar(source) => self.mapped.get_or_init(|| Rc::new(source.map())),
+            Origin::Within { local, base } => self.mapped.get_or_init(|| Rc::new(local.remap(base.mapped()))),
         }
     }
 }
@@ -183,7 +216,7 @@ impl Word {
 impl From<MappedText> for Word {
     /// A word already mapped to the file.
     fn from(mapped: MappedText) -> Self {
-        Word::new(Origin::Mapped(mapped))
+        Word::new(Origin::Mapped(Rc::new(mapped)))
     }
 }
 
@@ -315,22 +348,21 @@ impl Code {
         let argv = &argv[start..];
         self.commands.push(Command { words: argv.to_vec(), assignments, ..Command::default() });
         let program = shell::basename(argv[0].as_str());
-        let mut consumed = vec![false; argv.len()];
-        consumed[0] = true;
+        // The arguments already followed as inline code (and, for a shell, its `$0`...).
+        let mut consumed = 0..0;
         if shell::is_shell(program) {
             if let Some(index) = inline_code_index(argv) {
-                consumed[index] = true;
                 let positional = &argv[index + 1..];
                 self.add_shell(&argv[index], positional, depth + 1);
-                consumed.iter_mut().skip(index + 1).for_each(|c| *c = true);
+                consumed = index..argv.len();
             }
         } else if let Some(index) = inline_code_index(argv).filter(|_| is_python(program)) {
-            consumed[index] = true;
             self.add_python(&argv[index], depth + 1);
+            consumed = index..index + 1;
         }
         // Component source passed as a plain argument (e.g. to a loader run another way).
-        for (word, used) in argv.iter().zip(consumed) {
-            if !used && looks_like_python(word.as_str()) {
+        for (index, word) in argv.iter().enumerate().skip(1) {
+            if !consumed.contains(&index) && looks_like_python(word.as_str()) {
                 self.add_python(word, depth + 1);
             }
         }
@@ -346,7 +378,8 @@ impl Code {
         let mut runs_positional = false;
         let mut python_inline = Vec::new();
         // Words are decoded from the script's text: each keeps its map to the script.
-        let within = |local: &Rc<MappedText>| Word::within(local, script);
+        let script = Rc::new(script.clone());
+        let within = |local: &Rc<MappedText>| Word::within(local, &script);
         for command in parsed.iter() {
             let words: Vec<Word> = command.words.iter().map(within).collect();
             if words.first().is_some_and(|w| w.as_str() == "$0") {

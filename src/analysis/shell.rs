@@ -205,8 +205,9 @@ pub fn basename(path: &str) -> &str {
     if path.starts_with(['`', '<', '>']) || path.starts_with("$(") {
         return path;
     }
-    // `rfind` is a `memrchr`; `rsplit('/').next()` walked a searcher over the whole word.
-    path.rfind('/').map_or(path, |slash| &path[slash + 1..])
+    // Program names are short (rules ask for one 240,000 times on the corpus): a byte loop
+    // from the end is done before `rfind`'s `memrchr` has set up its word-wide search.
+    path.bytes().rposition(|byte| byte == b'/').map_or(path, |slash| &path[slash + 1..])
 }
 
 // ---------------------------------------------------------------------------------------
