@@ -165,8 +165,13 @@ impl Reader<'_> {
         let mut decoded: Option<String> = None;
         let mut run_start = self.position;
         loop {
-            let Some(byte) = self.peek() else { return Err(Stop::NotJson) };
-            match byte {
+            // Most bytes are plain ASCII: skipped in one tight loop.
+            let plain = self.bytes[self.position..]
+                .iter()
+                .position(|&b| matches!(b, b'"' | b'\\' | 0..0x20 | 0x7f..))
+                .ok_or(Stop::NotJson)?;
+            self.position += plain;
+            match self.bytes[self.position] {
                 b'"' => break,
                 b'\\' => {
                     let value = decoded.get_or_insert_with(String::new);
@@ -175,8 +180,6 @@ impl Reader<'_> {
                     value.push(escaped);
                     run_start = self.position;
                 }
-                // Control characters are not JSON; DEL is not printable in YAML.
-                0..0x20 | 0x7f => return Err(Stop::NotJson),
                 0x80.. => {
                     let character = self.text[self.position..].chars().next().ok_or(Stop::NotJson)?;
                     // C1 controls and the BOM are not printable in YAML; NEL, LS and PS
@@ -186,7 +189,8 @@ impl Reader<'_> {
                     }
                     self.position += character.len_utf8();
                 }
-                _ => self.position += 1,
+                // Control characters are not JSON; DEL is not printable in YAML.
+                _ => return Err(Stop::NotJson),
             }
         }
         let raw = &self.text[run_start..self.position];
