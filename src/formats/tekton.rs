@@ -148,13 +148,13 @@ pub fn pipeline<'t>(document: NodeRef<'t>, embedded: &'t Embedded, fallback_name
         (Kind::Pipeline, Some(spec)) => builder.pipeline_spec(spec, "spec", &[], 0),
         (Kind::Task, Some(spec)) => builder.task_spec(spec, "spec", &own),
         (Kind::Condition, Some(spec)) => {
-            builder.defaults(spec.get("params"), &name, "spec.params");
+            builder.defaults(spec.get("params"), &name, "spec", "params");
             if let Some(check) = spec.get("check") {
                 builder.single_container(check, "spec.check", &own, "check");
             }
         }
         (Kind::StepAction, Some(spec)) => {
-            builder.defaults(spec.get("params"), &name, "spec.params");
+            builder.defaults(spec.get("params"), &name, "spec", "params");
             builder.single_container(spec, "spec", &own, &name);
         }
         (Kind::CustomRun, Some(spec)) => {
@@ -245,8 +245,8 @@ impl<'t> Builder<'t> {
         if depth > MAX_NESTING {
             return;
         }
-        let scope = chain.last().map_or("pipeline", String::as_str).to_string();
-        self.defaults(spec.get("params"), &scope, &format!("{path}.params"));
+        let scope = chain.last().map_or("pipeline", String::as_str);
+        self.defaults(spec.get("params"), scope, path, "params");
         for key in ["tasks", "finally"] {
             for (index, task) in spec.get(key).into_iter().flat_map(|list| list.items()).enumerate() {
                 let label = label(task, index);
@@ -293,8 +293,8 @@ impl<'t> Builder<'t> {
         if depth > MAX_NESTING {
             return;
         }
-        let scope = chain.last().map_or("pipeline", String::as_str).to_string();
-        self.defaults(spec.get("params"), &scope, &format!("{path}.params"));
+        let scope = chain.last().map_or("pipeline", String::as_str);
+        self.defaults(spec.get("params"), scope, path, "params");
         if let Some(pipeline_spec) = spec.get("pipelineSpec") {
             self.pipeline_spec(pipeline_spec, &format!("{path}.pipelineSpec"), chain, depth + 1);
         }
@@ -305,10 +305,10 @@ impl<'t> Builder<'t> {
 
     /// A task spec: its parameter defaults, pod, steps and sidecars.
     fn task_spec(&mut self, spec: NodeRef<'t>, path: &str, chain: &[String]) {
-        let scope = chain.last().map_or("task", String::as_str).to_string();
-        self.defaults(spec.get("params"), &scope, &format!("{path}.params"));
+        let scope = chain.last().map_or("task", String::as_str);
+        self.defaults(spec.get("params"), scope, path, "params");
         // v1alpha1 Tasks declare their parameters under `inputs`.
-        self.defaults(spec.at(&["inputs", "params"]), &scope, &format!("{path}.inputs.params"));
+        self.defaults(spec.at(&["inputs", "params"]), scope, path, "inputs.params");
         let overrides = self.overrides_for(chain);
         let pod = self.task_pod(spec, chain, overrides);
         let template = spec.get("stepTemplate");
@@ -392,15 +392,15 @@ impl<'t> Builder<'t> {
         self.run.task_overrides.iter().find(|(task, _)| task == top).map(|(_, overrides)| *overrides)
     }
 
-    /// `params[].default` (or `value`) as parameter defaults of `scope`.
-    fn defaults(&mut self, params: Option<NodeRef<'t>>, scope: &str, path: &str) {
+    /// `params[].default` (or `value`) as parameter defaults of `scope`, at `path.section`.
+    fn defaults(&mut self, params: Option<NodeRef<'t>>, scope: &str, path: &str, section: &str) {
         for (name, value, parameter_name) in named_values(params, "default") {
             self.pipeline.parameters.push(Parameter {
                 name,
                 value,
                 kind: ParameterKind::Default,
                 scope: scope.to_string(),
-                path: format!("{path}.{parameter_name}"),
+                path: format!("{path}.{section}.{parameter_name}"),
             });
         }
     }
