@@ -250,18 +250,23 @@ impl<'t> Builder<'t> {
             self.parameter(name, parameter.get("value"), ParameterKind::Default, "workflow", &scope.path, "arguments");
         }
 
-        let templates: Vec<(String, NodeRef<'t>)> = spec
+        let templates: Vec<(String, String, NodeRef<'t>)> = spec
             .get("templates")
             .into_iter()
             .flat_map(|list| list.items())
             .enumerate()
             .filter(|(_, template)| template.is_mapping())
-            .map(|(index, template)| (label(template, index), template))
+            .map(|(index, template)| {
+                let name = label(template, index);
+                let path = format!("{}.templates.{name}", scope.path);
+                (name, path, template)
+            })
             .collect();
-        let callers = callers(templates.iter().map(|(_, template)| *template));
+        let template_tasks: Vec<Vec<Task<'t>>> =
+            templates.iter().map(|(_, path, template)| tasks(*template, path)).collect();
+        let callers = callers(&template_tasks);
         let mut workflow = Workflow { pod: pod_index, template_pods: HashMap::new() };
-        for (name, template) in &templates {
-            let path = format!("{}.templates.{name}", scope.path);
+        for ((name, path, template), template_tasks) in templates.iter().zip(template_tasks.iter()) {
             let mut steps = scope.steps.clone();
             steps.push(name.clone());
             for caller in callers.get(name.as_str()).into_iter().flatten() {
@@ -272,17 +277,17 @@ impl<'t> Builder<'t> {
             let pod = self.template(*template, name, path.clone(), steps, &settings, scope);
             workflow.template_pods.insert(name.clone(), pod);
             // Tasks and steps that carry their template inline, and their literal arguments.
-            for (task_path, task_name, task) in tasks(*template, &path) {
+            for (task_path, task_name, task) in template_tasks {
                 // The KFP v2 backend's task arguments are its own plumbing (JSON, placeholders).
                 let arguments = if kfp_backend { None } else { task.at(&["arguments", "parameters"]) };
                 for (argument, value) in named(arguments) {
                     let value = value.get("value");
-                    self.parameter(argument, value, ParameterKind::Argument, &task_name, &task_path, "arguments");
+                    self.parameter(argument, value, ParameterKind::Argument, task_name, task_path, "arguments");
                 }
                 if let Some(inline) = task.get("inline").filter(|i| i.is_mapping()) {
                     let mut steps = scope.steps.clone();
                     steps.push(task_name.clone());
-                    self.template(inline, &task_name, format!("{task_path}.inline"), steps, &settings, scope);
+                    self.template(inline, task_name, format!("{task_path}.inline"), steps, &settings, scope);
                 }
             }
         }
@@ -813,22 +818,23 @@ fn overlay<'t>(base: &mut SecurityContext<'t>, top: &SecurityContext<'t>) {
 }
 
 /// Template name -> names of the DAG tasks and steps that call it, in file order.
-fn callers<'t>(templates: impl Iterator<Item = NodeRef<'t>>) -> HashMap<&'t str, Vec<String>> {
+fn callers<'t>(template_tasks: &[Vec<Task<'t>>]) -> HashMap<&'t str, Vec<String>> {
     let mut map: HashMap<&'t str, Vec<String>> = HashMap::new();
-    for template in templates {
-        for (_, task_name, task) in tasks(template, "") {
-            let Some(target) = task.get("template").and_then(|t| t.as_str()) else { continue };
-            let callers = map.entry(target).or_default();
-            if !callers.contains(&task_name) {
-                callers.push(task_name);
-            }
+    for (_, task_name, task) in template_tasks.iter().flatten() {
+        let Some(target) = task.get("template").and_then(|t| t.as_str()) else { continue };
+        let callers = map.entry(target).or_default();
+        if !callers.contains(task_name) {
+            callers.push(task_name.clone());
         }
     }
     map
 }
 
-/// The DAG tasks and steps of a template: (symbolic path, name, node).
-fn tasks<'t>(template: NodeRef<'t>, path: &str) -> Vec<(String, String, NodeRef<'t>)> {
+/// A DAG task or step: (symbolic path, name, node).
+type Task<'t> = (String, String, NodeRef<'t>);
+
+/// The DAG tasks and steps of a template.
+fn tasks<'t>(template: NodeRef<'t>, path: &str) -> Vec<Task<'t>> {
     let mut found = Vec::new();
     for (index, task) in template.at(&["dag", "tasks"]).into_iter().flat_map(|t| t.items()).enumerate() {
         let name = label(task, index);
