@@ -258,7 +258,7 @@ impl<'t> Builder<'t> {
             .filter(|(_, template)| template.is_mapping())
             .map(|(index, template)| {
                 let name = label(template, index);
-                let path = format!("{}.templates.{name}", scope.path);
+                let path = [&scope.path, "templates", &name].join(".");
                 (name, path, template)
             })
             .collect();
@@ -324,7 +324,7 @@ impl<'t> Builder<'t> {
 
         for key in ["container", "script"] {
             let Some(node) = template.get(key).filter(|n| n.is_mapping()) else { continue };
-            let mut container = read_container(node, Role::Main, format!("{path}.{key}"), name, template.key(key));
+            let mut container = read_container(node, Role::Main, [&path, key].join("."), name, template.key(key));
             if let Some(default) = defaults.and_then(|d| d.get(key)).filter(|d| d.is_mapping()) {
                 fill_from_defaults(&mut container, &k8s::read_container(default, Role::Main, String::new()));
             }
@@ -340,7 +340,7 @@ impl<'t> Builder<'t> {
         ];
         for (keys, role) in lists {
             for (index, node) in template.at(keys).into_iter().flat_map(|l| l.items()).enumerate() {
-                let container_path = format!("{path}.{}.{}", keys.join("."), label(node, index));
+                let container_path = [path.as_str(), &keys.join("."), &label(node, index)].join(".");
                 let fallback = format!("{name}-{index}");
                 let container = read_container(node, role, container_path, &fallback, None);
                 self.finish(container, &context, &[]);
@@ -504,7 +504,7 @@ impl<'t> Builder<'t> {
             value,
             kind,
             scope: scope.to_string(),
-            path: format!("{path}.{section}.parameters.{parameter_name}"),
+            path: [path, section, "parameters", parameter_name].join("."),
         });
     }
 
@@ -838,7 +838,7 @@ fn tasks<'t>(template: NodeRef<'t>, path: &str) -> Vec<Task<'t>> {
     let mut found = Vec::new();
     for (index, task) in template.at(&["dag", "tasks"]).into_iter().flat_map(|t| t.items()).enumerate() {
         let name = label(task, index);
-        found.push((format!("{path}.dag.tasks.{name}"), name, task));
+        found.push(([path, "dag.tasks", &name].join("."), name, task));
     }
     // `steps` is a list of parallel groups; tolerate a flat list of steps too.
     for (group_index, group) in template.get("steps").into_iter().flat_map(|s| s.items()).enumerate() {

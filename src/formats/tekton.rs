@@ -250,7 +250,7 @@ impl<'t> Builder<'t> {
         for key in ["tasks", "finally"] {
             for (index, task) in spec.get(key).into_iter().flat_map(|list| list.items()).enumerate() {
                 let label = label(task, index);
-                self.pipeline_task(task, &format!("{path}.{key}.{label}"), chain, &label, depth);
+                self.pipeline_task(task, &[path, key, &label].join("."), chain, &label, depth);
             }
         }
     }
@@ -265,7 +265,7 @@ impl<'t> Builder<'t> {
                 value,
                 kind: ParameterKind::Argument,
                 scope: name.to_string(),
-                path: format!("{path}.params.{parameter_name}"),
+                path: [path, "params", &parameter_name].join("."),
             });
             if parameter_name == "runtime-config" {
                 self.kfp_runtime_config(value, &format!("{path}.params.runtime-config"));
@@ -314,7 +314,7 @@ impl<'t> Builder<'t> {
         let template = spec.get("stepTemplate");
         for (key, role) in [("steps", Role::Main), ("sidecars", Role::Sidecar)] {
             for (index, node) in spec.get(key).into_iter().flat_map(|list| list.items()).enumerate() {
-                let step_path = format!("{path}.{key}.{}", label(node, index));
+                let step_path = [path, key, &label(node, index)].join(".");
                 let step_template = if role == Role::Main { template } else { None };
                 let container = self.read_step(node, role, step_path, chain, pod, step_template);
                 self.pipeline.containers.push(container);
@@ -400,7 +400,7 @@ impl<'t> Builder<'t> {
                 value,
                 kind: ParameterKind::Default,
                 scope: scope.to_string(),
-                path: format!("{path}.{section}.{parameter_name}"),
+                path: [path, section, &parameter_name].join("."),
             });
         }
     }
@@ -420,7 +420,7 @@ impl<'t> Builder<'t> {
                     value: literal,
                     kind: ParameterKind::Default,
                     scope: "pipeline".to_string(),
-                    path: format!("{path}.parameters.{parameter_name}"),
+                    path: [path, "parameters", parameter_name].join("."),
                 });
             }
         }
