@@ -287,7 +287,7 @@ impl<'t> Builder<'t> {
                 if let Some(inline) = task.get("inline").filter(|i| i.is_mapping()) {
                     let mut steps = scope.steps.clone();
                     steps.push(task_name.clone());
-                    self.template(inline, task_name, format!("{task_path}.inline"), steps, &settings, scope);
+                    self.template(inline, task_name, [task_path, "inline"].join("."), steps, &settings, scope);
                 }
             }
         }

@@ -268,22 +268,22 @@ impl<'t> Builder<'t> {
                 path: [path, "params", &parameter_name].join("."),
             });
             if parameter_name == "runtime-config" {
-                self.kfp_runtime_config(value, &format!("{path}.params.runtime-config"));
+                self.kfp_runtime_config(value, &[path, "params.runtime-config"].join("."));
             }
         }
         if let Some(task_spec) = task.get("taskSpec") {
             let custom = task_spec.get("apiVersion").is_some() || task_spec.get("kind").is_some();
             if custom {
                 if let Some(body) = task_spec.get("spec") {
-                    self.custom_body(body, &format!("{path}.taskSpec.spec"), &inner, depth + 1);
+                    self.custom_body(body, &[path, "taskSpec.spec"].join("."), &inner, depth + 1);
                 }
             } else {
-                self.task_spec(task_spec, &format!("{path}.taskSpec"), &inner);
+                self.task_spec(task_spec, &[path, "taskSpec"].join("."), &inner);
             }
         }
         // Pipelines in pipelines (TEP-0056).
         if let Some(pipeline_spec) = task.get("pipelineSpec") {
-            self.pipeline_spec(pipeline_spec, &format!("{path}.pipelineSpec"), &inner, depth + 1);
+            self.pipeline_spec(pipeline_spec, &[path, "pipelineSpec"].join("."), &inner, depth + 1);
         }
     }
 
@@ -296,10 +296,10 @@ impl<'t> Builder<'t> {
         let scope = chain.last().map_or("pipeline", String::as_str);
         self.defaults(spec.get("params"), scope, path, "params");
         if let Some(pipeline_spec) = spec.get("pipelineSpec") {
-            self.pipeline_spec(pipeline_spec, &format!("{path}.pipelineSpec"), chain, depth + 1);
+            self.pipeline_spec(pipeline_spec, &[path, "pipelineSpec"].join("."), chain, depth + 1);
         }
         if let Some(task_spec) = spec.get("taskSpec") {
-            self.task_spec(task_spec, &format!("{path}.taskSpec"), chain);
+            self.task_spec(task_spec, &[path, "taskSpec"].join("."), chain);
         }
     }
 
