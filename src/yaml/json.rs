@@ -35,7 +35,8 @@ const MAX_KEY_LENGTH: usize = 1024;
 const BYTES_PER_NODE: usize = 16;
 
 /// Reads `source` if it is one strict JSON object or array. `None` when the YAML parser
-/// must read it.
+/// must read it. The reader recurses once per level of nesting, which the builder bounds
+/// (`limits.max_depth`).
 pub(super) fn build(source: &str, limits: Limits) -> Option<Result<Built, ParseError>> {
     let mut builder = Builder::new(source, limits);
     // Room for what the text can hold, so the tree is not copied as it grows: decoded
