@@ -501,6 +501,9 @@ impl<'s> Builder<'s> {
         Built { nodes: self.nodes, strings: self.strings, children: self.children, documents: self.documents }
     }
 
+    // `scalar` and `close` are shared with the JSON reader; kept inlined into the YAML
+    // event loop, the parse-only cost stays what it was (measured: +0.6% otherwise).
+    #[inline(always)]
     fn scalar(&mut self, value: &str, style: ScalarStyle, anchor: usize, start: usize, end: usize) {
         let first = self.strings.len() as u32;
         self.strings.push_str(value);
@@ -543,6 +546,7 @@ impl<'s> Builder<'s> {
         Ok(())
     }
 
+    #[inline(always)]
     fn close(&mut self, end: usize) -> Result<(), ParseError> {
         let Some(open) = self.stack.pop() else {
             return Ok(());
