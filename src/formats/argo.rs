@@ -250,18 +250,23 @@ impl<'t> Builder<'t> {
             self.parameter(name, parameter.get("value"), ParameterKind::Default, "workflow", &scope.path, "arguments");
         }
 
-        let templates: Vec<(String, NodeRef<'t>)> = spec
+        let templates: Vec<(String, String, NodeRef<'t>)> = spec
             .get("templates")
             .into_iter()
             .flat_map(|list| list.items())
             .enumerate()
             .filter(|(_, template)| template.is_mapping())
-            .map(|(index, template)| (label(template, index), template))
+            .map(|(index, template)| {
+                let name = label(template, index);
+                let path = [&scope.path, "templates", &name].join(".");
+                (name, path, template)
+            })
             .collect();
-        let callers = callers(templates.iter().map(|(_, template)| *template));
+        let template_tasks: Vec<Vec<Task<'t>>> =
+            templates.iter().map(|(_, path, template)| tasks(*template, path)).collect();
+        let callers = callers(&template_tasks);
         let mut workflow = Workflow { pod: pod_index, template_pods: HashMap::new() };
-        for (name, template) in &templates {
-            let path = format!("{}.templates.{name}", scope.path);
+        for ((name, path, template), template_tasks) in templates.iter().zip(template_tasks.iter()) {
             let mut steps = scope.steps.clone();
             steps.push(name.clone());
             for caller in callers.get(name.as_str()).into_iter().flatten() {
@@ -272,17 +277,17 @@ impl<'t> Builder<'t> {
             let pod = self.template(*template, name, path.clone(), steps, &settings, scope);
             workflow.template_pods.insert(name.clone(), pod);
             // Tasks and steps that carry their template inline, and their literal arguments.
-            for (task_path, task_name, task) in tasks(*template, &path) {
+            for (task_path, task_name, task) in template_tasks {
                 // The KFP v2 backend's task arguments are its own plumbing (JSON, placeholders).
                 let arguments = if kfp_backend { None } else { task.at(&["arguments", "parameters"]) };
                 for (argument, value) in named(arguments) {
                     let value = value.get("value");
-                    self.parameter(argument, value, ParameterKind::Argument, &task_name, &task_path, "arguments");
+                    self.parameter(argument, value, ParameterKind::Argument, task_name, task_path, "arguments");
                 }
                 if let Some(inline) = task.get("inline").filter(|i| i.is_mapping()) {
                     let mut steps = scope.steps.clone();
                     steps.push(task_name.clone());
-                    self.template(inline, &task_name, format!("{task_path}.inline"), steps, &settings, scope);
+                    self.template(inline, task_name, [task_path, "inline"].join("."), steps, &settings, scope);
                 }
             }
         }
@@ -319,7 +324,7 @@ impl<'t> Builder<'t> {
 
         for key in ["container", "script"] {
             let Some(node) = template.get(key).filter(|n| n.is_mapping()) else { continue };
-            let mut container = read_container(node, Role::Main, format!("{path}.{key}"), name, template.key(key));
+            let mut container = read_container(node, Role::Main, [&path, key].join("."), name, template.key(key));
             if let Some(default) = defaults.and_then(|d| d.get(key)).filter(|d| d.is_mapping()) {
                 fill_from_defaults(&mut container, &k8s::read_container(default, Role::Main, String::new()));
             }
@@ -335,7 +340,7 @@ impl<'t> Builder<'t> {
         ];
         for (keys, role) in lists {
             for (index, node) in template.at(keys).into_iter().flat_map(|l| l.items()).enumerate() {
-                let container_path = format!("{path}.{}.{}", keys.join("."), label(node, index));
+                let container_path = [path.as_str(), &keys.join("."), &label(node, index)].join(".");
                 let fallback = format!("{name}-{index}");
                 let container = read_container(node, role, container_path, &fallback, None);
                 self.finish(container, &context, &[]);
@@ -499,7 +504,7 @@ impl<'t> Builder<'t> {
             value,
             kind,
             scope: scope.to_string(),
-            path: format!("{path}.{section}.parameters.{parameter_name}"),
+            path: [path, section, "parameters", parameter_name].join("."),
         });
     }
 
@@ -813,26 +818,27 @@ fn overlay<'t>(base: &mut SecurityContext<'t>, top: &SecurityContext<'t>) {
 }
 
 /// Template name -> names of the DAG tasks and steps that call it, in file order.
-fn callers<'t>(templates: impl Iterator<Item = NodeRef<'t>>) -> HashMap<&'t str, Vec<String>> {
+fn callers<'t>(template_tasks: &[Vec<Task<'t>>]) -> HashMap<&'t str, Vec<String>> {
     let mut map: HashMap<&'t str, Vec<String>> = HashMap::new();
-    for template in templates {
-        for (_, task_name, task) in tasks(template, "") {
-            let Some(target) = task.get("template").and_then(|t| t.as_str()) else { continue };
-            let callers = map.entry(target).or_default();
-            if !callers.contains(&task_name) {
-                callers.push(task_name);
-            }
+    for (_, task_name, task) in template_tasks.iter().flatten() {
+        let Some(target) = task.get("template").and_then(|t| t.as_str()) else { continue };
+        let callers = map.entry(target).or_default();
+        if !callers.contains(task_name) {
+            callers.push(task_name.clone());
         }
     }
     map
 }
 
-/// The DAG tasks and steps of a template: (symbolic path, name, node).
-fn tasks<'t>(template: NodeRef<'t>, path: &str) -> Vec<(String, String, NodeRef<'t>)> {
+/// A DAG task or step: (symbolic path, name, node).
+type Task<'t> = (String, String, NodeRef<'t>);
+
+/// The DAG tasks and steps of a template.
+fn tasks<'t>(template: NodeRef<'t>, path: &str) -> Vec<Task<'t>> {
     let mut found = Vec::new();
     for (index, task) in template.at(&["dag", "tasks"]).into_iter().flat_map(|t| t.items()).enumerate() {
         let name = label(task, index);
-        found.push((format!("{path}.dag.tasks.{name}"), name, task));
+        found.push(([path, "dag.tasks", &name].join("."), name, task));
     }
     // `steps` is a list of parallel groups; tolerate a flat list of steps too.
     for (group_index, group) in template.get("steps").into_iter().flat_map(|s| s.items()).enumerate() {

@@ -9,28 +9,66 @@ use crate::yaml::NodeRef;
 /// `resources.limits` or Tekton's `computeResources.limits`, `securityContext`, and the
 /// `script`/`source` code fields of Tekton and Argo). `path` is its symbolic location.
 pub fn read_container<'t>(node: NodeRef<'t>, role: Role, path: String) -> Container<'t> {
-    let name_node = node.get("name");
-    let image = node.get("image");
-    let name = name_node
+    // One pass over the mapping instead of a lookup per field: containers are read by the
+    // thousand. A repeated key's last value wins, as with `NodeRef::get`.
+    let mut fields = ContainerFields::default();
+    for (key, value) in node.entries() {
+        let field = match key.as_str() {
+            Some("name") => &mut fields.name,
+            Some("image") => {
+                fields.image_key = Some(key);
+                &mut fields.image
+            }
+            Some("command") => &mut fields.command,
+            Some("args") => &mut fields.args,
+            Some("script") => &mut fields.script,
+            Some("source") => &mut fields.source,
+            Some("env") => &mut fields.env,
+            Some("resources") => &mut fields.resources,
+            Some("computeResources") => &mut fields.compute_resources,
+            Some("securityContext") => &mut fields.security,
+            _ => continue,
+        };
+        *field = Some(value);
+    }
+    let name = fields
+        .name
         .and_then(|n| n.as_str())
-        .or_else(|| image.and_then(|i| i.as_str()))
+        .or_else(|| fields.image.and_then(|i| i.as_str()))
         .unwrap_or("container")
         .to_string();
-    let anchor = name_node.or_else(|| node.key("image")).unwrap_or(node);
+    let anchor = fields.name.or(fields.image_key).unwrap_or(node);
     let mut container = Container::new(name, role, anchor, path);
-    container.image = image;
-    container.command = node.get("command").map(|list| list.items().collect()).unwrap_or_default();
-    container.args = node.get("args").map(|list| list.items().collect()).unwrap_or_default();
-    container.script = node.get("script").or_else(|| node.get("source")).filter(|s| s.as_str().is_some());
-    container.env = read_env(node);
-    if let Some(limits) = node.at(&["resources", "limits"]).or_else(|| node.at(&["computeResources", "limits"])) {
+    container.image = fields.image;
+    container.command = fields.command.map(|list| list.items().collect()).unwrap_or_default();
+    container.args = fields.args.map(|list| list.items().collect()).unwrap_or_default();
+    container.script = fields.script.or(fields.source).filter(|s| s.as_str().is_some());
+    container.env = env_list(fields.env);
+    let limits = |resources: Option<NodeRef<'t>>| resources.and_then(|r| r.get("limits"));
+    if let Some(limits) = limits(fields.resources).or_else(|| limits(fields.compute_resources)) {
         container.cpu_limit = Setting::of(limits, "cpu");
         container.memory_limit = Setting::of(limits, "memory");
     }
-    if let Some(security) = node.get("securityContext") {
+    if let Some(security) = fields.security {
         container.security = SecurityContext::read(security);
     }
     container
+}
+
+/// The fields of a container mapping that [`read_container`] reads.
+#[derive(Default)]
+struct ContainerFields<'t> {
+    name: Option<NodeRef<'t>>,
+    image: Option<NodeRef<'t>>,
+    image_key: Option<NodeRef<'t>>,
+    command: Option<NodeRef<'t>>,
+    args: Option<NodeRef<'t>>,
+    script: Option<NodeRef<'t>>,
+    source: Option<NodeRef<'t>>,
+    env: Option<NodeRef<'t>>,
+    resources: Option<NodeRef<'t>>,
+    compute_resources: Option<NodeRef<'t>>,
+    security: Option<NodeRef<'t>>,
 }
 
 /// Reads the pod-level settings of a pod spec (or anything shaped like one: an Argo
@@ -49,7 +87,12 @@ pub fn read_pod_settings<'t>(node: NodeRef<'t>, name: String) -> PodSettings<'t>
 
 /// Kubernetes-style `env`: literal `value` or a `valueFrom` reference.
 pub fn read_env<'t>(container: NodeRef<'t>) -> Vec<EnvVar<'t>> {
-    let Some(list) = container.get("env") else { return Vec::new() };
+    env_list(container.get("env"))
+}
+
+/// The variables of an `env` list.
+fn env_list(list: Option<NodeRef<'_>>) -> Vec<EnvVar<'_>> {
+    let Some(list) = list else { return Vec::new() };
     list.items()
         .filter_map(|entry| {
             let name = entry.get("name")?;

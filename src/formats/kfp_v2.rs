@@ -129,7 +129,7 @@ fn by_key(map: NodeRef<'_>) -> HashMap<&str, NodeRef<'_>> {
 
 /// The containers of one executor: `container`, or the worker pools of an old Vertex `customJob`.
 fn executor_containers<'t>(label_node: NodeRef<'t>, label: &str, executor: NodeRef<'t>) -> Vec<Container<'t>> {
-    let path = format!("deploymentSpec.executors.{label}");
+    let path = ["deploymentSpec.executors", label].join(".");
     if let Some(spec) = executor.get("container") {
         return vec![read_container(label.to_string(), Role::Main, label_node, path, spec, "image")];
     }
@@ -231,7 +231,7 @@ fn read_parameters<'t>(pipeline: &mut Pipeline<'t>, spec: NodeRef<'t>) {
     if let Some(components) = spec.get("components") {
         for (key, component) in components.entries() {
             let Some(component_name) = key.as_str() else { continue };
-            let path = format!("components.{component_name}");
+            let path = ["components", component_name].join(".");
             read_input_defaults(pipeline, component, component_name, &path);
             read_task_arguments(pipeline, component, &path);
         }
@@ -248,7 +248,7 @@ pub(crate) fn read_input_defaults<'t>(pipeline: &mut Pipeline<'t>, component: No
             value,
             kind: ParameterKind::Default,
             scope: scope.to_string(),
-            path: format!("{path}.inputDefinitions.parameters.{parameter_name}"),
+            path: [path, "inputDefinitions.parameters", parameter_name].join("."),
         });
     }
 }
@@ -269,7 +269,7 @@ pub(crate) fn read_task_arguments<'t>(pipeline: &mut Pipeline<'t>, component: No
                 value,
                 kind: ParameterKind::Argument,
                 scope: task_name.to_string(),
-                path: format!("{path}.dag.tasks.{task_name}.inputs.parameters.{parameter_name}"),
+                path: [path, "dag.tasks", task_name, "inputs.parameters", parameter_name].join("."),
             });
         }
     }

@@ -46,7 +46,7 @@ impl Embedded {
         }
         let remaining = self.budget.get().checked_sub(text.len())?;
         self.budget.set(remaining);
-        let tree = Tree::parse(text.as_str().to_string(), Some(text), self.limits).ok()?;
+        let tree = Tree::parse_likely_json(text.as_str().to_string(), Some(text), self.limits).ok()?;
         let holds_structure = tree.documents().any(|doc| doc.is_mapping() || doc.is_sequence());
         holds_structure.then(|| &*self.trees.alloc(tree))
     }

@@ -148,13 +148,13 @@ pub fn pipeline<'t>(document: NodeRef<'t>, embedded: &'t Embedded, fallback_name
         (Kind::Pipeline, Some(spec)) => builder.pipeline_spec(spec, "spec", &[], 0),
         (Kind::Task, Some(spec)) => builder.task_spec(spec, "spec", &own),
         (Kind::Condition, Some(spec)) => {
-            builder.defaults(spec.get("params"), &name, "spec.params");
+            builder.defaults(spec.get("params"), &name, "spec", "params");
             if let Some(check) = spec.get("check") {
                 builder.single_container(check, "spec.check", &own, "check");
             }
         }
         (Kind::StepAction, Some(spec)) => {
-            builder.defaults(spec.get("params"), &name, "spec.params");
+            builder.defaults(spec.get("params"), &name, "spec", "params");
             builder.single_container(spec, "spec", &own, &name);
         }
         (Kind::CustomRun, Some(spec)) => {
@@ -245,12 +245,12 @@ impl<'t> Builder<'t> {
         if depth > MAX_NESTING {
             return;
         }
-        let scope = chain.last().map_or("pipeline", String::as_str).to_string();
-        self.defaults(spec.get("params"), &scope, &format!("{path}.params"));
+        let scope = chain.last().map_or("pipeline", String::as_str);
+        self.defaults(spec.get("params"), scope, path, "params");
         for key in ["tasks", "finally"] {
             for (index, task) in spec.get(key).into_iter().flat_map(|list| list.items()).enumerate() {
                 let label = label(task, index);
-                self.pipeline_task(task, &format!("{path}.{key}.{label}"), chain, &label, depth);
+                self.pipeline_task(task, &[path, key, &label].join("."), chain, &label, depth);
             }
         }
     }
@@ -265,25 +265,25 @@ impl<'t> Builder<'t> {
                 value,
                 kind: ParameterKind::Argument,
                 scope: name.to_string(),
-                path: format!("{path}.params.{parameter_name}"),
+                path: [path, "params", &parameter_name].join("."),
             });
             if parameter_name == "runtime-config" {
-                self.kfp_runtime_config(value, &format!("{path}.params.runtime-config"));
+                self.kfp_runtime_config(value, &[path, "params.runtime-config"].join("."));
             }
         }
         if let Some(task_spec) = task.get("taskSpec") {
             let custom = task_spec.get("apiVersion").is_some() || task_spec.get("kind").is_some();
             if custom {
                 if let Some(body) = task_spec.get("spec") {
-                    self.custom_body(body, &format!("{path}.taskSpec.spec"), &inner, depth + 1);
+                    self.custom_body(body, &[path, "taskSpec.spec"].join("."), &inner, depth + 1);
                 }
             } else {
-                self.task_spec(task_spec, &format!("{path}.taskSpec"), &inner);
+                self.task_spec(task_spec, &[path, "taskSpec"].join("."), &inner);
             }
         }
         // Pipelines in pipelines (TEP-0056).
         if let Some(pipeline_spec) = task.get("pipelineSpec") {
-            self.pipeline_spec(pipeline_spec, &format!("{path}.pipelineSpec"), &inner, depth + 1);
+            self.pipeline_spec(pipeline_spec, &[path, "pipelineSpec"].join("."), &inner, depth + 1);
         }
     }
 
@@ -293,28 +293,28 @@ impl<'t> Builder<'t> {
         if depth > MAX_NESTING {
             return;
         }
-        let scope = chain.last().map_or("pipeline", String::as_str).to_string();
-        self.defaults(spec.get("params"), &scope, &format!("{path}.params"));
+        let scope = chain.last().map_or("pipeline", String::as_str);
+        self.defaults(spec.get("params"), scope, path, "params");
         if let Some(pipeline_spec) = spec.get("pipelineSpec") {
-            self.pipeline_spec(pipeline_spec, &format!("{path}.pipelineSpec"), chain, depth + 1);
+            self.pipeline_spec(pipeline_spec, &[path, "pipelineSpec"].join("."), chain, depth + 1);
         }
         if let Some(task_spec) = spec.get("taskSpec") {
-            self.task_spec(task_spec, &format!("{path}.taskSpec"), chain);
+            self.task_spec(task_spec, &[path, "taskSpec"].join("."), chain);
         }
     }
 
     /// A task spec: its parameter defaults, pod, steps and sidecars.
     fn task_spec(&mut self, spec: NodeRef<'t>, path: &str, chain: &[String]) {
-        let scope = chain.last().map_or("task", String::as_str).to_string();
-        self.defaults(spec.get("params"), &scope, &format!("{path}.params"));
+        let scope = chain.last().map_or("task", String::as_str);
+        self.defaults(spec.get("params"), scope, path, "params");
         // v1alpha1 Tasks declare their parameters under `inputs`.
-        self.defaults(spec.at(&["inputs", "params"]), &scope, &format!("{path}.inputs.params"));
+        self.defaults(spec.at(&["inputs", "params"]), scope, path, "inputs.params");
         let overrides = self.overrides_for(chain);
         let pod = self.task_pod(spec, chain, overrides);
         let template = spec.get("stepTemplate");
         for (key, role) in [("steps", Role::Main), ("sidecars", Role::Sidecar)] {
             for (index, node) in spec.get(key).into_iter().flat_map(|list| list.items()).enumerate() {
-                let step_path = format!("{path}.{key}.{}", label(node, index));
+                let step_path = [path, key, &label(node, index)].join(".");
                 let step_template = if role == Role::Main { template } else { None };
                 let container = self.read_step(node, role, step_path, chain, pod, step_template);
                 self.pipeline.containers.push(container);
@@ -392,15 +392,15 @@ impl<'t> Builder<'t> {
         self.run.task_overrides.iter().find(|(task, _)| task == top).map(|(_, overrides)| *overrides)
     }
 
-    /// `params[].default` (or `value`) as parameter defaults of `scope`.
-    fn defaults(&mut self, params: Option<NodeRef<'t>>, scope: &str, path: &str) {
+    /// `params[].default` (or `value`) as parameter defaults of `scope`, at `path.section`.
+    fn defaults(&mut self, params: Option<NodeRef<'t>>, scope: &str, path: &str, section: &str) {
         for (name, value, parameter_name) in named_values(params, "default") {
             self.pipeline.parameters.push(Parameter {
                 name,
                 value,
                 kind: ParameterKind::Default,
                 scope: scope.to_string(),
-                path: format!("{path}.{parameter_name}"),
+                path: [path, section, &parameter_name].join("."),
             });
         }
     }
@@ -420,7 +420,7 @@ impl<'t> Builder<'t> {
                     value: literal,
                     kind: ParameterKind::Default,
                     scope: "pipeline".to_string(),
-                    path: format!("{path}.parameters.{parameter_name}"),
+                    path: [path, "parameters", parameter_name].join("."),
                 });
             }
         }
