@@ -305,3 +305,144 @@ impl Reader<'_> {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+    use serde_json::Value;
+
+    use super::super::{NodeRef, Tree};
+    use super::*;
+
+    /// All a caller can see of a node: its kind, span, style and value (a scalar's decoded
+    /// text and its map to the source follow from these), then its children.
+    fn dump(node: NodeRef<'_>, depth: usize, out: &mut String) {
+        let indent = "  ".repeat(depth);
+        if node.is_mapping() {
+            out.push_str(&format!("{indent}map {:?}\n", node.span()));
+            for (key, value) in node.entries() {
+                dump(key, depth + 1, out);
+                dump(value, depth + 2, out);
+            }
+        } else if node.is_sequence() {
+            out.push_str(&format!("{indent}seq {:?}\n", node.span()));
+            node.items().for_each(|item| dump(item, depth + 1, out));
+        } else {
+            let text = node.text();
+            let map: Vec<usize> = (0..=text.len()).map(|offset| text.source_offset(offset)).collect();
+            out.push_str(&format!(
+                "{indent}scalar {:?} {:?} {:?} null={} text={:?} {map:?}\n",
+                node.span(),
+                node.style(),
+                node.as_str(),
+                node.is_null(),
+                text.as_str()
+            ));
+        }
+    }
+
+    fn dump_tree(tree: &Tree) -> String {
+        let mut out = String::new();
+        tree.documents().for_each(|document| dump(document, 0, &mut out));
+        out
+    }
+
+    /// The JSON reader's tree, `None` when it hands the text to the YAML parser.
+    fn read_as_json(text: &str) -> Option<String> {
+        let built = build(text, Limits::default())?.expect("JSON refused");
+        Some(dump_tree(&Tree::from_built(text.to_string(), None, built)))
+    }
+
+    fn read_as_yaml(text: &str) -> String {
+        dump_tree(&Tree::parse(text.to_string(), None, Limits::default()).expect("YAML parser failed"))
+    }
+
+    /// JSON as the KFP backend and `podSpecPatch` strings write it, and the corners of the
+    /// grammar: every one must be read, and read exactly as the YAML parser reads it.
+    const READ_AS_JSON: &[&str] = &[
+        r#"{"image": "python:3.11", "command": ["sh", "-c", "pip install x && python -m y"]}"#,
+        "{\n  \"containers\": [\n    {\n      \"name\": \"main\",\n      \"resources\": {\"limits\": {\"cpu\": \"2\"}}\n    }\n  ]\n}",
+        r#"{"args":["--executor_input","{{$}}","--function_to_execute","train"],"env":[]}"#,
+        r#"{"a": "line\nnext\ttab \"quoted\" back\\slash \/ \u00e9 \u20ac"}"#,
+        r#"{"n": 1, "f": -2.5e-3, "t": true, "f2": false, "z": null, "e": "", "o": {}, "l": []}"#,
+        r#"[1, [2, [3, [{"deep": ["x"]}]]]]"#,
+        r#"{"unicode": "naïve 日本語 🚀", "key with spaces": "v"}"#,
+        "[]",
+        "{}",
+    ];
+
+    #[test]
+    fn reads_json_exactly_as_the_yaml_parser_does() {
+        for text in READ_AS_JSON {
+            let json = read_as_json(text).unwrap_or_else(|| panic!("handed to YAML: {text}"));
+            assert_eq!(json, read_as_yaml(text), "{text}");
+        }
+    }
+
+    /// Texts the YAML parser reads differently from JSON, or that are not JSON at all: the
+    /// reader must hand them over rather than guess.
+    #[test]
+    fn hands_yaml_and_doubtful_json_to_the_yaml_parser() {
+        for text in [
+            "{a: 1}",
+            "key: value",
+            "- item",
+            r#"{"a": 'single'}"#,
+            r#"{"a": "\ud83d\ude80"}"#,
+            r#"{"a": "\x41"}"#,
+            r#"{"a": 1} trailing"#,
+            "\"just a string\"",
+            "42",
+            r#"{"a": [1, 2,]}"#,
+        ] {
+            assert_eq!(read_as_json(text), None, "{text}");
+        }
+    }
+
+    /// JSON values whose strings come from `strings`.
+    fn json_value(strings: BoxedStrategy<String>) -> impl Strategy<Value = Value> {
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::Bool),
+            any::<i64>().prop_map(Value::from),
+            (-1.0e12f64..1.0e12).prop_map(Value::from),
+            strings.prop_map(Value::String),
+        ];
+        leaf.prop_recursive(5, 64, 8, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..8).prop_map(Value::Array),
+                prop::collection::btree_map("[ -~]{0,20}", inner, 0..8)
+                    .prop_map(|map| Value::Object(map.into_iter().collect())),
+            ]
+        })
+    }
+
+    fn compact_and_indented(value: &Value) -> [String; 2] {
+        [serde_json::to_string(value).unwrap_or_default(), serde_json::to_string_pretty(value).unwrap_or_default()]
+    }
+
+    proptest! {
+        /// Whatever JSON it accepts, with any Unicode in its strings, compact or indented,
+        /// it reads as the YAML parser does.
+        #[test]
+        fn generated_json_reads_as_yaml_reads_it(value in json_value(any::<String>().boxed())) {
+            for text in compact_and_indented(&value) {
+                if let Some(json) = read_as_json(&text) {
+                    prop_assert_eq!(json, read_as_yaml(&text), "{}", text);
+                }
+            }
+        }
+
+        /// JSON as KFP writes it (printable text, newlines and tabs escaped) is always read
+        /// by the JSON reader, not handed back.
+        #[test]
+        fn generated_plain_json_is_read_not_handed_over(value in json_value("[ -~\\n\\t]{0,40}".boxed())) {
+            // The reader takes documents that are an object or an array.
+            for text in compact_and_indented(&serde_json::json!({ "spec": value })) {
+                let json = read_as_json(&text);
+                prop_assert!(json.is_some(), "handed to YAML: {}", text);
+                prop_assert_eq!(json.unwrap_or_default(), read_as_yaml(&text), "{}", text);
+            }
+        }
+    }
+}
