@@ -63,18 +63,91 @@ fn write_json(
     scratch: &mut Vec<u8>,
 ) -> io::Result<()> {
     scratch.clear();
-    serde_json::to_writer_pretty(&mut *scratch, value)?;
-    // Pretty JSON has no raw newline inside strings: every `\n` starts a new line.
-    let mut line_start = 0;
-    for newline in memchr::memchr_iter(b'\n', scratch) {
-        out.write_all(&scratch[line_start..=newline])?;
-        write_spaces(out, indent)?;
-        line_start = newline + 1;
-    }
-    out.write_all(&scratch[line_start..])
+    let mut serializer = serde_json::Serializer::with_formatter(&mut *scratch, IndentedFormatter::at(indent));
+    value.serialize(&mut serializer)?;
+    out.write_all(scratch)
 }
 
-fn write_spaces(out: &mut dyn Write, count: usize) -> io::Result<()> {
+/// serde_json's pretty layout (two spaces per level) starting `base` spaces to the right.
+struct IndentedFormatter {
+    base: usize,
+    depth: usize,
+    has_value: bool,
+}
+
+impl IndentedFormatter {
+    fn at(base: usize) -> Self {
+        Self { base, depth: 0, has_value: false }
+    }
+
+    fn open<W: ?Sized + Write>(&mut self, writer: &mut W, bracket: &[u8]) -> io::Result<()> {
+        self.depth += 1;
+        self.has_value = false;
+        writer.write_all(bracket)
+    }
+
+    fn close<W: ?Sized + Write>(&mut self, writer: &mut W, bracket: &[u8]) -> io::Result<()> {
+        self.depth -= 1;
+        if self.has_value {
+            self.new_line(writer)?;
+        }
+        writer.write_all(bracket)
+    }
+
+    fn new_line<W: ?Sized + Write>(&self, writer: &mut W) -> io::Result<()> {
+        writer.write_all(b"\n")?;
+        write_spaces(writer, self.base + 2 * self.depth)
+    }
+
+    fn separate<W: ?Sized + Write>(&self, writer: &mut W, first: bool) -> io::Result<()> {
+        if !first {
+            writer.write_all(b",")?;
+        }
+        self.new_line(writer)
+    }
+}
+
+impl serde_json::ser::Formatter for IndentedFormatter {
+    fn begin_array<W: ?Sized + Write>(&mut self, writer: &mut W) -> io::Result<()> {
+        self.open(writer, b"[")
+    }
+
+    fn end_array<W: ?Sized + Write>(&mut self, writer: &mut W) -> io::Result<()> {
+        self.close(writer, b"]")
+    }
+
+    fn begin_array_value<W: ?Sized + Write>(&mut self, writer: &mut W, first: bool) -> io::Result<()> {
+        self.separate(writer, first)
+    }
+
+    fn end_array_value<W: ?Sized + Write>(&mut self, _writer: &mut W) -> io::Result<()> {
+        self.has_value = true;
+        Ok(())
+    }
+
+    fn begin_object<W: ?Sized + Write>(&mut self, writer: &mut W) -> io::Result<()> {
+        self.open(writer, b"{")
+    }
+
+    fn end_object<W: ?Sized + Write>(&mut self, writer: &mut W) -> io::Result<()> {
+        self.close(writer, b"}")
+    }
+
+    fn begin_object_key<W: ?Sized + Write>(&mut self, writer: &mut W, first: bool) -> io::Result<()> {
+        self.separate(writer, first)
+    }
+
+    fn begin_object_value<W: ?Sized + Write>(&mut self, writer: &mut W) -> io::Result<()> {
+        writer.write_all(b": ")
+    }
+
+    fn end_object_value<W: ?Sized + Write>(&mut self, _writer: &mut W) -> io::Result<()> {
+        self.has_value = true;
+        Ok(())
+    }
+}
+
+fn write_spaces<W: ?Sized + Write>(out: &mut W, count: usize) -> io::Result<()> {
     const SPACES: &[u8] = b"                                ";
     let mut left = count;
     while left > 0 {
