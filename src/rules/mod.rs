@@ -25,7 +25,7 @@ use std::ops::Range;
 use std::sync::OnceLock;
 
 use crate::config::RuleSettings;
-use crate::finding::{Finding, Related, Severity, fingerprint};
+use crate::finding::{Finding, FingerprintPrefix, Related, Severity};
 use crate::model::{Container, Effective, Pipeline};
 use crate::yaml::NodeRef;
 
@@ -219,6 +219,8 @@ pub struct Emitter<'a> {
     findings: Vec<Finding>,
     /// What [`Emitter::covered`] asks about the findings so far, per rule.
     reach: HashMap<&'static str, Reach>,
+    /// The fingerprint prefix of the rule that emitted last (rules emit one after another).
+    fingerprint_prefix: Option<(&'static str, FingerprintPrefix)>,
 }
 
 /// The bytes the findings of one rule cover, so that [`Emitter::covered`] costs a lookup
@@ -264,6 +266,7 @@ impl<'a> Emitter<'a> {
             sources: &[],
             findings: Vec::new(),
             reach: HashMap::new(),
+            fingerprint_prefix: None,
         }
     }
 
@@ -291,7 +294,11 @@ impl<'a> Emitter<'a> {
 
     pub fn emit(&mut self, rule: &RuleMeta, hit: Hit<'_>) {
         let container_path = hit.container.map_or("", |c| c.path.as_str());
-        let fingerprint = fingerprint(rule.id, self.file, self.pipeline, container_path, &hit.field, &hit.value);
+        let (_, prefix) = match &mut self.fingerprint_prefix {
+            Some(last) if last.0 == rule.id => last,
+            slot => slot.insert((rule.id, FingerprintPrefix::new(rule.id, self.file, self.pipeline))),
+        };
+        let fingerprint = prefix.finish(container_path, &hit.field, &hit.value);
         // An empty span still covers the byte it points at.
         self.reach.entry(rule.id).or_default().add(hit.span.start, hit.span.end.max(hit.span.start + 1));
         self.findings.push(Finding {
