@@ -326,9 +326,15 @@ impl<'a> Emitter<'a> {
 
     /// Runs every enabled rule over `pipeline`.
     pub fn run_all(&mut self, pipeline: &Pipeline<'_>) {
-        // Rules that others defer to (through `covered`) run first, whatever their ids.
-        let (first, rest): (Vec<&Rule>, Vec<&Rule>) = all().iter().partition(|rule| RUN_FIRST.contains(&rule.meta.id));
-        for rule in first.into_iter().chain(rest) {
+        // Rules that others defer to (through `covered`) run first, whatever their ids;
+        // ordered once, not once per pipeline.
+        static ORDER: OnceLock<Vec<&'static Rule>> = OnceLock::new();
+        let order = ORDER.get_or_init(|| {
+            let (first, rest): (Vec<&Rule>, Vec<&Rule>) =
+                all().iter().partition(|rule| RUN_FIRST.contains(&rule.meta.id));
+            first.into_iter().chain(rest).collect()
+        });
+        for rule in order {
             if (self.enabled)(rule.meta.id) {
                 match &rule.check {
                     Check::Code(check) => check(pipeline, self),
