@@ -20,7 +20,7 @@ mod secret_in_args;
 mod secret_in_env;
 mod secret_in_parameter_default;
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 use std::ops::Range;
 use std::sync::OnceLock;
 
@@ -217,8 +217,9 @@ pub struct Emitter<'a> {
     settings: &'a RuleSettings,
     sources: &'a [NodeRef<'a>],
     findings: Vec<Finding>,
-    /// What [`Emitter::covered`] asks about the findings so far, per rule.
-    reach: HashMap<&'static str, Reach>,
+    /// What [`Emitter::covered`] asks about the findings so far, per rule (a few rules
+    /// report in a pipeline: a list, not a hash map hashing the id at every finding).
+    reach: Vec<(&'static str, Reach)>,
     /// The fingerprint prefix of the rule that emitted last (rules emit one after another).
     fingerprint_prefix: Option<(&'static str, FingerprintPrefix)>,
 }
@@ -265,7 +266,7 @@ impl<'a> Emitter<'a> {
             settings: &DEFAULT_SETTINGS,
             sources: &[],
             findings: Vec::new(),
-            reach: HashMap::new(),
+            reach: Vec::new(),
             fingerprint_prefix: None,
         }
     }
@@ -300,7 +301,11 @@ impl<'a> Emitter<'a> {
         };
         let fingerprint = prefix.finish(container_path, &hit.field, &hit.value);
         // An empty span still covers the byte it points at.
-        self.reach.entry(rule.id).or_default().add(hit.span.start, hit.span.end.max(hit.span.start + 1));
+        let reach = match self.reach.iter().position(|(id, _)| *id == rule.id) {
+            Some(index) => &mut self.reach[index].1,
+            None => &mut self.reach.push_mut((rule.id, Reach::default())).1,
+        };
+        reach.add(hit.span.start, hit.span.end.max(hit.span.start + 1));
         self.findings.push(Finding {
             rule: rule.id,
             severity: rule.severity,
@@ -317,7 +322,7 @@ impl<'a> Emitter<'a> {
 
     /// True if a finding of `rule` already covers bytes `span` (a stronger rule ran first).
     pub fn covered(&self, rule: &str, span: &Range<usize>) -> bool {
-        self.reach.get(rule).is_some_and(|reach| reach.covers(span.start, span.end))
+        self.reach.iter().find(|(id, _)| *id == rule).is_some_and(|(_, reach)| reach.covers(span.start, span.end))
     }
 
     pub fn into_findings(self) -> Vec<Finding> {
