@@ -71,18 +71,38 @@ pub struct Finding {
 /// a hash of the offending value. No line numbers, so it survives recompiles that move
 /// things around; the value hash never reveals a secret.
 pub fn fingerprint(rule: &str, file: &str, pipeline: &str, container: &str, field: &str, value: &str) -> String {
-    let mut hasher = Sha256::new();
-    for part in [rule, file, pipeline, container, field, value] {
-        hasher.update(part.as_bytes());
-        hasher.update([0u8]);
+    FingerprintPrefix::new(rule, file, pipeline).finish(container, field, value)
+}
+
+/// A [`fingerprint`] with its first parts (rule, file, pipeline) hashed, to be finished for
+/// each finding of the rule in the pipeline: they are most of what is hashed.
+pub struct FingerprintPrefix(Sha256);
+
+impl FingerprintPrefix {
+    pub fn new(rule: &str, file: &str, pipeline: &str) -> Self {
+        let mut hasher = Sha256::new();
+        for part in [rule, file, pipeline] {
+            hasher.update(part.as_bytes());
+            hasher.update([0u8]);
+        }
+        Self(hasher)
     }
-    let digest = hasher.finalize();
-    // Lower-case hex of the first 16 bytes, without a `format!` per byte.
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    let mut hex = String::with_capacity(32);
-    for &byte in digest.iter().take(16) {
-        hex.push(char::from(HEX[usize::from(byte >> 4)]));
-        hex.push(char::from(HEX[usize::from(byte & 0x0f)]));
+
+    /// The fingerprint of the finding in `container` with `field` and `value`.
+    pub fn finish(&self, container: &str, field: &str, value: &str) -> String {
+        let mut hasher = self.0.clone();
+        for part in [container, field, value] {
+            hasher.update(part.as_bytes());
+            hasher.update([0u8]);
+        }
+        let digest = hasher.finalize();
+        // Lower-case hex of the first 16 bytes, without a `format!` per byte.
+        const HEX: &[u8; 16] = b"0123456789abcdef";
+        let mut hex = String::with_capacity(32);
+        for &byte in digest.iter().take(16) {
+            hex.push(char::from(HEX[usize::from(byte >> 4)]));
+            hex.push(char::from(HEX[usize::from(byte & 0x0f)]));
+        }
+        hex
     }
-    hex
 }

@@ -517,12 +517,17 @@ static TOKEN_REGEXES: std::sync::LazyLock<Vec<(&'static TokenPattern, regex::Reg
 /// The PEM header that starts a private key block.
 const PEM_PREFIX: &str = "-----BEGIN ";
 
+/// Every literal a credential [`find_tokens`] finds starts with (or, for `AccountKey=`,
+/// contains): a text that holds none of them holds no such credential.
+pub fn token_prefixes() -> impl Iterator<Item = &'static str> {
+    TOKEN_PATTERNS.iter().flat_map(|pattern| pattern.prefixes.iter().copied()).chain([PEM_PREFIX])
+}
+
 /// Every prefix of [`TOKEN_PATTERNS`] and [`PEM_PREFIX`] in one literal search: most texts
 /// hold none and are read once; the others are matched only against the patterns whose
 /// prefix they contain.
 static TOKEN_PREFIXES: std::sync::LazyLock<Option<regex::Regex>> = std::sync::LazyLock::new(|| {
-    let prefixes = TOKEN_PATTERNS.iter().flat_map(|pattern| pattern.prefixes.iter()).chain([&PEM_PREFIX]);
-    let alternation: Vec<String> = prefixes.map(|prefix| regex::escape(prefix)).collect();
+    let alternation: Vec<String> = token_prefixes().map(regex::escape).collect();
     regex::Regex::new(&alternation.join("|")).ok()
 });
 

@@ -10,13 +10,18 @@
 
 use std::cell::OnceCell;
 use std::ops::Range;
+use std::sync::LazyLock;
+
+use aho_corasick::{AhoCorasick, MatchKind};
+use saphyr_parser::ScalarStyle;
 
 use super::secret_in_args::command_sinks;
 use super::{Check, Docs, Emitter, Hit, Rule, RuleMeta};
 use crate::finding::Severity;
 use crate::model::{Container, EnvValue, Pipeline};
-use crate::secrets::{TokenMatch, find_tokens, redact, sink_token};
+use crate::secrets::{TokenMatch, find_tokens, redact, sink_token, token_prefixes};
 use crate::text::MappedText;
+use crate::yaml::NodeRef;
 
 pub static RULE: Rule = Rule {
     meta: RuleMeta {
@@ -77,16 +82,9 @@ fn check(pipeline: &Pipeline<'_>, out: &mut Emitter<'_>) {
     let owner_of = |span: &Range<usize>| owners.get_or_init(|| Owners::new(container_spans(pipeline))).of(span);
     let mut mentions_wandb = false;
     for document in out.sources() {
-        // A single-document tree is scanned flat, without `NodeRef::scalars`' bookkeeping.
-        let scalars: Vec<_> = if document.tree().document_count() == 1 {
-            document.tree().scalars().collect()
-        } else {
-            document.scalars()
-        };
-        let may_mention_wandb = !mentions_wandb && may_spell_wandb(document.tree().source());
-        for scalar in scalars {
+        for scalar in candidates(*document) {
             let Some(value) = scalar.as_str() else { continue };
-            mentions_wandb = mentions_wandb || (may_mention_wandb && spells_wandb(value));
+            mentions_wandb = mentions_wandb || spells_wandb(value);
             let tokens = find_tokens(value);
             if tokens.is_empty() {
                 continue;
@@ -133,15 +131,95 @@ fn spells_wandb(text: &str) -> bool {
     text.contains("wandb") || text.contains("WANDB")
 }
 
-/// False if no scalar parsed from `source` can spell `wandb` or `WANDB`, found in one pass
-/// over the source instead of one per scalar: a decoded value can only hold the word if the
-/// source spells it (perhaps in a comment only) or holds an escape that makes letters (`\x`,
-/// `\u`, `\U`) or joins lines (`\` before a line break).
-fn may_spell_wandb(source: &str) -> bool {
-    let escapes = source
-        .match_indices('\\')
-        .any(|(at, _)| matches!(source.as_bytes().get(at + 1), Some(b'x' | b'u' | b'U' | b'\n' | b'\r')));
-    escapes || spells_wandb(source)
+/// The scalars of `document` whose decoded value may hold a credential or a W&B mention.
+fn candidates(document: NodeRef<'_>) -> Vec<NodeRef<'_>> {
+    let tree = document.tree();
+    // A single-document tree is scanned flat, without `NodeRef::scalars`' bookkeeping.
+    if tree.document_count() == 1 {
+        return Leads::new(tree.source(), 0..tree.source().len()).candidates(tree.scalars());
+    }
+    let scalars = document.scalars();
+    let start = scalars.iter().map(|scalar| scalar.span().start).min().unwrap_or(0);
+    let end = scalars.iter().map(|scalar| scalar.span().end).max().unwrap_or(0);
+    Leads::new(tree.source(), start..end).candidates(scalars)
+}
+
+/// Where the scalars of a document may hold what [`check`] looks for, a credential prefix
+/// ([`token_prefixes`]) or a W&B mention, found in one pass over the document's source
+/// instead of one search per scalar.
+///
+/// A decoded value holds such a literal only if its source does, except through escapes:
+/// plain, single-quoted and block scalars only drop indentation and fold line breaks into
+/// spaces or line feeds (so `-----BEGIN ` is looked for without its space), and a quote
+/// doubled in a single-quoted scalar is in no literal. Double-quoted scalars with an escape
+/// that can make a character of a literal, or join two lines, are always looked at.
+struct Leads<'s> {
+    source: &'s str,
+    /// Source offsets where the search found a literal, in order; `None` if it could not
+    /// run (every scalar is then looked at).
+    starts: Option<Vec<usize>>,
+    /// The length of the longest literal.
+    longest: usize,
+    /// The source holds an escape that can make a literal (see [`escape_may_make_a_literal`]).
+    escapes: bool,
+}
+
+/// The literals [`Leads`] looks for, leftmost first.
+static LEADS: LazyLock<Option<AhoCorasick>> = LazyLock::new(|| {
+    let literals = token_prefixes().map(str::trim_end).chain(["wandb", "WANDB"]);
+    AhoCorasick::builder().match_kind(MatchKind::LeftmostFirst).build(literals).ok()
+});
+
+impl<'s> Leads<'s> {
+    /// The leads written in `range` of `source`, the bytes of a document's scalars.
+    fn new(source: &'s str, range: Range<usize>) -> Self {
+        let starts = LEADS
+            .as_ref()
+            .zip(source.get(range.clone()))
+            .map(|(leads, written)| leads.find_iter(written).map(|found| range.start + found.start()).collect());
+        let longest = LEADS.as_ref().map_or(0, AhoCorasick::max_pattern_len);
+        let escapes = source.get(range).is_none_or(escape_may_make_a_literal);
+        Self { source, starts, longest, escapes }
+    }
+
+    /// The `scalars` whose decoded value may hold a credential or a W&B mention.
+    fn candidates<'t>(&self, scalars: impl IntoIterator<Item = NodeRef<'t>>) -> Vec<NodeRef<'t>> {
+        // Most documents hold neither a literal nor an escape that could make one.
+        if self.starts.as_ref().is_some_and(Vec::is_empty) && !self.escapes {
+            return Vec::new();
+        }
+        scalars.into_iter().filter(|scalar| self.may_be_in(scalar)).collect()
+    }
+
+    /// False if the decoded value of `scalar` can hold no literal.
+    fn may_be_in(&self, scalar: &NodeRef<'_>) -> bool {
+        let Some(starts) = &self.starts else { return true };
+        let double_quoted = scalar.style() == Some(ScalarStyle::DoubleQuoted);
+        if starts.is_empty() && !double_quoted {
+            return false;
+        }
+        let span = scalar.span();
+        Self::written_in(starts, self.longest, &span)
+            || (double_quoted && self.source.get(span).is_none_or(escape_may_make_a_literal))
+    }
+
+    /// True if a literal may be written in `span`, given where the search found them.
+    fn written_in(starts: &[usize], longest: usize, span: &Range<usize>) -> bool {
+        // The search skips what starts inside a match: a literal written in the span starts
+        // a match, or lies in one that starts less than the longest literal before it.
+        let from = span.start.saturating_sub(longest.saturating_sub(1));
+        let first = starts.partition_point(|&start| start < from);
+        starts.get(first).is_some_and(|&start| start < span.end)
+    }
+}
+
+/// True if `written` holds a double-quoted scalar's escape that can make a character of a
+/// literal of [`LEADS`] (`\x`, `\u`, `\U`: any character; `\/`, `\ `) or join lines (`\` before
+/// a line break).
+fn escape_may_make_a_literal(written: &str) -> bool {
+    let bytes = written.as_bytes();
+    memchr::memchr_iter(b'\\', bytes)
+        .any(|at| matches!(bytes.get(at + 1), Some(b'x' | b'u' | b'U' | b'/' | b' ' | b'\n' | b'\r')))
 }
 
 /// File spans of every node a container was read from, to name the container a token is in.
@@ -276,18 +354,57 @@ mod tests {
     }
 
     #[test]
-    fn the_source_rules_out_a_wandb_mention_only_when_no_scalar_has_one() {
-        let check = |text: &str| {
-            let tree = Tree::parse(text.to_string(), None, Limits::default()).unwrap();
-            let scalar_spells = tree.scalars().filter_map(|scalar| scalar.as_str()).any(spells_wandb);
-            (may_spell_wandb(tree.source()), scalar_spells)
-        };
-        assert_eq!(check("env: {name: WANDB_API_KEY}\n"), (true, true));
-        // Spelled by escapes only: a letter escape, a backslash line join.
-        assert_eq!(check("a: \"\\x77andb\"\n"), (true, true));
-        assert_eq!(check("a: \"wan\\\n  db\"\n"), (true, true));
-        // In a comment only: the scalars are asked, and none has it.
-        assert_eq!(check("# wandb\na: \"w\\tandb\"\n"), (true, false));
-        assert_eq!(check("a: Wandb\nb: \"w\\tandb\"\n"), (false, false));
+    fn leads_hidden_in_an_earlier_match_are_still_found() {
+        // `GOCSPX-` is found first and hides the `-----BEGIN` that starts on its last byte.
+        let text = "GOCSPX-----BEGIN ... wandb";
+        let leads = Leads::new(text, 0..text.len());
+        let starts = leads.starts.unwrap_or_default();
+        assert_eq!(starts, [0, 21]);
+        assert!(Leads::written_in(&starts, leads.longest, &(6..16)));
+        assert!(!Leads::written_in(&starts, leads.longest, &(17..20)));
+    }
+
+    #[test]
+    fn leads_miss_no_scalar_that_holds_a_credential_or_a_wandb_mention() {
+        // Fake credentials assembled at run time, as in `secrets`' tests.
+        let key = format!("{}{}", "AKIA", "Q3EGRBQXJNS2ZL5W");
+        let webhook = format!("{}{}", "T02ABCD1E/B03FGHI2J/", "Zq3Lk9Wm2Xr7Tb4Nc8Vd1Fg6");
+        let texts = [
+            "env: {name: WANDB_API_KEY}\n".to_string(),
+            // Spelled by escapes only: a letter escape, a backslash line join.
+            "a: \"\\x77andb\"\n".to_string(),
+            "a: \"wan\\\n  db\"\n".to_string(),
+            format!("a: \"\\x41{}\"\n", &key[1..]),
+            format!("a: \"{}\\\n  {}\"\n", &key[..2], &key[2..]),
+            format!("a: |\n  export K={key}\n"),
+            format!("a: '{key}'\nb: \"x {key}\"\nc: >\n  x\n  {key}\n"),
+            // Folding makes the space of `-----BEGIN `.
+            "k: -----BEGIN\n  RSA PRIVATE KEY-----\n  MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7\n  -----END RSA PRIVATE KEY-----\n"
+                .to_string(),
+            // JSON-style `\/` makes the `/` of `hooks.slack.com/`.
+            format!("u: \"https:\\/\\/hooks.slack.com\\/services\\/{}\"\n", webhook.replace('/', "\\/")),
+            format!("---\nx: 1\n---\ny: [{key}, z]\n"),
+            // In a comment only, or broken by an escape that makes no letter: nothing to find.
+            "# wandb\na: \"w\\tandb\"\nb: plain\n".to_string(),
+        ];
+        let (mut wanted, mut skipped) = (0, 0);
+        for text in &texts {
+            let tree = Tree::parse(text.clone(), None, Limits::default()).unwrap();
+            for document in tree.documents() {
+                let candidates: Vec<_> = candidates(document).iter().map(NodeRef::id).collect();
+                for scalar in document.scalars() {
+                    let value = scalar.as_str().unwrap();
+                    let candidate = candidates.contains(&scalar.id());
+                    if spells_wandb(value) || !find_tokens(value).is_empty() {
+                        assert!(candidate, "{text:?}: {value:?}");
+                        wanted += 1;
+                    } else if !candidate {
+                        skipped += 1;
+                    }
+                }
+            }
+        }
+        assert_eq!(wanted, 12);
+        assert!(skipped >= 10, "{skipped}");
     }
 }

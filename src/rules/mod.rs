@@ -20,12 +20,12 @@ mod secret_in_args;
 mod secret_in_env;
 mod secret_in_parameter_default;
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 use std::ops::Range;
 use std::sync::OnceLock;
 
 use crate::config::RuleSettings;
-use crate::finding::{Finding, Related, Severity, fingerprint};
+use crate::finding::{Finding, FingerprintPrefix, Related, Severity};
 use crate::model::{Container, Effective, Pipeline};
 use crate::yaml::NodeRef;
 
@@ -217,8 +217,11 @@ pub struct Emitter<'a> {
     settings: &'a RuleSettings,
     sources: &'a [NodeRef<'a>],
     findings: Vec<Finding>,
-    /// What [`Emitter::covered`] asks about the findings so far, per rule.
-    reach: HashMap<&'static str, Reach>,
+    /// What [`Emitter::covered`] asks about the findings so far, per rule (a few rules
+    /// report in a pipeline: a list, not a hash map hashing the id at every finding).
+    reach: Vec<(&'static str, Reach)>,
+    /// The fingerprint prefix of the rule that emitted last (rules emit one after another).
+    fingerprint_prefix: Option<(&'static str, FingerprintPrefix)>,
 }
 
 /// The bytes the findings of one rule cover, so that [`Emitter::covered`] costs a lookup
@@ -263,7 +266,8 @@ impl<'a> Emitter<'a> {
             settings: &DEFAULT_SETTINGS,
             sources: &[],
             findings: Vec::new(),
-            reach: HashMap::new(),
+            reach: Vec::new(),
+            fingerprint_prefix: None,
         }
     }
 
@@ -291,9 +295,17 @@ impl<'a> Emitter<'a> {
 
     pub fn emit(&mut self, rule: &RuleMeta, hit: Hit<'_>) {
         let container_path = hit.container.map_or("", |c| c.path.as_str());
-        let fingerprint = fingerprint(rule.id, self.file, self.pipeline, container_path, &hit.field, &hit.value);
+        let (_, prefix) = match &mut self.fingerprint_prefix {
+            Some(last) if last.0 == rule.id => last,
+            slot => slot.insert((rule.id, FingerprintPrefix::new(rule.id, self.file, self.pipeline))),
+        };
+        let fingerprint = prefix.finish(container_path, &hit.field, &hit.value);
         // An empty span still covers the byte it points at.
-        self.reach.entry(rule.id).or_default().add(hit.span.start, hit.span.end.max(hit.span.start + 1));
+        let reach = match self.reach.iter().position(|(id, _)| *id == rule.id) {
+            Some(index) => &mut self.reach[index].1,
+            None => &mut self.reach.push_mut((rule.id, Reach::default())).1,
+        };
+        reach.add(hit.span.start, hit.span.end.max(hit.span.start + 1));
         self.findings.push(Finding {
             rule: rule.id,
             severity: rule.severity,
@@ -310,7 +322,7 @@ impl<'a> Emitter<'a> {
 
     /// True if a finding of `rule` already covers bytes `span` (a stronger rule ran first).
     pub fn covered(&self, rule: &str, span: &Range<usize>) -> bool {
-        self.reach.get(rule).is_some_and(|reach| reach.covers(span.start, span.end))
+        self.reach.iter().find(|(id, _)| *id == rule).is_some_and(|(_, reach)| reach.covers(span.start, span.end))
     }
 
     pub fn into_findings(self) -> Vec<Finding> {
@@ -319,9 +331,15 @@ impl<'a> Emitter<'a> {
 
     /// Runs every enabled rule over `pipeline`.
     pub fn run_all(&mut self, pipeline: &Pipeline<'_>) {
-        // Rules that others defer to (through `covered`) run first, whatever their ids.
-        let (first, rest): (Vec<&Rule>, Vec<&Rule>) = all().iter().partition(|rule| RUN_FIRST.contains(&rule.meta.id));
-        for rule in first.into_iter().chain(rest) {
+        // Rules that others defer to (through `covered`) run first, whatever their ids;
+        // ordered once, not once per pipeline.
+        static ORDER: OnceLock<Vec<&'static Rule>> = OnceLock::new();
+        let order = ORDER.get_or_init(|| {
+            let (first, rest): (Vec<&Rule>, Vec<&Rule>) =
+                all().iter().partition(|rule| RUN_FIRST.contains(&rule.meta.id));
+            first.into_iter().chain(rest).collect()
+        });
+        for rule in order {
             if (self.enabled)(rule.meta.id) {
                 match &rule.check {
                     Check::Code(check) => check(pipeline, self),

@@ -500,7 +500,8 @@ fn ftp_urls(text: &str) -> Vec<std::ops::Range<usize>> {
     // of lower-casing a copy of the text and searching it once per scheme.
     static SCHEME_END: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new("://"));
     let bytes = text.as_bytes();
-    if bytes.len() < "ftp://".len() {
+    // One byte search rules out most words, before the substring search is set up.
+    if bytes.len() < "ftp://".len() || memchr::memchr(b':', bytes).is_none() {
         return Vec::new();
     }
     let mut ftp = Vec::new();

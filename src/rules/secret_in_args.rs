@@ -493,7 +493,9 @@ fn header_sinks(word: &Word, program: &str, out: &mut Collector<'_>) {
     if !text.contains(':') {
         return;
     }
-    if let Some(regex) = AUTHORIZATION.as_ref() {
+    // Most words with a colon are URLs or `key: value` pairs: the regex runs on the few
+    // that name the header.
+    if let Some(regex) = AUTHORIZATION.as_ref().filter(|_| contains_ignoring_case(text, "authorization")) {
         for captures in regex.captures_iter(text) {
             if let Some(value) = captures.name("value") {
                 out.positional(
@@ -509,7 +511,7 @@ fn header_sinks(word: &Word, program: &str, out: &mut Collector<'_>) {
     let header = text.strip_prefix("--header=").map(|rest| (text.len() - rest.len(), rest));
     let header = header.or_else(|| (!text.contains("://")).then_some((0, text)));
     let Some((offset, header)) = header else { return };
-    if header.to_ascii_lowercase().contains("authorization") {
+    if contains_ignoring_case(header, "authorization") {
         return;
     }
     let Some(captures) = HEADER.as_ref().and_then(|regex| regex.captures(header)) else { return };
@@ -519,6 +521,15 @@ fn header_sinks(word: &Word, program: &str, out: &mut Collector<'_>) {
         || format!("header `{}` sent by `{program}`", name.as_str()),
         || word.slice(offset + value.start()..offset + value.end()),
     );
+}
+
+/// True if `text` holds `word` (lower-case ASCII) in any ASCII case, without a lower-cased
+/// copy of `text`.
+fn contains_ignoring_case(text: &str, word: &str) -> bool {
+    let (bytes, word) = (text.as_bytes(), word.as_bytes());
+    let Some(&first) = word.first() else { return true };
+    memchr::memchr2_iter(first, first.to_ascii_uppercase(), bytes)
+        .any(|at| bytes.get(at..at + word.len()).is_some_and(|part| part.eq_ignore_ascii_case(word)))
 }
 
 /// Subcommands that take a credential by position.
@@ -577,7 +588,7 @@ fn python_sinks(source: &PythonSource, out: &mut Collector<'_>) {
             );
         }
         let url = text.contains("://") && text.contains('@');
-        let header = text.contains(':') && text.to_ascii_lowercase().contains("authorization");
+        let header = text.contains(':') && contains_ignoring_case(text, "authorization");
         if !url && !header {
             continue;
         }
