@@ -13,7 +13,7 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 seconds="${1:-60}"
-targets="${TARGETS:-lint_bytes shell_parse scalar_map python_scan}"
+targets="${TARGETS:-lint_bytes shell_parse scalar_map python_scan embedded_json}"
 sanitizer="${SANITIZER:-none}"
 jobs="${JOBS:-1}"
 
@@ -35,6 +35,10 @@ seed() {
     done < <(find ../fixtures -type f \( -name '*.yaml' -o -name '*.yml' -o -name '*.json' \))
     if [ "$target" = shell_parse ]; then
         cp seeds/shell/* "$dir"/
+    fi
+    if [ "$target" = embedded_json ]; then
+        # JSON strings as the KFP v2 backend embeds them (taken from fixtures/formats/argo).
+        cp seeds/json/* "$dir"/
     fi
     if [ "$target" = python_scan ]; then
         # The pipelines' Python sources, as well as the compiled files that embed them.
