@@ -76,7 +76,13 @@ impl<T: Serialize + DeserializeOwned> Spool<T> {
     fn spill(&mut self, item: &T) -> io::Result<()> {
         let spilled = match &mut self.spilled {
             Some(spilled) => spilled,
-            None => self.spilled.insert(Spilled { writer: BufWriter::new(tempfile::tempfile()?), count: 0 }),
+            None => {
+                let file = tempfile::tempfile().map_err(|error| {
+                    let directory = std::env::temp_dir();
+                    io::Error::new(error.kind(), format!("cannot create it in {}: {error}", directory.display()))
+                })?;
+                self.spilled.insert(Spilled { writer: BufWriter::new(file), count: 0 })
+            }
         };
         serde_json::to_writer(&mut spilled.writer, item)?;
         spilled.writer.write_all(b"\n")?;

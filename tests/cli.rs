@@ -980,3 +980,25 @@ fn runs_with_more_files_than_kept_in_memory_list_every_file_in_order() {
         github.stdout.lines().filter(|line| line.contains(",title=kfpguard%3A%3Aparse::")).count();
     assert_eq!(failure_annotations, failed, "{github:?}");
 }
+
+/// A run too big to keep its summaries in memory, with no usable temporary directory, fails
+/// with exit code 2 and says why, rather than writing a shortened report. (`TMPDIR` is
+/// where Unix looks for the temporary directory.)
+#[cfg(unix)]
+#[test]
+fn unusable_temporary_directory_fails_a_large_run_with_exit_2() {
+    let dir = tempdir();
+    for index in 0..kfpguard::spool::IN_MEMORY + 2 {
+        write(dir.path(), &format!("p{index:05}.yaml"), CLEAN_POD);
+    }
+    let missing = dir.path().join("no-such-directory");
+    let output = Command::new(env!("CARGO_BIN_EXE_kfpguard"))
+        .args(["--format", "json", "."])
+        .current_dir(dir.path())
+        .env("TMPDIR", &missing)
+        .output()
+        .expect("failed to start kfpguard");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("temporary file") && stderr.contains("no-such-directory"), "{stderr}");
+}
