@@ -325,12 +325,8 @@ mod tests {
 
     #[test]
     fn owners_answer_like_a_scan_of_every_span() {
-        // Pseudo-random spans (a fixed LCG), many nested, overlapping and repeated.
-        let mut seed: u64 = 11;
-        let mut next = |below: u64| {
-            seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-            ((seed >> 33) % below) as usize
-        };
+        // Pseudo-random spans, many nested, overlapping and repeated.
+        let mut next = crate::rules::tests::fixed_random(11);
         let spans: Vec<(Range<usize>, usize)> = (0..300)
             .map(|owner| {
                 let start = next(400);

@@ -362,17 +362,22 @@ pub fn markdown_table() -> String {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
+
+    /// Numbers below the bound each call is given, from a fixed linear congruential
+    /// generator: the same sequence on every run, so a failing case reproduces.
+    pub(crate) fn fixed_random(mut seed: u64) -> impl FnMut(u64) -> usize {
+        move |below| {
+            seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            ((seed >> 33) % below) as usize
+        }
+    }
 
     #[test]
     fn reach_answers_like_a_scan_of_every_span() {
-        // Pseudo-random spans (a fixed LCG), many nested, overlapping and repeated.
-        let mut seed: u64 = 7;
-        let mut next = |below: u64| {
-            seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-            ((seed >> 33) % below) as usize
-        };
+        // Pseudo-random spans, many nested, overlapping and repeated.
+        let mut next = crate::rules::tests::fixed_random(7);
         let mut reach = Reach::default();
         let mut spans: Vec<(usize, usize)> = Vec::new();
         let mut answers = [0; 2];
