@@ -15,7 +15,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
 
-use kfpguard::discover::discover;
+use kfpguard::discover::{Found, discover};
 use kfpguard::source::LineIndex;
 use kfpguard::yaml::{Limits, Tree};
 const USAGE: &str = "usage: parse_all [-j N] [-q] PATH...";
@@ -54,6 +54,7 @@ fn parse_args() -> Result<Options, String> {
 enum Outcome {
     Parsed { bytes: usize, documents: usize },
     Failed { bytes: usize, message: String },
+    Unwalkable { message: String },
 }
 
 fn parse_file(path: &std::path::Path, display: &str) -> Outcome {
@@ -94,42 +95,44 @@ fn main() -> ExitCode {
         }
     };
     let started = Instant::now();
-    let (inputs, walk_errors) = discover(&options.paths, options.threads);
-    // The same worker pool as the CLI; outcomes are small, so keeping them all is fine here.
-    let mut outcomes: Vec<Outcome> = Vec::with_capacity(inputs.len());
+    // The same lazy discovery and worker pool as the CLI; like the CLI it keeps nothing
+    // per file, so its memory is a fair baseline at any file count.
+    let (mut files, mut bytes, mut documents, mut failed) = (0usize, 0usize, 0usize, 0usize);
     kfpguard::ordered::for_each_in_order(
-        &inputs,
+        discover(&options.paths),
         options.threads,
-        |input| parse_file(&input.path, &input.display),
-        |outcome| outcomes.push(outcome),
+        |found| match found {
+            Found::File(input) => parse_file(&input.path, &input.display),
+            Found::Unwalkable(error) => Outcome::Unwalkable { message: format!("{}: {}", error.path, error.message) },
+        },
+        |outcome| {
+            files += 1;
+            match outcome {
+                Outcome::Parsed { bytes: size, documents: docs } => {
+                    bytes += size;
+                    documents += docs;
+                }
+                Outcome::Failed { bytes: size, message } => {
+                    bytes += size;
+                    failed += 1;
+                    println!("{message}");
+                }
+                Outcome::Unwalkable { message } => {
+                    failed += 1;
+                    println!("{message}");
+                }
+            }
+        },
     );
     let elapsed = started.elapsed();
-
-    let (mut bytes, mut documents, mut failed) = (0usize, 0usize, walk_errors.len());
-    for error in &walk_errors {
-        println!("{}: {}", error.path, error.message);
-    }
-    for outcome in &outcomes {
-        match outcome {
-            Outcome::Parsed { bytes: size, documents: docs } => {
-                bytes += size;
-                documents += docs;
-            }
-            Outcome::Failed { bytes: size, message } => {
-                bytes += size;
-                failed += 1;
-                println!("{message}");
-            }
-        }
-    }
     if !options.quiet {
         let seconds = elapsed.as_secs_f64().max(1e-9);
         eprintln!(
             "parse_all: {} files, {:.1} MB, {documents} documents, {failed} failed, {:.3} s ({:.0} files/s, {:.1} MB/s, {} thread{})",
-            outcomes.len(),
+            files,
             bytes as f64 / 1e6,
             seconds,
-            outcomes.len() as f64 / seconds,
+            files as f64 / seconds,
             bytes as f64 / 1e6 / seconds,
             options.threads,
             if options.threads == 1 { "" } else { "s" },

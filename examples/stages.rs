@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-use kfpguard::discover::discover;
+use kfpguard::discover::{Found, Input, discover};
 use kfpguard::finding::Finding;
 use kfpguard::formats::{self, Embedded};
 use kfpguard::lint::LintOptions;
@@ -193,7 +193,12 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let (inputs, _) = discover(&paths, 1);
+    let inputs: Vec<Input> = discover(&paths)
+        .filter_map(|found| match found {
+            Found::File(input) => Some(input),
+            Found::Unwalkable(_) => None,
+        })
+        .collect();
     let bytes: u64 = inputs.iter().filter_map(|input| std::fs::metadata(&input.path).ok()).map(|m| m.len()).sum();
     let options = LintOptions::default();
     let root = std::env::current_dir().unwrap_or_default();

@@ -9,7 +9,7 @@ use clap::{Parser, ValueEnum};
 
 use crate::baseline;
 use crate::config::{self, Config};
-use crate::discover::{Input, WalkError, discover};
+use crate::discover::{Found, discover};
 use crate::finding::Severity;
 use crate::lint::{LintOptions, lint_file};
 use crate::ordered;
@@ -198,23 +198,19 @@ pub fn run(args: &Args) -> u8 {
         }
     };
     let threads = args.threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())).max(1);
-    let (inputs, walk_errors) = discover(&args.paths, threads);
-    // Paths that could not be walked are inputs that failed: reported like any other, in path order.
-    let mut work: Vec<Work> =
-        inputs.into_iter().map(Work::Lint).chain(walk_errors.into_iter().map(Work::Unwalkable)).collect();
-    work.sort_by(|a, b| a.path().cmp(b.path()));
     let options =
         LintOptions { max_file_size: args.max_file_size, settings: config.settings.clone(), ..LintOptions::default() };
     let enabled = |id: &str| policy.is_enabled(id);
-    let lint = |item: &Work| match item {
-        Work::Lint(input) => lint_file(&input.path, &input.display, input.explicit, &options, &enabled),
-        Work::Unwalkable(error) => FileResult {
-            path: error.path.clone(),
+    // Paths that could not be walked are inputs that failed: reported like any other, in path order.
+    let lint = |item: Found| match item {
+        Found::File(input) => lint_file(&input.path, &input.display, input.explicit, &options, &enabled),
+        Found::Unwalkable(error) => FileResult {
+            path: error.path,
             explicit: true,
             outcome: FileOutcome::Failed {
                 error: Box::new(FileErrorInfo {
                     code: "kfpguard::io".into(),
-                    message: error.message.clone(),
+                    message: error.message,
                     region: None,
                     snippet: None,
                 }),
@@ -227,7 +223,7 @@ pub fn run(args: &Args) -> u8 {
 
     if let Some(path) = &args.write_baseline {
         let mut entries = Vec::new();
-        ordered::for_each_in_order(&work, threads, lint, |result| {
+        ordered::for_each_in_order(discover(&args.paths), threads, lint, |result| {
             report_file_error(&result);
             entries.extend(builder.add(result).iter().map(baseline::Entry::new));
         });
@@ -254,7 +250,7 @@ pub fn run(args: &Args) -> u8 {
         }
     };
     outputs.iter_mut().for_each(|output| output.write(|renderer, out| renderer.begin(out)));
-    ordered::for_each_in_order(&work, threads, lint, |result| {
+    ordered::for_each_in_order(discover(&args.paths), threads, lint, |result| {
         report_file_error(&result);
         let findings = builder.add(result);
         for output in &mut outputs {
@@ -267,21 +263,6 @@ pub fn run(args: &Args) -> u8 {
         write_failed |= !output.end(&report);
     }
     if write_failed { EXIT_ERROR } else { exit_code(args, &report) }
-}
-
-/// An item of the run, in path order.
-enum Work {
-    Lint(Input),
-    Unwalkable(WalkError),
-}
-
-impl Work {
-    fn path(&self) -> &str {
-        match self {
-            Work::Lint(input) => &input.display,
-            Work::Unwalkable(error) => &error.path,
-        }
-    }
 }
 
 /// File errors always go to standard error, whatever the format and destination.

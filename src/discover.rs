@@ -1,14 +1,21 @@
-//! Finding the files to lint: walks directories in parallel, honouring `.gitignore`,
-//! `.ignore` and hidden folders (the `ignore` crate, as ripgrep does), and keeps files
-//! ending in `.yaml`, `.yml` or `.json`. Files named on the command line are always kept.
+//! Finding the files to lint: walks directories honouring `.gitignore`, `.ignore` and
+//! hidden folders (the `ignore` crate, as ripgrep does), and keeps files ending in
+//! `.yaml`, `.yml` or `.json`. Files named on the command line are always kept.
+//!
+//! Discovery is lazy: [`discover`] returns an iterator that holds one open directory
+//! listing per level of each walk, never the list of all files, so a run over a million
+//! files needs no more memory for its inputs than a run over ten. Files come in path order
+//! (compared `/`-separated component by component, as a sorted directory walk visits
+//! them), which is what lets the report be written file by file in a stable order.
 
-use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::cmp::{Ordering, Reverse};
+use std::collections::BinaryHeap;
+use std::path::{Component, Path, PathBuf};
 
-use ignore::{WalkBuilder, WalkState};
+use ignore::WalkBuilder;
 
 /// One file to lint.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Input {
     /// Path shown in reports: relative to the working directory when below it, `/`-separated.
     pub display: String,
@@ -24,73 +31,184 @@ pub struct WalkError {
     pub message: String,
 }
 
+/// What discovery yields, in path order: a file to lint or a path it could not walk.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Found {
+    File(Input),
+    Unwalkable(WalkError),
+}
+
+impl Found {
+    /// The path as shown in reports.
+    pub fn path(&self) -> &str {
+        match self {
+            Found::File(input) => &input.display,
+            Found::Unwalkable(error) => &error.path,
+        }
+    }
+
+    fn is_explicit(&self) -> bool {
+        match self {
+            Found::File(input) => input.explicit,
+            Found::Unwalkable(_) => true,
+        }
+    }
+}
+
 /// Extensions kfpguard considers when walking directories.
 pub fn is_candidate(path: &Path) -> bool {
     matches!(path.extension().and_then(|e| e.to_str()), Some("yaml" | "yml" | "json"))
 }
 
-/// All files under `roots`, sorted and de-duplicated, plus what could not be walked.
-pub fn discover(roots: &[PathBuf], threads: usize) -> (Vec<Input>, Vec<WalkError>) {
-    let cwd = std::env::current_dir().ok();
-    let inputs = Mutex::new(Vec::new());
-    let errors = Mutex::new(Vec::new());
-    for root in roots {
-        let metadata = std::fs::metadata(root);
-        match metadata {
-            Err(error) => {
-                push(&errors, WalkError { path: display(root, cwd.as_deref()), message: error.to_string() });
-                continue;
-            }
-            Ok(meta) if !meta.is_dir() => {
-                push(&inputs, Input { display: display(root, cwd.as_deref()), path: root.clone(), explicit: true });
-                continue;
-            }
-            Ok(_) => {}
-        }
-        let walker = WalkBuilder::new(root).threads(threads.max(1)).build_parallel();
-        walker.run(|| {
-            let inputs = &inputs;
-            let errors = &errors;
-            let cwd = cwd.as_deref();
-            Box::new(move |entry| {
-                match entry {
-                    Ok(entry) => {
-                        // Anything that is not a directory counts: regular files, symlinks to
-                        // files or nowhere (reading reports the broken link), and FIFOs or
-                        // sockets (reported as skipped, never opened). Links to directories
-                        // are not followed.
-                        let is_file = entry.file_type().is_some_and(|t| {
-                            !t.is_dir()
-                                && (!t.is_symlink() || std::fs::metadata(entry.path()).map_or(true, |m| !m.is_dir()))
-                        });
-                        if is_file && is_candidate(entry.path()) {
-                            push(
-                                inputs,
-                                Input { display: display(entry.path(), cwd), path: entry.into_path(), explicit: false },
-                            );
-                        }
-                    }
-                    Err(error) => {
-                        let path = error_path(&error).map_or_else(|| display(root, cwd), |p| display(&p, cwd));
-                        push(errors, WalkError { path, message: error.to_string() });
-                    }
-                }
-                WalkState::Continue
-            })
-        });
-    }
-    let mut inputs = inputs.into_inner().unwrap_or_else(|poison| poison.into_inner());
-    inputs.sort();
-    // The same file reached twice (`kfpguard . x.yaml`, `dir ./dir`) is linted once.
-    let mut seen = std::collections::HashSet::new();
-    inputs.retain(|input| seen.insert(std::fs::canonicalize(&input.path).unwrap_or_else(|_| input.path.clone())));
-    let mut errors = errors.into_inner().unwrap_or_else(|poison| poison.into_inner());
-    errors.sort_by(|a, b| a.path.cmp(&b.path));
-    (inputs, errors)
+/// Orders displayed paths component by component: `a/x.yaml` before `a-b/x.yaml`, as a walk that sorts each directory's entries by name reaches them.
+pub fn path_order(a: &str, b: &str) -> Ordering {
+    a.split('/').cmp(b.split('/'))
 }
 
-fn push<T>(list: &Mutex<Vec<T>>, item: T) {
-    list.lock().unwrap_or_else(|poison| poison.into_inner()).push(item);
+/// Everything under `roots`, in path order, each file once.
+///
+/// A file reached from two roots (`kfpguard . x.yaml`, `dir ./dir`) is yielded once, as
+/// named on the command line when it was. Roots that are the same directory under two
+/// spellings (`dir` and `/abs/dir`) are walked once. A file reached under two different
+/// displayed paths below different roots (a symbolic link and its target) is linted under
+/// both names, as it appears twice in the repository.
+pub fn discover(roots: &[PathBuf]) -> Discovery {
+    let cwd = std::env::current_dir().ok();
+    let mut streams = Vec::new();
+    let mut walked_dirs: Vec<PathBuf> = Vec::new();
+    for root in roots {
+        let shown = display(root, cwd.as_deref());
+        match std::fs::metadata(root) {
+            Err(error) => streams
+                .push(Stream::One(Some(Found::Unwalkable(WalkError { path: shown, message: error.to_string() })))),
+            Ok(meta) if !meta.is_dir() => streams.push(Stream::One(Some(Found::File(Input {
+                display: shown,
+                path: root.clone(),
+                explicit: true,
+            })))),
+            Ok(_) => {
+                // Only the roots are canonicalized: one call per argument, not per file.
+                let canonical = std::fs::canonicalize(root).unwrap_or_else(|_| root.clone());
+                if walked_dirs.contains(&canonical) {
+                    continue;
+                }
+                walked_dirs.push(canonical);
+                let walk = Box::new(WalkBuilder::new(root).sort_by_file_name(|a, b| a.cmp(b)).build());
+                streams.push(Stream::Walk { walk, root: root.clone(), cwd: cwd.clone() });
+            }
+        }
+    }
+    let mut discovery = Discovery { streams, heads: BinaryHeap::new(), last: None };
+    for index in 0..discovery.streams.len() {
+        discovery.refill(index);
+    }
+    discovery
+}
+
+/// The lazy merge of the roots' walks; see [`discover`].
+pub struct Discovery {
+    streams: Vec<Stream>,
+    /// The next item of each stream that has one, smallest first.
+    heads: BinaryHeap<Reverse<Head>>,
+    /// The displayed path last yielded, to drop the same file reached again.
+    last: Option<String>,
+}
+
+/// One root: a single item (a file or a root that cannot be read) or a directory walk.
+enum Stream {
+    One(Option<Found>),
+    Walk { walk: Box<ignore::Walk>, root: PathBuf, cwd: Option<PathBuf> },
+}
+
+impl Stream {
+    fn next_found(&mut self) -> Option<Found> {
+        match self {
+            Stream::One(found) => found.take(),
+            Stream::Walk { walk, root, cwd } => walk.find_map(|entry| match entry {
+                Ok(entry) => {
+                    // Anything that is not a directory counts: regular files, symlinks to
+                    // files or nowhere (reading reports the broken link), and FIFOs or
+                    // sockets (reported as skipped, never opened). Links to directories are
+                    // not followed.
+                    let is_file = entry.file_type().is_some_and(|t| {
+                        !t.is_dir()
+                            && (!t.is_symlink() || std::fs::metadata(entry.path()).map_or(true, |m| !m.is_dir()))
+                    });
+                    (is_file && is_candidate(entry.path())).then(|| {
+                        Found::File(Input {
+                            display: display(entry.path(), cwd.as_deref()),
+                            path: entry.into_path(),
+                            explicit: false,
+                        })
+                    })
+                }
+                Err(error) => {
+                    let path = error_path(&error)
+                        .map_or_else(|| display(root, cwd.as_deref()), |p| display(&p, cwd.as_deref()));
+                    Some(Found::Unwalkable(WalkError { path, message: error.to_string() }))
+                }
+            }),
+        }
+    }
+}
+
+/// A stream's next item, ordered by path; at equal paths the one named on the command line first.
+struct Head {
+    found: Found,
+    stream: usize,
+}
+
+impl Head {
+    fn key(&self) -> (&str, Reverse<bool>, usize) {
+        (self.found.path(), Reverse(self.found.is_explicit()), self.stream)
+    }
+}
+
+impl Ord for Head {
+    fn cmp(&self, other: &Self) -> Ordering {
+        let (path, explicit, stream) = self.key();
+        let (other_path, other_explicit, other_stream) = other.key();
+        path_order(path, other_path).then(explicit.cmp(&other_explicit)).then(stream.cmp(&other_stream))
+    }
+}
+
+impl PartialOrd for Head {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl PartialEq for Head {
+    fn eq(&self, other: &Self) -> bool {
+        self.cmp(other) == Ordering::Equal
+    }
+}
+
+impl Eq for Head {}
+
+impl Discovery {
+    fn refill(&mut self, stream: usize) {
+        if let Some(found) = self.streams[stream].next_found() {
+            self.heads.push(Reverse(Head { found, stream }));
+        }
+    }
+}
+
+impl Iterator for Discovery {
+    type Item = Found;
+
+    fn next(&mut self) -> Option<Found> {
+        loop {
+            let Reverse(Head { found, stream }) = self.heads.pop()?;
+            self.refill(stream);
+            // Equal paths meet here, next to each other: keep the first (explicit) one.
+            if self.last.as_deref() == Some(found.path()) {
+                continue;
+            }
+            self.last = Some(found.path().to_string());
+            return Some(found);
+        }
+    }
 }
 
 fn error_path(error: &ignore::Error) -> Option<PathBuf> {
@@ -101,10 +219,105 @@ fn error_path(error: &ignore::Error) -> Option<PathBuf> {
     }
 }
 
-/// `path` relative to `cwd` when below it, with `/` separators.
+/// `path` relative to `cwd` when below it, with `/` separators and without `.` components
+/// (`./a/./b.yaml` is `a/b.yaml`), so that one file reached from two roots displays the same.
 pub fn display(path: &Path, cwd: Option<&Path>) -> String {
     let relative =
         cwd.and_then(|cwd| path.strip_prefix(cwd).ok()).filter(|p| !p.as_os_str().is_empty()).unwrap_or(path);
-    let text = relative.to_string_lossy().replace('\\', "/");
-    text.strip_prefix("./").map(str::to_string).unwrap_or(text)
+    let mut text = String::new();
+    for component in relative.components() {
+        let part = match component {
+            Component::CurDir => continue,
+            Component::RootDir => {
+                text.push('/');
+                continue;
+            }
+            Component::Prefix(prefix) => prefix.as_os_str().to_string_lossy(),
+            Component::ParentDir => "..".into(),
+            Component::Normal(name) => name.to_string_lossy(),
+        };
+        if !text.is_empty() && !text.ends_with('/') {
+            text.push('/');
+        }
+        text.push_str(&part);
+    }
+    if text.is_empty() { ".".to_string() } else { text }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tree(files: &[&str]) -> tempfile::TempDir {
+        let dir = tempfile::tempdir().expect("cannot create a temporary directory");
+        for file in files {
+            let path = dir.path().join(file);
+            std::fs::create_dir_all(path.parent().expect("a file has a parent")).expect("cannot create a directory");
+            std::fs::write(path, "kind: Pod\n").expect("cannot write a file");
+        }
+        dir
+    }
+
+    /// Displayed paths relative to `dir`, for the roots given relative to it.
+    fn found(dir: &Path, roots: &[&str]) -> Vec<(String, bool)> {
+        let roots: Vec<PathBuf> = roots.iter().map(|root| dir.join(root)).collect();
+        let prefix = format!("{}/", display(dir, None));
+        discover(&roots)
+            .map(|found| {
+                let explicit = matches!(&found, Found::File(input) if input.explicit);
+                (found.path().strip_prefix(&prefix).unwrap_or(found.path()).to_string(), explicit)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn files_come_in_component_order_whatever_the_order_of_the_roots() {
+        let dir = tree(&["a/x.yaml", "a-b/x.yaml", "a.yaml", "b/c/d.json", "b/c.yml", "notes.txt"]);
+        let paths: Vec<String> = found(dir.path(), &["b", "."]).into_iter().map(|(path, _)| path).collect();
+        assert_eq!(paths, ["a/x.yaml", "a-b/x.yaml", "a.yaml", "b/c/d.json", "b/c.yml"]);
+    }
+
+    #[test]
+    fn a_file_reached_twice_comes_once_as_named_on_the_command_line() {
+        let dir = tree(&["sub/one.yaml", "sub/two.yaml"]);
+        assert_eq!(
+            found(dir.path(), &["sub", "sub/two.yaml", "./sub"]),
+            [("sub/one.yaml".to_string(), false), ("sub/two.yaml".to_string(), true)]
+        );
+    }
+
+    #[test]
+    fn one_directory_named_two_ways_is_walked_once() {
+        let dir = tree(&["sub/one.yaml"]);
+        let relative = PathBuf::from(format!("{}/sub/../sub", display(dir.path(), None)));
+        let absolute = std::fs::canonicalize(dir.path().join("sub")).expect("cannot canonicalize");
+        let walked: Vec<Found> = discover(&[relative, absolute]).collect();
+        assert_eq!(walked.len(), 1, "{walked:?}");
+    }
+
+    #[test]
+    fn a_missing_root_is_reported_in_order_with_the_files() {
+        let dir = tree(&["a.yaml", "c.yaml"]);
+        let items: Vec<Found> = discover(&[dir.path().to_path_buf(), dir.path().join("b.yaml")]).collect();
+        let kinds: Vec<bool> = items.iter().map(|item| matches!(item, Found::File(_))).collect();
+        assert_eq!(kinds, [true, false, true], "{items:?}");
+    }
+
+    #[test]
+    fn displayed_paths_drop_dot_components_and_the_working_directory() {
+        assert_eq!(display(Path::new("./a/./b.yaml"), None), "a/b.yaml");
+        assert_eq!(display(Path::new("dir//x.yaml"), None), "dir/x.yaml");
+        assert_eq!(display(Path::new("../up/x.yaml"), None), "../up/x.yaml");
+        assert_eq!(display(Path::new("/work/repo/p/x.yaml"), Some(Path::new("/work/repo"))), "p/x.yaml");
+        assert_eq!(display(Path::new("/elsewhere/x.yaml"), Some(Path::new("/work/repo"))), "/elsewhere/x.yaml");
+        assert_eq!(display(Path::new("."), None), ".");
+    }
+
+    #[test]
+    fn path_order_compares_components() {
+        assert_eq!(path_order("a/x", "a.yaml"), Ordering::Less);
+        assert_eq!(path_order("a-b/x", "a.yaml"), Ordering::Less);
+        assert_eq!(path_order("a/b", "a/b"), Ordering::Equal);
+        assert_eq!(path_order("a", "a/b"), Ordering::Less);
+    }
 }

@@ -8,7 +8,6 @@
 //! (rayon's `par_iter().collect()` keeps order only by keeping everything to the end.)
 
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Condvar, Mutex, PoisonError, mpsc};
 
 /// How many items each worker may be ahead of the oldest one not yet handed over.
@@ -16,29 +15,42 @@ pub const WINDOW_PER_THREAD: usize = 32;
 
 /// Runs `work` on every item on `threads` threads and calls `consume` with the results
 /// in the order of `items`, on the calling thread. With one thread, no thread is started.
-pub fn for_each_in_order<T, R>(items: &[T], threads: usize, work: impl Fn(&T) -> R + Sync, mut consume: impl FnMut(R))
-where
-    T: Sync,
+///
+/// Items are taken from the iterator as workers become free, so a lazy source (a
+/// directory walk) is never collected: memory holds only the items being worked on.
+pub fn for_each_in_order<T, R>(
+    items: impl Iterator<Item = T> + Send,
+    threads: usize,
+    work: impl Fn(T) -> R + Sync,
+    mut consume: impl FnMut(R),
+) where
+    T: Send,
     R: Send,
 {
-    if threads <= 1 || items.len() <= 1 {
-        items.iter().for_each(|item| consume(work(item)));
+    if threads <= 1 {
+        items.for_each(|item| consume(work(item)));
         return;
     }
     let window = WINDOW_PER_THREAD * threads;
-    let next_item = AtomicUsize::new(0);
+    // The source and the index of the next item it gives; workers take turns at it.
+    let source = Mutex::new((items, 0usize));
     // The index of the next result `consume` waits for; workers wait on it to move.
     let handed_over = Mutex::new(0usize);
     let moved = Condvar::new();
     let (sender, receiver) = mpsc::channel::<(usize, R)>();
     std::thread::scope(|scope| {
-        for _ in 0..threads.min(items.len()) {
+        for _ in 0..threads {
             let sender = sender.clone();
-            let (work, next_item, handed_over, moved) = (&work, &next_item, &handed_over, &moved);
+            let (work, source, handed_over, moved) = (&work, &source, &handed_over, &moved);
             scope.spawn(move || {
                 loop {
-                    let index = next_item.fetch_add(1, Ordering::Relaxed);
-                    let Some(item) = items.get(index) else { break };
+                    let (index, item) = {
+                        let mut source = source.lock().unwrap_or_else(PoisonError::into_inner);
+                        let (items, next_index) = &mut *source;
+                        let Some(item) = items.next() else { break };
+                        *next_index += 1;
+                        (*next_index - 1, item)
+                    };
                     {
                         let mut oldest = handed_over.lock().unwrap_or_else(PoisonError::into_inner);
                         while index >= *oldest + window {
@@ -71,6 +83,8 @@ where
 
 #[cfg(test)]
 mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
     use super::*;
 
     #[test]
@@ -80,9 +94,9 @@ mod tests {
             let mut seen = Vec::new();
             // Early items are the slowest, so later ones finish first.
             for_each_in_order(
-                &items,
+                items.iter().copied(),
                 threads,
-                |&n| {
+                |n| {
                     std::thread::sleep(std::time::Duration::from_micros(500u64.saturating_sub(n)));
                     n * 2
                 },
@@ -99,9 +113,9 @@ mod tests {
         let mut most_ahead = 0;
         let mut consumed = 0;
         for_each_in_order(
-            &items,
+            items.iter().copied(),
             2,
-            |&n| {
+            |n| {
                 started.fetch_add(1, Ordering::SeqCst);
                 if n == 0 {
                     std::thread::sleep(std::time::Duration::from_millis(200));

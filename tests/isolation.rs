@@ -126,7 +126,7 @@ fn panics_are_isolated_on_worker_threads_too() {
     let policy = kfpguard::policy::Policy::defaults();
     let mut builder = ReportBuilder::new(&policy);
     kfpguard::ordered::for_each_in_order(
-        &paths,
+        paths.iter(),
         4,
         |(index, path)| {
             let enabled = move |_: &str| {
