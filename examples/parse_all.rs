@@ -105,6 +105,7 @@ fn main() -> ExitCode {
             Found::File(input) => parse_file(&input.path, &input.display),
             Found::Unwalkable(error) => Outcome::Unwalkable { message: format!("{}: {}", error.path, error.message) },
         },
+        kfpguard::ordered::Backlog::unweighed(),
         |outcome| {
             files += 1;
             match outcome {

@@ -2,9 +2,13 @@
 //! the caller's thread receives each result as soon as it and all before it are done.
 //!
 //! The report is written file by file while later files are still being linted, so
-//! memory holds only the results waiting for an earlier, slower file. Workers never run
-//! more than [`WINDOW_PER_THREAD`] items per thread ahead of the oldest unfinished one:
-//! a huge file first in line cannot make every other result pile up behind it.
+//! memory holds only the results waiting for an earlier, slower file or for the caller.
+//! Two bounds keep that small: workers never start an item more than
+//! [`WINDOW_PER_THREAD`] items per thread ahead of the oldest one not yet handed over (a
+//! huge file first in line cannot make every other result pile up behind it), and they
+//! start no item but the oldest while the results not yet handed over weigh more than a
+//! budget (a slow caller, such as the terminal renderer, cannot make thousands of findings
+//! of big files pile up in front of it).
 //! (rayon's `par_iter().collect()` keeps order only by keeping everything to the end.)
 
 use std::collections::BTreeMap;
@@ -12,6 +16,27 @@ use std::sync::{Condvar, Mutex, PoisonError, mpsc};
 
 /// How many items each worker may be ahead of the oldest one not yet handed over.
 pub const WINDOW_PER_THREAD: usize = 32;
+
+/// How results are held back: their weight (say, a file's findings) and the most weight
+/// that may wait for the caller before workers stop starting new items.
+pub struct Backlog<W> {
+    pub weigh: W,
+    pub budget: usize,
+}
+
+impl<R> Backlog<fn(&R) -> usize> {
+    /// Results that weigh nothing: only the window bounds the work ahead.
+    pub fn unweighed() -> Self {
+        Backlog { weigh: |_| 0, budget: usize::MAX }
+    }
+}
+
+/// Where the caller is: the index of the next result it waits for, and the weight of the
+/// results finished but not yet handed over. Workers wait on it to move.
+struct Progress {
+    handed_over: usize,
+    pending_weight: usize,
+}
 
 /// Runs `work` on every item on `threads` threads and calls `consume` with the results
 /// in the order of `items`, on the calling thread. With one thread, no thread is started.
@@ -22,6 +47,7 @@ pub fn for_each_in_order<T, R>(
     items: impl Iterator<Item = T> + Send,
     threads: usize,
     work: impl Fn(T) -> R + Sync,
+    backlog: Backlog<impl Fn(&R) -> usize + Sync>,
     mut consume: impl FnMut(R),
 ) where
     T: Send,
@@ -34,14 +60,13 @@ pub fn for_each_in_order<T, R>(
     let window = WINDOW_PER_THREAD * threads;
     // The source and the index of the next item it gives; workers take turns at it.
     let source = Mutex::new((items, 0usize));
-    // The index of the next result `consume` waits for; workers wait on it to move.
-    let handed_over = Mutex::new(0usize);
+    let progress = Mutex::new(Progress { handed_over: 0, pending_weight: 0 });
     let moved = Condvar::new();
-    let (sender, receiver) = mpsc::channel::<(usize, R)>();
+    let (sender, receiver) = mpsc::channel::<(usize, usize, R)>();
     std::thread::scope(|scope| {
         for _ in 0..threads {
             let sender = sender.clone();
-            let (work, source, handed_over, moved) = (&work, &source, &handed_over, &moved);
+            let (work, backlog, source, progress, moved) = (&work, &backlog, &source, &progress, &moved);
             scope.spawn(move || {
                 loop {
                     let (index, item) = {
@@ -52,29 +77,38 @@ pub fn for_each_in_order<T, R>(
                         (*next_index - 1, item)
                     };
                     {
-                        let mut oldest = handed_over.lock().unwrap_or_else(PoisonError::into_inner);
-                        while index >= *oldest + window {
-                            oldest = moved.wait(oldest).unwrap_or_else(PoisonError::into_inner);
+                        let mut now = progress.lock().unwrap_or_else(PoisonError::into_inner);
+                        // The oldest item always runs: what is held back waits for it.
+                        while index >= now.handed_over + window
+                            || (index > now.handed_over && now.pending_weight > backlog.budget)
+                        {
+                            now = moved.wait(now).unwrap_or_else(PoisonError::into_inner);
                         }
                     }
-                    if sender.send((index, work(item))).is_err() {
+                    let result = work(item);
+                    let weight = (backlog.weigh)(&result);
+                    progress.lock().unwrap_or_else(PoisonError::into_inner).pending_weight += weight;
+                    if sender.send((index, weight, result)).is_err() {
                         break;
                     }
                 }
             });
         }
         drop(sender);
-        let mut waiting: BTreeMap<usize, R> = BTreeMap::new();
+        let mut waiting: BTreeMap<usize, (usize, R)> = BTreeMap::new();
         let mut expected = 0;
-        for (index, result) in receiver {
-            waiting.insert(index, result);
-            let before = expected;
-            while let Some(result) = waiting.remove(&expected) {
+        for (index, weight, result) in receiver {
+            waiting.insert(index, (weight, result));
+            let mut handed_weight = 0;
+            while let Some((weight, result)) = waiting.remove(&expected) {
                 consume(result);
+                handed_weight += weight;
                 expected += 1;
             }
-            if expected != before {
-                *handed_over.lock().unwrap_or_else(PoisonError::into_inner) = expected;
+            let mut now = progress.lock().unwrap_or_else(PoisonError::into_inner);
+            if expected != now.handed_over {
+                now.handed_over = expected;
+                now.pending_weight -= handed_weight;
                 moved.notify_all();
             }
         }
@@ -100,6 +134,7 @@ mod tests {
                     std::thread::sleep(std::time::Duration::from_micros(500u64.saturating_sub(n)));
                     n * 2
                 },
+                Backlog::unweighed(),
                 |r| seen.push(r),
             );
             assert_eq!(seen, items.iter().map(|n| n * 2).collect::<Vec<_>>(), "threads = {threads}");
@@ -122,6 +157,7 @@ mod tests {
                 }
                 n
             },
+            Backlog::unweighed(),
             |n| {
                 if n == 0 {
                     // While item 0 was slow, the other worker could start at most `window` items.
@@ -133,5 +169,32 @@ mod tests {
         assert_eq!(consumed, items.len());
         assert!(most_ahead <= 2 * WINDOW_PER_THREAD + 1, "{most_ahead} items started while the first was pending");
         assert!(most_ahead > 2, "the other worker should have gone ahead: {most_ahead}");
+    }
+
+    #[test]
+    fn workers_stop_starting_items_while_finished_results_weigh_over_the_budget() {
+        // Every result weighs 10 against a budget of 25, and the caller is slow: at most
+        // three finished results (30) plus one per worker in progress may ever wait.
+        let items: Vec<usize> = (0..60).collect();
+        let finished = AtomicUsize::new(0);
+        let mut handed = 0;
+        let mut most_waiting = 0;
+        for_each_in_order(
+            items.iter().copied(),
+            2,
+            |n| {
+                finished.fetch_add(1, Ordering::SeqCst);
+                n
+            },
+            Backlog { weigh: |_: &usize| 10, budget: 25 },
+            |n| {
+                assert_eq!(n, handed);
+                handed += 1;
+                most_waiting = most_waiting.max(finished.load(Ordering::SeqCst) - handed);
+                std::thread::sleep(std::time::Duration::from_millis(2));
+            },
+        );
+        assert_eq!(handed, items.len());
+        assert!(most_waiting <= 3 + 2, "{most_waiting} finished results waited for the caller");
     }
 }

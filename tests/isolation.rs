@@ -137,6 +137,7 @@ fn panics_are_isolated_on_worker_threads_too() {
             };
             lint_file(path, &format!("f{index:02}.yaml"), false, &LintOptions::default(), &enabled)
         },
+        kfpguard::ordered::Backlog::unweighed(),
         |result| drop(builder.add(result)),
     );
     let report = builder.finish();
