@@ -342,7 +342,7 @@ impl Code {
             if python_interpreter || shebang.contains("python") {
                 code.add_python(&text, 0);
             } else {
-                code.add_shell(&text, Vec::new(), 0);
+                code.add_shell(&text, &[], 0);
             }
         }
         code
@@ -363,38 +363,33 @@ impl Code {
         argv.drain(..start);
         let program_start = program_start(argv[0].as_str());
         let program = &argv[0].as_str()[program_start..];
-        // The code it runs, followed once the command is recorded (commands stay in the
-        // order they run): a shell's script with its `$0`..., Python sources.
-        let mut script = None;
-        let mut python = Vec::new();
+        // Recorded before the code it runs (commands stay in the order they run), its words
+        // moved in once that code is followed.
+        let recorded = self.commands.len();
+        self.commands.push(Command { assignments, program_start, ..Command::default() });
         // The arguments already followed as inline code (and, for a shell, its `$0`...).
         let mut consumed = 0..0;
         if shell::is_shell(program) {
             if let Some(index) = inline_code_index(&argv) {
-                script = Some((argv[index].clone(), argv[index + 1..].to_vec()));
+                let positional = &argv[index + 1..];
+                self.add_shell(&argv[index], positional, depth + 1);
                 consumed = index..argv.len();
             }
         } else if let Some(index) = inline_code_index(&argv).filter(|_| is_python(program)) {
-            python.push(argv[index].clone());
+            self.add_python(&argv[index], depth + 1);
             consumed = index..index + 1;
         }
         // Component source passed as a plain argument (e.g. to a loader run another way).
         for (index, word) in argv.iter().enumerate().skip(1) {
             if !consumed.contains(&index) && looks_like_python(word.as_str()) {
-                python.push(word.clone());
+                self.add_python(word, depth + 1);
             }
         }
-        self.commands.push(Command { words: argv, assignments, program_start, ..Command::default() });
-        if let Some((script, positional)) = script {
-            self.add_shell(&script, positional, depth + 1);
-        }
-        for source in python {
-            self.add_python(&source, depth + 1);
-        }
+        self.commands[recorded].words = argv;
     }
 
     /// A shell script; `positional` are its `$0`, `$1`, ... when run with `sh -c`.
-    fn add_shell(&mut self, script: &Word, mut positional: Vec<Word>, depth: usize) {
+    fn add_shell(&mut self, script: &Word, positional: &[Word], depth: usize) {
         if depth > MAX_DEPTH {
             return;
         }
@@ -436,11 +431,10 @@ impl Code {
         }
         if runs_positional {
             // KFP's bootstrap: `... && "$0" "$@"` runs the remaining elements as a command.
-            self.add_argv(positional, depth + 1);
+            self.add_argv(positional.to_vec(), depth + 1);
         } else if looks_like_python(positional[0].as_str()) {
             // KFP's loader: `printf "%s" "$0" > file.py; python3 file.py "$@"`.
-            let source = positional.swap_remove(0);
-            self.add_python(&source, depth + 1);
+            self.add_python(&positional[0], depth + 1);
         }
     }
 
@@ -492,7 +486,7 @@ impl Code {
         }
         self.python.push(source_text);
         for script in scripts {
-            self.add_shell(&script, Vec::new(), depth + 1);
+            self.add_shell(&script, &[], depth + 1);
         }
         for argv in argvs {
             self.add_argv(argv, depth + 1);

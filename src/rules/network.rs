@@ -300,7 +300,8 @@ fn check_plaintext(pipeline: &Pipeline<'_>, out: &mut Emitter<'_>) {
         for source in &container.code().python {
             for call in &source.module.calls {
                 let callee = call.qualified();
-                let last = callee.rsplit('.').next().unwrap_or(callee);
+                // Callees are short: a byte loop is done before a reverse search is set up.
+                let last = callee.bytes().rposition(|byte| byte == b'.').map_or(callee, |dot| &callee[dot + 1..]);
                 if !PYTHON_FETCHERS.contains(&last) {
                     continue;
                 }
