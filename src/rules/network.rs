@@ -309,8 +309,14 @@ fn check_plaintext(pipeline: &Pipeline<'_>, out: &mut Emitter<'_>) {
                     call.positional(0).into_iter().chain(call.keyword("url")).chain(call.keyword("filepath_or_buffer"));
                 for arg in url_args {
                     let Some(local) = source.leading_literal(arg) else { continue };
+                    // Mapped to the file (the whole source's map, on first use) only when
+                    // there is a URL to report.
+                    let ranges = plain_http_urls(local.as_str(), out.settings());
+                    if ranges.is_empty() {
+                        continue;
+                    }
                     let text = source.file_text(local);
-                    for range in plain_http_urls(text.as_str(), out.settings()) {
+                    for range in ranges {
                         let url = text.as_str()[range.clone()].to_string();
                         emit_token(
                             out,
