@@ -332,8 +332,9 @@ impl Code {
     /// Analyses a container's command, args and script.
     pub fn of(container: &Container<'_>) -> Code {
         let argv: Vec<Word> = container.command.iter().chain(&container.args).map(Word::node).collect();
-        let python_interpreter =
-            shell::find_program(&argv).is_some_and(|index| is_python(shell::basename(argv[index].as_str())));
+        // Asked before `argv` moves into its command, and only when there is a script to run.
+        let python_interpreter = container.script.is_some()
+            && shell::find_program(&argv).is_some_and(|index| is_python(shell::basename(argv[index].as_str())));
         let mut code = Code::default();
         code.add_argv(argv, 0);
         if let Some(script) = container.script {
