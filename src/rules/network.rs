@@ -138,6 +138,9 @@ injected from a Kubernetes Secret; in KFP prefer `dsl.importer` for existing art
     check: Check::Code(check_ftp),
 };
 
+/// Finds the `://` after a URL's scheme; built once.
+static SCHEME_END: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new("://"));
+
 /// True for hosts that never leave the machine or the cluster.
 pub fn is_local_host(host: &str) -> bool {
     let host = host.trim_end_matches('.').to_ascii_lowercase();
@@ -155,11 +158,15 @@ pub fn is_local_host(host: &str) -> bool {
 /// Finds `http://host...` URLs with a non-local, not explicitly allowed host in `word`;
 /// returns their byte ranges.
 fn plain_http_urls(word: &str, settings: &RuleSettings) -> Vec<std::ops::Range<usize>> {
-    let lower = word.to_ascii_lowercase();
+    // Every argument of every downloader comes here: look for `://`, then at the scheme
+    // before it, instead of searching a lower-cased copy.
+    let bytes = word.as_bytes();
     let mut found = Vec::new();
-    let mut from = 0;
-    while let Some(position) = lower[from..].find("http://") {
-        let start = from + position;
+    for separator in SCHEME_END.find_iter(bytes) {
+        let Some(start) = separator.checked_sub("http".len()) else { continue };
+        if !bytes[start..separator].eq_ignore_ascii_case(b"http") {
+            continue;
+        }
         let rest = &word[start + 7..];
         let end = rest
             .find(|c: char| c.is_whitespace() || matches!(c, '"' | '\'' | '`' | ')' | '>' | '<'))
@@ -176,7 +183,6 @@ fn plain_http_urls(word: &str, settings: &RuleSettings) -> Vec<std::ops::Range<u
         if !host.is_empty() && !templated && !is_local_host(&host) && !settings.http_host_allowed(&host) {
             found.push(start..end);
         }
-        from = start + 7;
     }
     found
 }
@@ -294,7 +300,8 @@ fn check_plaintext(pipeline: &Pipeline<'_>, out: &mut Emitter<'_>) {
         for source in &container.code().python {
             for call in &source.module.calls {
                 let callee = call.qualified();
-                let last = callee.rsplit('.').next().unwrap_or(callee);
+                // Callees are short: a byte loop is done before a reverse search is set up.
+                let last = callee.bytes().rposition(|byte| byte == b'.').map_or(callee, |dot| &callee[dot + 1..]);
                 if !PYTHON_FETCHERS.contains(&last) {
                     continue;
                 }
@@ -302,8 +309,14 @@ fn check_plaintext(pipeline: &Pipeline<'_>, out: &mut Emitter<'_>) {
                     call.positional(0).into_iter().chain(call.keyword("url")).chain(call.keyword("filepath_or_buffer"));
                 for arg in url_args {
                     let Some(local) = source.leading_literal(arg) else { continue };
+                    // Mapped to the file (the whole source's map, on first use) only when
+                    // there is a URL to report.
+                    let ranges = plain_http_urls(local.as_str(), out.settings());
+                    if ranges.is_empty() {
+                        continue;
+                    }
                     let text = source.file_text(local);
-                    for range in plain_http_urls(text.as_str(), out.settings()) {
+                    for range in ranges {
                         let url = text.as_str()[range.clone()].to_string();
                         emit_token(
                             out,
@@ -498,7 +511,6 @@ fn ftp_urls(text: &str) -> Vec<std::ops::Range<usize>> {
     // Every word of every command (embedded component sources included) goes through
     // here: look for `://` with a finder built once, then at the scheme before it, instead
     // of lower-casing a copy of the text and searching it once per scheme.
-    static SCHEME_END: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new("://"));
     let bytes = text.as_bytes();
     // One byte search rules out most words, before the substring search is set up.
     if bytes.len() < "ftp://".len() || memchr::memchr(b':', bytes).is_none() {

@@ -207,7 +207,10 @@ fn check(pipeline: &Pipeline<'_>, out: &mut Emitter<'_>) {
             }
         }
         // `bash <(curl …)`, `sh -c "$(curl …)"`, `$(curl …)` run as a command, `bash < <(curl …)`.
-        for download in commands.iter().filter(|command| is_download(command)) {
+        // Few commands run in a substitution: that is asked first.
+        let substituted_downloads =
+            commands.iter().filter(|command| command.substituted_into.is_some() && is_download(command));
+        for download in substituted_downloads {
             let (Some(runner), Some(first)) = (download.substituted_into, download.words.first()) else { continue };
             let Some(runner) = commands.get(runner) else { continue };
             // `$(curl -o F …)`, `$(curl … >& F)`: the content goes to a file, not into the code.

@@ -8,6 +8,7 @@
 //! the formats it can only recognise by where they are written. Values that are
 //! references (placeholders, `$VAR`, `$(…)`, paths) never count.
 
+use std::cell::OnceCell;
 use std::sync::LazyLock;
 
 use regex::Regex;
@@ -287,18 +288,50 @@ fn command_sinks_of(command: &Command, out: &mut Collector<'_>) {
     // The inline code of `sh -c CODE`/`python -c CODE` is analysed as code of its own, and
     // so are multi-line words (scripts and sources passed as arguments).
     let code_word = inline_code_word(program, args);
-    // Looked up once per command, not once per flag.
-    let short_option = SHORT_PASSWORD_OPTIONS.iter().find(|(programs, ..)| programs.contains(&program));
+    // Looked up once per command, and only for commands with flags.
+    let short_option = OnceCell::new();
     for (index, word) in args.iter().enumerate() {
-        if Some(index) == code_word || word.as_str().contains('\n') {
+        let holds = Holds::of(word.as_str());
+        if Some(index) == code_word || holds.newline {
             continue;
         }
         let next = args.get(index + 1).filter(|_| Some(index + 1) != code_word);
-        flag_sinks(program, short_option, args, word, next, out);
-        url_sinks(word, || format!("a URL given to `{program}`"), out);
-        header_sinks(word, program, out);
+        flag_sinks(program, &short_option, args, word, next, out);
+        // A URL with a password holds `@` and `://`, a header a colon.
+        if holds.at && holds.colon {
+            url_sinks(word, || format!("a URL given to `{program}`"), out);
+        }
+        if holds.colon {
+            header_sinks(word, program, out);
+        }
     }
     special_sinks(program, args, out);
+}
+
+/// Which of the bytes [`command_sinks_of`] decides on a word holds, found in one pass: a
+/// search for each byte cost more than most words.
+struct Holds {
+    newline: bool,
+    at: bool,
+    colon: bool,
+}
+
+impl Holds {
+    fn of(text: &str) -> Holds {
+        let bytes = text.as_bytes();
+        let mut holds = Holds { newline: false, at: false, colon: false };
+        for position in memchr::memchr3_iter(b'\n', b'@', b':', bytes) {
+            match bytes[position] {
+                b'\n' => {
+                    holds.newline = true;
+                    break;
+                }
+                b'@' => holds.at = true,
+                _ => holds.colon = true,
+            }
+        }
+        holds
+    }
 }
 
 /// The index (in `args`) of the inline code of `sh -c CODE` / `python -c CODE`.
@@ -322,7 +355,7 @@ fn inline_code_word(program: &str, args: &[Word]) -> Option<usize> {
 /// Flags that carry a secret: `--password=X`, `--password X`, `-pX` of `mysql`, ...
 fn flag_sinks(
     program: &str,
-    short_option: Option<&ShortPasswordOption>,
+    short_option: &OnceCell<Option<&ShortPasswordOption>>,
     args: &[Word],
     word: &Word,
     next: Option<&Word>,
@@ -407,10 +440,11 @@ fn flag_sinks(
 }
 
 /// `-pX` / `-p X` for the programs whose short option takes a password (`short_option`,
-/// the program's entry of [`SHORT_PASSWORD_OPTIONS`]); true if `word` was such an option.
+/// the program's entry of [`SHORT_PASSWORD_OPTIONS`], looked up on first use); true if
+/// `word` was such an option.
 fn short_password_option(
     program: &str,
-    short_option: Option<&ShortPasswordOption>,
+    short_option: &OnceCell<Option<&ShortPasswordOption>>,
     args: &[Word],
     word: &Word,
     next: Option<&Word>,
@@ -438,7 +472,9 @@ fn short_password_option(
         }
         return true;
     }
-    let Some(&(_, option, attached_only, subcommand)) = short_option else {
+    let short_option =
+        short_option.get_or_init(|| SHORT_PASSWORD_OPTIONS.iter().find(|(programs, ..)| programs.contains(&program)));
+    let Some(&(_, option, attached_only, subcommand)) = *short_option else {
         return false;
     };
     if subcommand.is_some_and(|sub| !args.iter().any(|arg| arg.as_str() == sub)) {
@@ -488,11 +524,9 @@ fn url_sinks(text: &Word, label: impl Fn() -> String, out: &mut Collector<'_>) {
 }
 
 /// `Authorization: Bearer X` anywhere in a word; `Name: value` after `-H`/`--header`.
+/// Called for words that hold a colon.
 fn header_sinks(word: &Word, program: &str, out: &mut Collector<'_>) {
     let text = word.as_str();
-    if !text.contains(':') {
-        return;
-    }
     // Most words with a colon are URLs or `key: value` pairs: the regex runs on the few
     // that name the header.
     if let Some(regex) = AUTHORIZATION.as_ref().filter(|_| contains_ignoring_case(text, "authorization")) {
@@ -580,7 +614,12 @@ fn python_sinks(source: &PythonSource, out: &mut Collector<'_>) {
         if text.len() < 8 {
             continue;
         }
-        let bearer = AUTH_VALUE.as_ref().and_then(|regex| regex.captures(text)).and_then(|c| c.name("value"));
+        // What `AUTH_VALUE` matches starts with `B` or `T`: most strings never reach the regex.
+        let bearer = AUTH_VALUE
+            .as_ref()
+            .filter(|_| text.starts_with(['B', 'T']))
+            .and_then(|regex| regex.captures(text))
+            .and_then(|c| c.name("value"));
         if let Some(value) = bearer {
             out.positional(
                 || "an authorization value in Python".into(),
