@@ -13,11 +13,12 @@
 pub mod python;
 pub mod shell;
 
-use std::cell::{OnceCell, RefCell};
+use std::cell::OnceCell;
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 use std::ops::{Deref, Range};
 use std::rc::Rc;
+use std::sync::{Arc, LazyLock, Mutex, MutexGuard, PoisonError};
 
 use crate::model::Container;
 use crate::text::MappedText;
@@ -26,15 +27,15 @@ use crate::yaml::{NodeRef, ScalarSource};
 /// How deep `sh -c`, `python -c` and `subprocess` nesting is followed.
 const MAX_DEPTH: usize = 8;
 
-/// Text each memo of the [`Parsed`] cache of a thread may hold before it starts afresh.
+/// Text each memo of the [`Parsed`] cache may hold before it starts afresh.
 /// Repeats are far apart (the same component in pipelines hundreds of files away): on the
 /// corpus, the distinct Python sources total 425 KB and the distinct scripts 79 KB, and a
 /// smaller bound loses most of the gain (at 256 KiB, 813 of 2,231 Python sources are
-/// still scanned instead of 485). 1 MiB holds them all, for a few MB more peak memory
-/// per thread (a parsed Python module is several times its text).
+/// still scanned instead of 485). 1 MiB holds them all, for a few MB of memory (a parsed
+/// Python module is several times its text).
 const PARSED_CACHE_BYTES: usize = 1 << 20;
 
-/// Shell scripts and Python sources already parsed on this thread, by text. The same
+/// Shell scripts and Python sources already parsed in this run, by text. The same
 /// bootstrap scripts and component sources recur container after container and file after
 /// file (the corpus parses 6,023 scripts, 506 distinct, and scans 2,231 Python sources, 485
 /// distinct); [`shell::parse`] and [`python::scan`] depend on the text alone, so a repeat
@@ -49,12 +50,12 @@ struct Parsed {
 /// that every container running the same script shares them (in the [`Parsed`] cache).
 struct ScriptCommand {
     /// The words from the program on (wrappers such as `env` dropped).
-    words: Vec<Rc<MappedText>>,
+    words: Vec<Arc<MappedText>>,
     /// [`Command::program_start`] of these words.
     program_start: usize,
     /// Its `NAME=value` prefixes, then those given to its wrappers.
-    assignments: Vec<(Rc<MappedText>, Rc<MappedText>)>,
-    redirects: Vec<Rc<MappedText>>,
+    assignments: Vec<(Arc<MappedText>, Arc<MappedText>)>,
+    redirects: Vec<Arc<MappedText>>,
     pipe_from: Option<usize>,
     in_substitution: Option<usize>,
 }
@@ -65,14 +66,14 @@ fn script_commands(script: &str) -> Vec<ScriptCommand> {
     commands
         .map(|mut command| {
             let start = command.program.unwrap_or(command.words.len());
-            let wrapper = wrapper_assignments(&command.words[..start], |word, range| Rc::new(word.slice(range)));
-            let prefixes = command.assignments.into_iter().map(|a| (Rc::new(a.name), Rc::new(a.value)));
-            let words: Vec<Rc<MappedText>> = command.words.drain(start..).map(Rc::new).collect();
+            let wrapper = wrapper_assignments(&command.words[..start], |word, range| Arc::new(word.slice(range)));
+            let prefixes = command.assignments.into_iter().map(|a| (Arc::new(a.name), Arc::new(a.value)));
+            let words: Vec<Arc<MappedText>> = command.words.drain(start..).map(Arc::new).collect();
             ScriptCommand {
                 program_start: program_start(words.first().map_or("", |word| word.as_str())),
                 words,
                 assignments: prefixes.chain(wrapper).collect(),
-                redirects: command.redirects.into_iter().map(|redirect| Rc::new(redirect.target)).collect(),
+                redirects: command.redirects.into_iter().map(|redirect| Arc::new(redirect.target)).collect(),
                 pipe_from: command.pipe_from,
                 in_substitution: command.in_substitution,
             }
@@ -83,7 +84,7 @@ fn script_commands(script: &str) -> Vec<ScriptCommand> {
 /// Results by the text they were computed from, within [`PARSED_CACHE_BYTES`] of text.
 struct Memo<T> {
     bytes: usize,
-    results: HashMap<String, Rc<T>, BuildHasherDefault<TextHasher>>,
+    results: HashMap<String, Arc<T>, BuildHasherDefault<TextHasher>>,
 }
 
 impl<T> Default for Memo<T> {
@@ -123,26 +124,34 @@ impl Hasher for TextHasher {
     }
 }
 
-thread_local! {
-    static PARSED: RefCell<Parsed> = RefCell::default();
-}
+/// The process's cache of parsed embedded code, shared by the worker threads: each
+/// distinct text is parsed once per run whatever the thread count, and the cache holds one
+/// copy. Lookups are one per script or Python source of a container; the parse itself
+/// runs outside the lock (two threads meeting the same new text may both parse it).
+static PARSED: LazyLock<Mutex<Parsed>> = LazyLock::new(Mutex::default);
 
 /// `compute(text)`, or the result a previous call with the same text got from the memo
-/// `pick` selects in this thread's cache.
-fn memoized<T>(text: &str, pick: fn(&mut Parsed) -> &mut Memo<T>, compute: fn(&str) -> T) -> Rc<T> {
-    if let Some(result) = PARSED.with_borrow_mut(|cache| pick(cache).results.get(text).cloned()) {
+/// `pick` selects in the shared cache.
+fn memoized<T>(text: &str, pick: fn(&mut Parsed) -> &mut Memo<T>, compute: fn(&str) -> T) -> Arc<T> {
+    let found = pick(&mut parsed_cache()).results.get(text).cloned();
+    if let Some(result) = found {
         return result;
     }
-    let result = Rc::new(compute(text));
-    PARSED.with_borrow_mut(|cache| {
-        let memo = pick(cache);
-        if memo.bytes + text.len() > PARSED_CACHE_BYTES {
-            *memo = Memo::default();
-        }
-        memo.bytes += text.len();
-        memo.results.insert(text.to_string(), Rc::clone(&result));
-    });
+    let result = Arc::new(compute(text));
+    let mut cache = parsed_cache();
+    let memo = pick(&mut cache);
+    if memo.bytes + text.len() > PARSED_CACHE_BYTES {
+        *memo = Memo::default();
+    }
+    memo.bytes += text.len();
+    memo.results.insert(text.to_string(), Arc::clone(&result));
     result
+}
+
+fn parsed_cache() -> MutexGuard<'static, Parsed> {
+    // A panic while the lock was held (caught per file) leaves a consistent cache: the
+    // lock only guards lookups and inserts.
+    PARSED.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 /// A word of the code (an argument, a redirect target, a Python source, ...): its decoded
@@ -169,7 +178,7 @@ enum Origin {
     Scalar(ScalarSource),
     /// Decoded from `base`'s text: `local` maps to `base.as_str()` (both shared with the
     /// other words decoded from the same text).
-    Within { local: Rc<MappedText>, base: Rc<Word> },
+    Within { local: Arc<MappedText>, base: Rc<Word> },
 }
 
 impl Word {
@@ -186,8 +195,8 @@ impl Word {
     }
 
     /// A word decoded from `base`'s text: `local` maps to `base.as_str()`.
-    fn within(local: &Rc<MappedText>, base: &Rc<Word>) -> Word {
-        Word::new(Origin::Within { local: Rc::clone(local), base: Rc::clone(base) })
+    fn within(local: &Arc<MappedText>, base: &Rc<Word>) -> Word {
+        Word::new(Origin::Within { local: Arc::clone(local), base: Rc::clone(base) })
     }
 
     /// The decoded text, without building the map (it is the map's text).
@@ -288,7 +297,7 @@ pub struct Assignment {
 #[derive(Clone, Debug)]
 pub struct PythonSource {
     /// Shared by every container running the same source.
-    pub module: Rc<python::Module>,
+    pub module: Arc<python::Module>,
     base: Word,
 }
 
@@ -401,7 +410,7 @@ impl Code {
         let mut python_inline = Vec::new();
         // Words are decoded from the script's text: each keeps its map to the script.
         let script = Rc::new(script.clone());
-        let within = |local: &Rc<MappedText>| Word::within(local, &script);
+        let within = |local: &Arc<MappedText>| Word::within(local, &script);
         for command in parsed.iter() {
             let words: Vec<Word> = command.words.iter().map(within).collect();
             if words.first().is_some_and(|w| w.as_str() == "$0") {
