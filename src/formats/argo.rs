@@ -42,6 +42,7 @@
 
 use std::cell::Cell;
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use super::{Embedded, k8s, kfp_v2, kubernetes};
 use crate::model::{
@@ -201,7 +202,7 @@ struct Workflow {
 struct TemplateContext<'t, 'w> {
     name: &'w str,
     path: String,
-    steps: Vec<String>,
+    steps: Arc<[String]>,
     pod: usize,
     /// Patches in the order Argo applies them (workflow, then template).
     patches: Vec<NodeRef<'t>>,
@@ -316,7 +317,7 @@ impl<'t> Builder<'t> {
         let context = TemplateContext {
             name,
             path: path.clone(),
-            steps,
+            steps: steps.into(),
             pod,
             patches: settings.patch.into_iter().chain(template_patch).collect(),
             pod_limits: template.at(&["podResources", "limits"]).or(settings.pod_limits),
@@ -478,7 +479,7 @@ impl<'t> Builder<'t> {
                 let inner = Scope {
                     label: format!("{kind} {object} in template {}", context.name),
                     path: format!("{path}.{spec_path}"),
-                    steps: context.steps.clone(),
+                    steps: context.steps.to_vec(),
                     depth: scope.depth + 1,
                     kfp_backend: false,
                 };
@@ -560,7 +561,7 @@ impl<'t> Builder<'t> {
                 }
                 let anchor = root.key("image").unwrap_or(root);
                 let mut container = kfp_v2::read_container(label.clone(), Role::Main, anchor, path, root, "image");
-                container.steps = group.steps.clone();
+                container.steps = group.steps.as_slice().into();
                 container.pod = Some(impl_pod);
                 if let Some((key, config)) = config {
                     let pod = self.platform_config(&label, key, config, impl_pod, &container.steps, backend);
@@ -595,7 +596,7 @@ impl<'t> Builder<'t> {
         key: &str,
         config: NodeRef<'t>,
         impl_pod: usize,
-        steps: &[String],
+        steps: &Arc<[String]>,
         backend: &KfpBackend<'t>,
     ) -> usize {
         let security = config.get("securityContext").filter(|s| s.is_mapping());
@@ -620,7 +621,7 @@ impl<'t> Builder<'t> {
             let anchor = name_node.or_else(|| spec.key("image")).unwrap_or(spec);
             let path = format!("{config_path}.initContainers.{name}");
             let mut container = kfp_v2::read_container(name, Role::Init, anchor, path, spec, "image");
-            container.steps = steps.to_vec();
+            container.steps = Arc::clone(steps);
             container.pod = Some(index);
             self.pipeline.containers.push(container);
         }
@@ -965,7 +966,7 @@ spec:
             let p = p.unwrap();
             assert_eq!(p.name, "wf-");
             let got: Vec<(&str, Role, &str, Vec<String>)> =
-                p.containers.iter().map(|c| (c.name.as_str(), c.role, c.path.as_str(), c.steps.clone())).collect();
+                p.containers.iter().map(|c| (c.name.as_str(), c.role, c.path.as_str(), c.steps.to_vec())).collect();
             assert_eq!(
                 got,
                 vec![
@@ -1185,7 +1186,7 @@ spec:
         with_pipeline(text, |p| {
             let p = p.unwrap();
             let got: Vec<(&str, &str, Vec<String>)> =
-                p.containers.iter().map(|c| (c.name.as_str(), c.path.as_str(), c.steps.clone())).collect();
+                p.containers.iter().map(|c| (c.name.as_str(), c.path.as_str(), c.steps.to_vec())).collect();
             assert_eq!(
                 got,
                 vec![
@@ -1295,7 +1296,7 @@ spec:
             let p = p.unwrap();
             assert_eq!(p.format, Format::Argo);
             let got: Vec<(&str, Role, &str, Vec<String>)> =
-                p.containers.iter().map(|c| (c.name.as_str(), c.role, c.path.as_str(), c.steps.clone())).collect();
+                p.containers.iter().map(|c| (c.name.as_str(), c.role, c.path.as_str(), c.steps.to_vec())).collect();
             assert_eq!(
                 got,
                 vec![
@@ -1354,7 +1355,7 @@ spec:
             let [hello] = &p.containers[..] else { panic!("{:?}", p.containers) };
             assert_eq!(hello.name, "exec-hello");
             assert_eq!(hello.path, "metadata.annotations.pipelines.kubeflow.org/implementations-comp-hello");
-            assert_eq!(hello.steps, strings(&["hello"]));
+            assert_eq!(hello.steps.to_vec(), strings(&["hello"]));
         });
     }
 
