@@ -43,6 +43,7 @@
 //! controllers pass the pod template Tekton gave the custom task, so the run's pod template
 //! and the `taskRunSpecs` entry of the enclosing top-level task apply to their steps too.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use super::{Embedded, k8s};
@@ -267,7 +268,7 @@ impl<'t> Builder<'t> {
                 value,
                 kind: ParameterKind::Argument,
                 scope: name.to_string(),
-                path: [path, "params", &parameter_name].join("."),
+                path: [path, "params", parameter_name].join("."),
             });
             if parameter_name == "runtime-config" {
                 self.kfp_runtime_config(value, &[path, "params.runtime-config"].join("."));
@@ -404,7 +405,7 @@ impl<'t> Builder<'t> {
                 value,
                 kind: ParameterKind::Default,
                 scope: scope.to_string(),
-                path: [path, section, &parameter_name].join("."),
+                path: [path, section, parameter_name].join("."),
             });
         }
     }
@@ -451,19 +452,19 @@ impl<'t> Builder<'t> {
 }
 
 /// A list item's `name`, or its index when it has none.
-fn label(node: NodeRef<'_>, index: usize) -> String {
-    node.get("name").and_then(|n| n.as_str()).map_or_else(|| index.to_string(), str::to_string)
+fn label(node: NodeRef<'_>, index: usize) -> Cow<'_, str> {
+    node.get("name").and_then(|n| n.as_str()).map_or_else(|| Cow::Owned(index.to_string()), Cow::Borrowed)
 }
 
 /// `(name node, value node, name)` of each `{name, <key>: <scalar>}` entry of a params list.
-fn named_values<'t>(params: Option<NodeRef<'t>>, key: &str) -> Vec<(NodeRef<'t>, NodeRef<'t>, String)> {
+fn named_values<'t>(params: Option<NodeRef<'t>>, key: &str) -> Vec<(NodeRef<'t>, NodeRef<'t>, &'t str)> {
     params
         .into_iter()
         .flat_map(|list| list.items())
         .filter_map(|entry| {
             let name = entry.get("name")?;
             let value = entry.get(key).filter(|v| v.as_str().is_some())?;
-            Some((name, value, name.as_str()?.to_string()))
+            Some((name, value, name.as_str()?))
         })
         .collect()
 }
