@@ -2,6 +2,7 @@
 //! line-independent fingerprint that baselines and SARIF alerts key on.
 
 use std::ops::Range;
+use std::sync::Arc;
 
 use sha2::{Digest, Sha256};
 
@@ -62,8 +63,8 @@ pub struct Finding {
     pub related: Vec<Related>,
     pub pipeline: String,
     pub container: Option<String>,
-    /// Tasks, templates or steps that run the container.
-    pub steps: Vec<String>,
+    /// Tasks, templates or steps that run the container (shared with the model).
+    pub steps: Arc<[String]>,
     pub fingerprint: String,
 }
 

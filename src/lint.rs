@@ -336,7 +336,7 @@ mod tests {
             related: Vec::new(),
             pipeline: String::new(),
             container: None,
-            steps: Vec::new(),
+            steps: Default::default(),
             fingerprint: String::new(),
         };
         // One value inside another, one overlapping another's end.

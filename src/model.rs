@@ -6,6 +6,7 @@
 //! symbolic `path` made of names (never line numbers) for fingerprints.
 
 use std::cell::OnceCell;
+use std::sync::Arc;
 
 use crate::analysis::Code;
 use crate::yaml::NodeRef;
@@ -99,8 +100,9 @@ pub struct Container<'t> {
     /// The container's name in its format (KFP: the executor label).
     pub name: String,
     pub role: Role,
-    /// User-facing names of what runs it (KFP tasks, Argo templates and steps, ...).
-    pub steps: Vec<String>,
+    /// User-facing names of what runs it (KFP tasks, Argo templates and steps, ...); shared
+    /// by the containers of one task and by every finding about them.
+    pub steps: Arc<[String]>,
     /// Where "missing" findings point (the executor key, the container's name).
     pub anchor: NodeRef<'t>,
     /// Symbolic location for fingerprints, e.g. `deploymentSpec.executors.exec-train`.
@@ -126,7 +128,7 @@ impl<'t> Container<'t> {
         Self {
             name,
             role,
-            steps: Vec::new(),
+            steps: Arc::default(),
             anchor,
             path,
             image: None,

@@ -4,7 +4,6 @@
 //! totals. Renderers read only these; they never open or parse files again.
 
 use std::borrow::Cow;
-use std::collections::BTreeMap;
 use std::ops::Range;
 
 use crate::finding::{Finding, Severity};
@@ -219,20 +218,17 @@ impl<'p> ReportBuilder<'p> {
 
         let report = &mut self.report;
         for info in pipelines {
-            let severities: Vec<Severity> = findings
-                .iter()
-                .filter(|reported| reported.finding.pipeline == info.name)
-                .map(|reported| reported.finding.severity)
-                .collect();
+            let severities = || {
+                findings
+                    .iter()
+                    .filter(|reported| reported.finding.pipeline == info.name)
+                    .map(|reported| &reported.finding.severity)
+            };
             let mut counts = Counts::default();
-            severities.iter().for_each(|&s| counts.add(s));
+            severities().for_each(|&s| counts.add(s));
+            let score = score(severities());
             report.containers += info.containers;
-            report.pipelines.push(PipelineSummary {
-                info,
-                counts,
-                score: score(&severities),
-                secure: counts.high == 0,
-            });
+            report.pipelines.push(PipelineSummary { info, counts, score, secure: counts.high == 0 });
         }
         match outcome {
             FileOutcome::Linted { .. } => report.file_counts.linted += 1,
@@ -259,12 +255,19 @@ impl<'p> ReportBuilder<'p> {
 /// Identical findings (same rule, place and value, e.g. the same URL twice in one script)
 /// get `:2`, `:3`, ... in source order so every fingerprint is unique and stays stable.
 fn disambiguate_fingerprints(findings: &mut [ReportedFinding]) {
-    let mut seen: BTreeMap<String, usize> = BTreeMap::new();
-    for reported in findings.iter_mut() {
-        let count = seen.entry(reported.finding.fingerprint.clone()).or_insert(0);
-        *count += 1;
-        if *count > 1 {
-            reported.finding.fingerprint = format!("{}:{}", reported.finding.fingerprint, count);
+    // Positions grouped by fingerprint, each group in source order (a stable sort), so no
+    // fingerprint is copied to count it.
+    let mut order: Vec<usize> = (0..findings.len()).collect();
+    order.sort_by(|&a, &b| findings[a].finding.fingerprint.cmp(&findings[b].finding.fingerprint));
+    // The first of a group keeps its fingerprint: the others are compared with it.
+    let mut group_start = 0;
+    for position in 1..order.len() {
+        let (first, index) = (order[group_start], order[position]);
+        if findings[index].finding.fingerprint == findings[first].finding.fingerprint {
+            let fingerprint = &mut findings[index].finding.fingerprint;
+            *fingerprint = format!("{fingerprint}:{}", position - group_start + 1);
+        } else {
+            group_start = position;
         }
     }
 }

@@ -40,8 +40,10 @@
 //! `workflowTemplateRef` (the referenced template is linted where it is written), evaluate
 //! `{{...}}` expressions, or claim WorkflowEventBindings and other kinds (`None`).
 
+use std::borrow::Cow;
 use std::cell::Cell;
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use super::{Embedded, k8s, kfp_v2, kubernetes};
 use crate::model::{
@@ -193,15 +195,15 @@ struct WorkflowSettings<'t> {
 struct Workflow {
     /// The workflow's pod.
     pod: usize,
-    /// Pod of each template, by template name.
-    template_pods: HashMap<String, usize>,
+    /// The pod of the `system-container-impl` template, which runs the user containers.
+    impl_pod: Option<usize>,
 }
 
 /// A template's settings, resolved.
 struct TemplateContext<'t, 'w> {
     name: &'w str,
-    path: String,
-    steps: Vec<String>,
+    path: &'w str,
+    steps: Arc<[String]>,
     pod: usize,
     /// Patches in the order Argo applies them (workflow, then template).
     patches: Vec<NodeRef<'t>>,
@@ -250,7 +252,7 @@ impl<'t> Builder<'t> {
             self.parameter(name, parameter.get("value"), ParameterKind::Default, "workflow", &scope.path, "arguments");
         }
 
-        let templates: Vec<(String, String, NodeRef<'t>)> = spec
+        let templates: Vec<(Cow<'t, str>, String, NodeRef<'t>)> = spec
             .get("templates")
             .into_iter()
             .flat_map(|list| list.items())
@@ -265,17 +267,19 @@ impl<'t> Builder<'t> {
         let template_tasks: Vec<Vec<Task<'t>>> =
             templates.iter().map(|(_, path, template)| tasks(*template, path)).collect();
         let callers = callers(&template_tasks);
-        let mut workflow = Workflow { pod: pod_index, template_pods: HashMap::new() };
+        let mut workflow = Workflow { pod: pod_index, impl_pod: None };
         for ((name, path, template), template_tasks) in templates.iter().zip(template_tasks.iter()) {
             let mut steps = scope.steps.clone();
-            steps.push(name.clone());
-            for caller in callers.get(name.as_str()).into_iter().flatten() {
-                if !steps.contains(caller) {
-                    steps.push(caller.clone());
+            steps.push(name.to_string());
+            for &caller in callers.get(name.as_ref()).into_iter().flatten() {
+                if !steps.iter().any(|step| step == caller) {
+                    steps.push(caller.to_string());
                 }
             }
-            let pod = self.template(*template, name, path.clone(), steps, &settings, scope);
-            workflow.template_pods.insert(name.clone(), pod);
+            let pod = self.template(*template, name, path, steps, &settings, scope);
+            if name == "system-container-impl" {
+                workflow.impl_pod = Some(pod);
+            }
             // Tasks and steps that carry their template inline, and their literal arguments.
             for (task_path, task_name, task) in template_tasks {
                 // The KFP v2 backend's task arguments are its own plumbing (JSON, placeholders).
@@ -286,8 +290,8 @@ impl<'t> Builder<'t> {
                 }
                 if let Some(inline) = task.get("inline").filter(|i| i.is_mapping()) {
                     let mut steps = scope.steps.clone();
-                    steps.push(task_name.clone());
-                    self.template(inline, task_name, [task_path, "inline"].join("."), steps, &settings, scope);
+                    steps.push(task_name.to_string());
+                    self.template(inline, task_name, &[task_path, "inline"].join("."), steps, &settings, scope);
                 }
             }
         }
@@ -299,7 +303,7 @@ impl<'t> Builder<'t> {
         &mut self,
         template: NodeRef<'t>,
         name: &str,
-        path: String,
+        path: &str,
         steps: Vec<String>,
         settings: &WorkflowSettings<'t>,
         scope: &Scope,
@@ -307,7 +311,7 @@ impl<'t> Builder<'t> {
         let inputs = if scope.kfp_backend { None } else { template.at(&["inputs", "parameters"]) };
         for (parameter, definition) in named(inputs) {
             let value = definition.get("default").or_else(|| definition.get("value"));
-            self.parameter(parameter, value, ParameterKind::Default, name, &path, "inputs");
+            self.parameter(parameter, value, ParameterKind::Default, name, path, "inputs");
         }
         let defaults = settings.defaults;
         let own_patch = self.patch(template.get("podSpecPatch"));
@@ -315,8 +319,8 @@ impl<'t> Builder<'t> {
         let pod = self.template_pod(template, name, own_patch, settings);
         let context = TemplateContext {
             name,
-            path: path.clone(),
-            steps,
+            path,
+            steps: steps.into(),
             pod,
             patches: settings.patch.into_iter().chain(template_patch).collect(),
             pod_limits: template.at(&["podResources", "limits"]).or(settings.pod_limits),
@@ -324,7 +328,8 @@ impl<'t> Builder<'t> {
 
         for key in ["container", "script"] {
             let Some(node) = template.get(key).filter(|n| n.is_mapping()) else { continue };
-            let mut container = read_container(node, Role::Main, [&path, key].join("."), name, template.key(key));
+            let mut container =
+                read_container(node, Role::Main, [path, key].join("."), || name.to_string(), template.key(key));
             if let Some(default) = defaults.and_then(|d| d.get(key)).filter(|d| d.is_mapping()) {
                 fill_from_defaults(&mut container, &k8s::read_container(default, Role::Main, String::new()));
             }
@@ -339,10 +344,10 @@ impl<'t> Builder<'t> {
             (&["sidecars"][..], Role::Sidecar),
         ];
         for (keys, role) in lists {
+            let list_path = [path, &keys.join(".")].join(".");
             for (index, node) in template.at(keys).into_iter().flat_map(|l| l.items()).enumerate() {
-                let container_path = [path.as_str(), &keys.join("."), &label(node, index)].join(".");
-                let fallback = format!("{name}-{index}");
-                let container = read_container(node, role, container_path, &fallback, None);
+                let container_path = [list_path.as_str(), &label(node, index)].join(".");
+                let container = read_container(node, role, container_path, || format!("{name}-{index}"), None);
                 self.finish(container, &context, &[]);
             }
         }
@@ -366,7 +371,8 @@ impl<'t> Builder<'t> {
         if !runs_pod {
             return settings.pod;
         }
-        let mut pod = k8s::read_pod_settings(template, format!("template {name}"));
+        // Named once it is known to be the template's own pod: most templates share one.
+        let mut pod = k8s::read_pod_settings(template, String::new());
         let own_security = template.get("securityContext").filter(|s| s.is_mapping()).is_some();
         let own = own_security
             || own_patch.is_some()
@@ -377,6 +383,7 @@ impl<'t> Builder<'t> {
         if !own {
             return self.defaults_pod(settings);
         }
+        pod.name = format!("template {name}");
         if own_security {
             pod.anchor = template.key("securityContext").unwrap_or(template);
         }
@@ -433,11 +440,13 @@ impl<'t> Builder<'t> {
     /// Applies the template's patches and pod-level limits to a container and adds it.
     /// `pod_names` are the extra names the container has in the pod (`main`).
     fn finish(&mut self, mut container: Container<'t>, context: &TemplateContext<'t, '_>, pod_names: &[&str]) {
-        let own_name = container.name.clone();
         let list = if container.role == Role::Init { "initContainers" } else { "containers" };
         for patch in &context.patches {
             let entry = patch.get(list).into_iter().flat_map(|l| l.items()).find(|entry| {
-                entry.get("name").and_then(|n| n.as_str()).is_some_and(|n| n == own_name || pod_names.contains(&n))
+                entry
+                    .get("name")
+                    .and_then(|n| n.as_str())
+                    .is_some_and(|n| n == container.name || pod_names.contains(&n))
             });
             if let Some(entry) = entry {
                 apply_container_patch(&mut container, entry);
@@ -478,7 +487,7 @@ impl<'t> Builder<'t> {
                 let inner = Scope {
                     label: format!("{kind} {object} in template {}", context.name),
                     path: format!("{path}.{spec_path}"),
-                    steps: context.steps.clone(),
+                    steps: context.steps.to_vec(),
                     depth: scope.depth + 1,
                     kfp_backend: false,
                 };
@@ -534,7 +543,7 @@ impl<'t> Builder<'t> {
             })
             .collect();
         let uses = backend.uses(spec);
-        let impl_pod = workflow.template_pods.get("system-container-impl").copied().unwrap_or(workflow.pod);
+        let impl_pod = workflow.impl_pod.unwrap_or(workflow.pod);
         for entry in &backend.entries {
             let Some(suffix) = entry.key.strip_prefix("implementations-") else { continue };
             let Some(&root) = parsed.get(entry.key.as_str()) else { continue };
@@ -560,7 +569,7 @@ impl<'t> Builder<'t> {
                 }
                 let anchor = root.key("image").unwrap_or(root);
                 let mut container = kfp_v2::read_container(label.clone(), Role::Main, anchor, path, root, "image");
-                container.steps = group.steps.clone();
+                container.steps = group.steps.as_slice().into();
                 container.pod = Some(impl_pod);
                 if let Some((key, config)) = config {
                     let pod = self.platform_config(&label, key, config, impl_pod, &container.steps, backend);
@@ -595,7 +604,7 @@ impl<'t> Builder<'t> {
         key: &str,
         config: NodeRef<'t>,
         impl_pod: usize,
-        steps: &[String],
+        steps: &Arc<[String]>,
         backend: &KfpBackend<'t>,
     ) -> usize {
         let security = config.get("securityContext").filter(|s| s.is_mapping());
@@ -620,7 +629,7 @@ impl<'t> Builder<'t> {
             let anchor = name_node.or_else(|| spec.key("image")).unwrap_or(spec);
             let path = format!("{config_path}.initContainers.{name}");
             let mut container = kfp_v2::read_container(name, Role::Init, anchor, path, spec, "image");
-            container.steps = steps.to_vec();
+            container.steps = Arc::clone(steps);
             container.pod = Some(index);
             self.pipeline.containers.push(container);
         }
@@ -689,15 +698,21 @@ impl<'t> KfpBackend<'t> {
         let mut uses: Vec<Use> = Vec::new();
         for template in spec.get("templates").into_iter().flat_map(|t| t.items()) {
             for task in template.at(&["dag", "tasks"]).into_iter().flat_map(|t| t.items()) {
-                let arguments: HashMap<&str, &str> = named(task.at(&["arguments", "parameters"]))
-                    .filter_map(|(name, parameter)| Some((name.as_str()?, parameter.get("value")?.as_str()?)))
-                    .collect();
-                let Some(implementation) = arguments.get("container").and_then(|v| self.referenced(v)) else {
+                // A driver task passes a handful of arguments: looked up in place, not hashed.
+                let parameters = task.at(&["arguments", "parameters"]);
+                let argument = |wanted: &str| {
+                    named(parameters)
+                        .filter_map(|(name, parameter)| Some((name.as_str()?, parameter.get("value")?.as_str()?)))
+                        // The last of a repeated name, as a map collected from the list keeps.
+                        .filter(|&(name, _)| name == wanted)
+                        .last()
+                        .map(|(_, value)| value)
+                };
+                let Some(implementation) = argument("container").and_then(|v| self.referenced(v)) else {
                     continue;
                 };
-                let config = arguments.get("kubernetes-config").and_then(|v| self.referenced(v));
-                let step = arguments
-                    .get("task-name")
+                let config = argument("kubernetes-config").and_then(|v| self.referenced(v));
+                let step = argument("task-name")
                     .filter(|name| !name.contains("{{") && !name.is_empty())
                     .map(|name| name.to_string())
                     .or_else(|| {
@@ -732,19 +747,19 @@ fn is_kfp_backend_parameter(name: &str) -> bool {
     name.starts_with("implementations-") || name.starts_with("components-") || name.starts_with("kubernetes-comp-")
 }
 
-/// Reads a container mapping; containers without a name are called `fallback_name` and,
+/// Reads a container mapping; containers without a name are called `fallback_name()` and,
 /// without an image either, anchored at `key` (the template's `container:` key).
 fn read_container<'t>(
     node: NodeRef<'t>,
     role: Role,
     path: String,
-    fallback_name: &str,
+    fallback_name: impl FnOnce() -> String,
     key: Option<NodeRef<'t>>,
 ) -> Container<'t> {
     let mut container = k8s::read_container(node, role, path);
     let named = node.get("name").and_then(|n| n.as_str()).is_some_and(|n| !n.trim().is_empty());
     if !named {
-        container.name = fallback_name.to_string();
+        container.name = fallback_name();
         container.anchor = node.key("image").or(key).unwrap_or(node);
     }
     container
@@ -818,20 +833,20 @@ fn overlay<'t>(base: &mut SecurityContext<'t>, top: &SecurityContext<'t>) {
 }
 
 /// Template name -> names of the DAG tasks and steps that call it, in file order.
-fn callers<'t>(template_tasks: &[Vec<Task<'t>>]) -> HashMap<&'t str, Vec<String>> {
-    let mut map: HashMap<&'t str, Vec<String>> = HashMap::new();
+fn callers<'t, 'a>(template_tasks: &'a [Vec<Task<'t>>]) -> HashMap<&'t str, Vec<&'a str>> {
+    let mut map: HashMap<&'t str, Vec<&'a str>> = HashMap::new();
     for (_, task_name, task) in template_tasks.iter().flatten() {
         let Some(target) = task.get("template").and_then(|t| t.as_str()) else { continue };
         let callers = map.entry(target).or_default();
-        if !callers.contains(task_name) {
-            callers.push(task_name.clone());
+        if !callers.contains(&task_name.as_ref()) {
+            callers.push(task_name);
         }
     }
     map
 }
 
 /// A DAG task or step: (symbolic path, name, node).
-type Task<'t> = (String, String, NodeRef<'t>);
+type Task<'t> = (String, Cow<'t, str>, NodeRef<'t>);
 
 /// The DAG tasks and steps of a template.
 fn tasks<'t>(template: NodeRef<'t>, path: &str) -> Vec<Task<'t>> {
@@ -859,11 +874,11 @@ fn named<'t>(list: Option<NodeRef<'t>>) -> impl Iterator<Item = (NodeRef<'t>, No
 }
 
 /// A list entry's `name`, else its index.
-fn label(node: NodeRef<'_>, index: usize) -> String {
+fn label(node: NodeRef<'_>, index: usize) -> Cow<'_, str> {
     node.get("name")
         .and_then(|n| n.as_str())
         .filter(|n| !n.trim().is_empty())
-        .map_or_else(|| index.to_string(), str::to_string)
+        .map_or_else(|| Cow::Owned(index.to_string()), Cow::Borrowed)
 }
 
 /// A string that is one `{{...}}` expression, filled in at run time.
@@ -965,7 +980,7 @@ spec:
             let p = p.unwrap();
             assert_eq!(p.name, "wf-");
             let got: Vec<(&str, Role, &str, Vec<String>)> =
-                p.containers.iter().map(|c| (c.name.as_str(), c.role, c.path.as_str(), c.steps.clone())).collect();
+                p.containers.iter().map(|c| (c.name.as_str(), c.role, c.path.as_str(), c.steps.to_vec())).collect();
             assert_eq!(
                 got,
                 vec![
@@ -1185,7 +1200,7 @@ spec:
         with_pipeline(text, |p| {
             let p = p.unwrap();
             let got: Vec<(&str, &str, Vec<String>)> =
-                p.containers.iter().map(|c| (c.name.as_str(), c.path.as_str(), c.steps.clone())).collect();
+                p.containers.iter().map(|c| (c.name.as_str(), c.path.as_str(), c.steps.to_vec())).collect();
             assert_eq!(
                 got,
                 vec![
@@ -1295,7 +1310,7 @@ spec:
             let p = p.unwrap();
             assert_eq!(p.format, Format::Argo);
             let got: Vec<(&str, Role, &str, Vec<String>)> =
-                p.containers.iter().map(|c| (c.name.as_str(), c.role, c.path.as_str(), c.steps.clone())).collect();
+                p.containers.iter().map(|c| (c.name.as_str(), c.role, c.path.as_str(), c.steps.to_vec())).collect();
             assert_eq!(
                 got,
                 vec![
@@ -1354,7 +1369,7 @@ spec:
             let [hello] = &p.containers[..] else { panic!("{:?}", p.containers) };
             assert_eq!(hello.name, "exec-hello");
             assert_eq!(hello.path, "metadata.annotations.pipelines.kubeflow.org/implementations-comp-hello");
-            assert_eq!(hello.steps, strings(&["hello"]));
+            assert_eq!(hello.steps.to_vec(), strings(&["hello"]));
         });
     }
 

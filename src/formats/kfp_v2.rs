@@ -7,6 +7,7 @@
 //! joined onto the executor it configures.
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 
 use crate::model::{
     Container, EnvValue, EnvVar, Format, Parameter, ParameterKind, Pipeline, PodSettings, Role, SecurityContext,
@@ -47,12 +48,13 @@ pub fn pipeline<'t>(document: NodeRef<'t>, platform: Option<NodeRef<'t>>, fallba
     if let Some(executors) = spec.at(&["deploymentSpec", "executors"]) {
         for (label_node, executor) in executors.entries() {
             let Some(label) = label_node.as_str() else { continue };
-            let steps = tasks_by_executor.get(label).cloned().unwrap_or_default();
+            let steps: Arc<[String]> =
+                tasks_by_executor.get(label).into_iter().flatten().map(|step| step.to_string()).collect();
             let config = platform_configs.get(label).copied();
             let pod = config.map(|config| add_platform_config(&mut pipeline, label, config, &steps));
             let secret_env = config.map(secret_env_names).unwrap_or_default();
             for mut container in executor_containers(label_node, label, executor) {
-                container.steps = steps.clone();
+                container.steps = Arc::clone(&steps);
                 container.pod = pod;
                 // Variables the platform spec fills from Secrets are references, never literals.
                 container
@@ -83,24 +85,22 @@ pub fn platform_only<'t>(document: NodeRef<'t>, platform: NodeRef<'t>, fallback_
     if let Some(configs) = platform.at(&["deploymentSpec", "executors"]) {
         for (label_node, config) in configs.entries() {
             let Some(label) = label_node.as_str() else { continue };
-            add_platform_config(&mut pipeline, label, config, &[]);
+            add_platform_config(&mut pipeline, label, config, &Arc::default());
         }
     }
     pipeline
 }
 
 /// Executor label -> keys of the tasks (in any DAG) that run it, in file order.
-fn tasks_by_executor(spec: NodeRef<'_>) -> BTreeMap<String, Vec<String>> {
+fn tasks_by_executor(spec: NodeRef<'_>) -> BTreeMap<&str, Vec<&str>> {
     let components = spec.get("components");
     let components_by_name = components.map(by_key).unwrap_or_default();
-    let executor_of = |component: &str| -> Option<String> {
-        components_by_name.get(component)?.get("executorLabel")?.as_str().map(str::to_string)
-    };
+    let executor_of = |component: &str| components_by_name.get(component)?.get("executorLabel")?.as_str();
     let mut dags: Vec<NodeRef<'_>> = spec.at(&["root", "dag", "tasks"]).into_iter().collect();
     if let Some(components) = components {
         dags.extend(components.entries().filter_map(|(_, component)| component.at(&["dag", "tasks"])));
     }
-    let mut map: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let mut map: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
     for tasks in dags {
         for (task_key, task) in tasks.entries() {
             let (Some(task_name), Some(component)) =
@@ -109,13 +109,13 @@ fn tasks_by_executor(spec: NodeRef<'_>) -> BTreeMap<String, Vec<String>> {
                 continue;
             };
             if let Some(executor) = executor_of(component) {
-                map.entry(executor).or_default().push(task_name.to_string());
+                map.entry(executor).or_default().push(task_name);
             }
         }
     }
     // A compiled component: the root itself names the executor.
     if let Some(executor) = spec.at(&["root", "executorLabel"]).and_then(|n| n.as_str()) {
-        map.entry(executor.to_string()).or_default().push("root".to_string());
+        map.entry(executor).or_default().push("root");
     }
     map
 }
@@ -189,7 +189,12 @@ fn first_setting<'t>(map: NodeRef<'t>, keys: &[&str]) -> Option<Setting<'t>> {
 
 /// Joins one executor's platform config: pod settings, secret references, init containers.
 /// Returns the index of the pod settings it added.
-fn add_platform_config<'t>(pipeline: &mut Pipeline<'t>, label: &str, config: NodeRef<'t>, steps: &[String]) -> usize {
+fn add_platform_config<'t>(
+    pipeline: &mut Pipeline<'t>,
+    label: &str,
+    config: NodeRef<'t>,
+    steps: &Arc<[String]>,
+) -> usize {
     let mut pod = PodSettings::new(format!("platform config of {label}"), config);
     if let Some(security) = config.get("securityContext") {
         pod.security = SecurityContext::read(security);
@@ -203,7 +208,7 @@ fn add_platform_config<'t>(pipeline: &mut Pipeline<'t>, label: &str, config: Nod
             let anchor = name_node.or_else(|| spec.key("image")).unwrap_or(spec);
             let path = format!("platforms.kubernetes.deploymentSpec.executors.{label}.initContainers.{name}");
             let mut container = read_container(name, Role::Init, anchor, path, spec, "image");
-            container.steps = steps.to_vec();
+            container.steps = Arc::clone(steps);
             container.pod = Some(pod_index);
             pipeline.containers.push(container);
         }

@@ -2,6 +2,8 @@
 //! StatefulSet, DaemonSet, ReplicaSet, Job, CronJob. Each becomes one "pipeline" named
 //! after the object, whose containers inherit the pod template's settings.
 
+use std::sync::Arc;
+
 use super::k8s;
 use crate::model::{Format, Pipeline, Role};
 use crate::yaml::NodeRef;
@@ -50,7 +52,7 @@ pub fn pipeline<'t>(document: NodeRef<'t>, fallback_name: &str) -> Option<Pipeli
         parameters: Vec::new(),
         pods: Vec::new(),
     };
-    add_pod_spec(&mut pipeline, spec, format!("{kind} {name}"), &path, &[]);
+    add_pod_spec(&mut pipeline, spec, format!("{kind} {name}"), &path, &Arc::default());
     Some(pipeline)
 }
 
@@ -62,7 +64,7 @@ pub fn add_pod_spec<'t>(
     spec: NodeRef<'t>,
     name: String,
     path: &str,
-    steps: &[String],
+    steps: &Arc<[String]>,
 ) -> usize {
     let pod = pipeline.pods.len();
     pipeline.pods.push(k8s::read_pod_settings(spec, name));
@@ -72,7 +74,7 @@ pub fn add_pod_spec<'t>(
         for node in spec.get(key).into_iter().flat_map(|list| list.items()) {
             let label = node.get("name").and_then(|n| n.as_str()).unwrap_or("?");
             let mut container = k8s::read_container(node, role, format!("{path}.{key}.{label}"));
-            container.steps = steps.to_vec();
+            container.steps = Arc::clone(steps);
             container.pod = Some(pod);
             pipeline.containers.push(container);
         }

@@ -43,6 +43,9 @@
 //! controllers pass the pod template Tekton gave the custom task, so the run's pod template
 //! and the `taskRunSpecs` entry of the enclosing top-level task apply to their steps too.
 
+use std::borrow::Cow;
+use std::sync::Arc;
+
 use super::{Embedded, k8s};
 use crate::model::{
     Container, EnvVar, Format, Parameter, ParameterKind, Pipeline, PodSettings, Role, SecurityContext, Setting,
@@ -265,7 +268,7 @@ impl<'t> Builder<'t> {
                 value,
                 kind: ParameterKind::Argument,
                 scope: name.to_string(),
-                path: [path, "params", &parameter_name].join("."),
+                path: [path, "params", parameter_name].join("."),
             });
             if parameter_name == "runtime-config" {
                 self.kfp_runtime_config(value, &[path, "params.runtime-config"].join("."));
@@ -312,18 +315,20 @@ impl<'t> Builder<'t> {
         let overrides = self.overrides_for(chain);
         let pod = self.task_pod(spec, chain, overrides);
         let template = spec.get("stepTemplate");
+        let steps: Arc<[String]> = chain.into();
         for (key, role) in [("steps", Role::Main), ("sidecars", Role::Sidecar)] {
             for (index, node) in spec.get(key).into_iter().flat_map(|list| list.items()).enumerate() {
                 let step_path = [path, key, &label(node, index)].join(".");
                 let step_template = if role == Role::Main { template } else { None };
-                let container = self.read_step(node, role, step_path, chain, pod, step_template);
+                let mut container = self.read_step(node, role, step_path, chain, pod, step_template);
+                container.steps = Arc::clone(&steps);
                 self.pipeline.containers.push(container);
             }
         }
     }
 
     /// Reads a step or sidecar: its own fields, then what its step template, the pod
-    /// templates and the run-time overrides give it.
+    /// templates and the run-time overrides give it (not its `steps`: the caller shares them).
     fn read_step(
         &self,
         node: NodeRef<'t>,
@@ -346,7 +351,6 @@ impl<'t> Builder<'t> {
             let specs = if role == Role::Sidecar { overrides.sidecars } else { overrides.steps };
             apply_overrides(&mut container, specs, overrides.compute);
         }
-        container.steps = chain.to_vec();
         container.pod = pod;
         container
     }
@@ -355,6 +359,7 @@ impl<'t> Builder<'t> {
     /// Unnamed, it is called `name` (`check`, the StepAction's name).
     fn single_container(&mut self, node: NodeRef<'t>, path: &str, chain: &[String], name: &str) {
         let mut container = self.read_step(node, Role::Main, path.to_string(), chain, self.run.pod, None);
+        container.steps = chain.into();
         if node.get("name").is_none() {
             container.name = name.to_string();
         }
@@ -400,7 +405,7 @@ impl<'t> Builder<'t> {
                 value,
                 kind: ParameterKind::Default,
                 scope: scope.to_string(),
-                path: [path, section, &parameter_name].join("."),
+                path: [path, section, parameter_name].join("."),
             });
         }
     }
@@ -447,19 +452,19 @@ impl<'t> Builder<'t> {
 }
 
 /// A list item's `name`, or its index when it has none.
-fn label(node: NodeRef<'_>, index: usize) -> String {
-    node.get("name").and_then(|n| n.as_str()).map_or_else(|| index.to_string(), str::to_string)
+fn label(node: NodeRef<'_>, index: usize) -> Cow<'_, str> {
+    node.get("name").and_then(|n| n.as_str()).map_or_else(|| Cow::Owned(index.to_string()), Cow::Borrowed)
 }
 
 /// `(name node, value node, name)` of each `{name, <key>: <scalar>}` entry of a params list.
-fn named_values<'t>(params: Option<NodeRef<'t>>, key: &str) -> Vec<(NodeRef<'t>, NodeRef<'t>, String)> {
+fn named_values<'t>(params: Option<NodeRef<'t>>, key: &str) -> Vec<(NodeRef<'t>, NodeRef<'t>, &'t str)> {
     params
         .into_iter()
         .flat_map(|list| list.items())
         .filter_map(|entry| {
             let name = entry.get("name")?;
             let value = entry.get(key).filter(|v| v.as_str().is_some())?;
-            Some((name, value, name.as_str()?.to_string()))
+            Some((name, value, name.as_str()?))
         })
         .collect()
 }
@@ -627,7 +632,7 @@ spec:
             let p = p.unwrap();
             assert_eq!(p.name, "run-");
             let got: Vec<(&str, Role, &str, Vec<String>)> =
-                p.containers.iter().map(|c| (c.name.as_str(), c.role, c.path.as_str(), c.steps.clone())).collect();
+                p.containers.iter().map(|c| (c.name.as_str(), c.role, c.path.as_str(), c.steps.to_vec())).collect();
             let s = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
             assert_eq!(
                 got,
@@ -801,7 +806,7 @@ spec:
                 main.path,
                 "metadata.annotations.tekton.dev/resource_templates.loop-1.spec.pipelineSpec.tasks.op.taskSpec.steps.main"
             );
-            assert_eq!(main.steps, vec!["loop-1".to_string(), "op".to_string()]);
+            assert_eq!(main.steps.to_vec(), vec!["loop-1".to_string(), "op".to_string()]);
             let image = main.image.unwrap();
             assert_eq!(&text[image.file_span()], "\"alpine\"");
             let script = main.script.unwrap().text();
