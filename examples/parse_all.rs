@@ -84,6 +84,8 @@ fn parse_file(path: &std::path::Path, display: &str) -> Outcome {
 }
 
 fn main() -> ExitCode {
+    // As the CLI does, so that both run on the same allocator settings.
+    kfpguard::allocator::pin_mmap_threshold();
     let options = match parse_args() {
         Ok(options) => options,
         Err(message) => {

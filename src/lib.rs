@@ -5,6 +5,7 @@
 //! [`report`] (place, score, sort) -> [`render`], file by file in path order while later
 //! files are still being linted ([`ordered`]).
 
+pub mod allocator;
 pub mod analysis;
 pub mod baseline;
 pub mod cli;
