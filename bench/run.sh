@@ -19,8 +19,8 @@
 # then the 1 MB vs 10 MB single-file time ratio, and rendering 10,000 findings as JSON and
 # SARIF (criterion, benches/pipeline.rs). kfpguard runs with --no-config (default rules).
 #
-# Needs: cargo, python3 with PyYAML, hyperfine, GNU time (/usr/bin/time).
-#   Debian: apt-get install hyperfine time python3-yaml
+# Needs: cargo, python3 with PyYAML, GNU time (/usr/bin/time).
+#   Debian: apt-get install time python3-yaml
 # Timings are wall-clock medians; on a busy machine they are noise: the script prints the
 # load average first and CPU time (user+sys) next to wall time.
 set -euo pipefail
@@ -48,7 +48,6 @@ done
 
 missing=()
 command -v cargo >/dev/null || missing+=(cargo)
-command -v hyperfine >/dev/null || missing+=("hyperfine (apt-get install hyperfine)")
 [[ -x /usr/bin/time ]] || missing+=("GNU time (apt-get install time)")
 python3 -c 'import yaml' 2>/dev/null || missing+=("python3 with PyYAML (apt-get install python3-yaml)")
 if [[ ${#missing[@]} -gt 0 ]]; then
@@ -73,14 +72,6 @@ echo "machine: $CORES cores, $(uname -m), load average $LOAD, $(git -C "$ROOT" r
 if python3 -c "import sys; sys.exit(0 if $LOAD > 0.5 * $CORES else 1)"; then
     echo "WARNING: the machine is busy (load $LOAD on $CORES cores): wall times and the thread speed-up are unreliable."
 fi
-
-# time_cmd NAME CMD... -> "median_wall_s cpu_s" (hyperfine median, mean user+sys).
-time_cmd() {
-    local name="$1"; shift
-    hyperfine -N -i --style none --warmup 1 --runs "$RUNS" --export-json "$WORK/$name.json" -- "$(printf '%q ' "$@")" >/dev/null 2>&1 \
-        || { echo "nan nan"; return; }
-    python3 -c 'import json,sys; r=json.load(open(sys.argv[1]))["results"][0]; print("%.4f %.4f" % (r["median"], r["user"] + r["system"]))' "$WORK/$name.json"
-}
 
 # peak_rss CMD... -> peak resident set size in MB (GNU time).
 peak_rss() {
@@ -126,10 +117,13 @@ measure_corpus() {
     echo "== $label: $dir ($files files, $mb MB)"
     local full1 full2 parse1 parse2 full1_cpu full2_cpu parse1_cpu parse2_cpu
     local lint=("$KFPGUARD" --no-config --format json --fail-on never --output /dev/null)
-    read -r full1 full1_cpu <<<"$(time_cmd "$label-full-j1" "${lint[@]}" -j 1 "$dir")"
-    read -r full2 full2_cpu <<<"$(time_cmd "$label-full-j2" "${lint[@]}" -j 2 "$dir")"
-    read -r parse1 parse1_cpu <<<"$(time_cmd "$label-parse-j1" "$PARSE_ALL" -q -j 1 "$dir")"
-    read -r parse2 parse2_cpu <<<"$(time_cmd "$label-parse-j2" "$PARSE_ALL" -q -j 2 "$dir")"
+    # The four runs whose ratios are judged, interleaved round by round (bench/interleave.py).
+    local timings
+    timings="$(python3 "$ROOT/bench/interleave.py" "$RUNS" \
+        "$(printf '%q ' "${lint[@]}" -j 1 "$dir")" "$(printf '%q ' "${lint[@]}" -j 2 "$dir")" \
+        "$(printf '%q ' "$PARSE_ALL" -q -j 1 "$dir")" "$(printf '%q ' "$PARSE_ALL" -q -j 2 "$dir")")" \
+        || timings="$(printf 'nan nan\n%.0s' 1 2 3 4)"
+    { read -r full1 full1_cpu; read -r full2 full2_cpu; read -r parse1 parse1_cpu; read -r parse2 parse2_cpu; } <<<"$timings"
 
     echo "-- stages (examples/stages.rs, 1 thread, in-process)"
     "$STAGES" "$dir" | sed 's/^/   /'
@@ -152,7 +146,7 @@ measure_corpus() {
     rm -rf "$WORK/x10"
 
     {
-        echo "-- $label: measured (wall = median of $RUNS runs; cpu = user+sys)"
+        echo "-- $label: measured (wall = median of $RUNS interleaved runs; cpu = user+sys)"
         printf '   %-40s %10s %10s %10s %10s\n' "" "wall s" "cpu s" "files/s" "MB/s"
         row() { printf '   %-40s %10s %10s %10s %10s\n' "$1" "$2" "$3" "$(calc "$files / $2")" "$(calc "$mb / $2")"; }
         row "full lint -j 1 (--format json)" "$full1" "$full1_cpu"
@@ -171,10 +165,10 @@ measure_corpus() {
         printf '   %-40s %10s %10s\n' "  parse-only" "$rss_parse1" "$rss_parse10"
         printf '   %-40s %10s %10s\n' "  kfpguard --format json, 20x" "$rss_json20" ""
         printf '   %-40s %10s %10s\n' "  parse-only, 20x" "$rss_parse20" ""
-        # What each extra file costs: both keep the sorted list of inputs to the end; the
-        # report's per-file entries are spooled to disk past 1,024 files, findings are not
-        # kept. From 1x to 10x the per-thread malloc arenas also settle (fragmentation);
-        # from 10x to 20x only what is kept per file remains.
+        # What each extra file costs: neither keeps a list of inputs (discovery is lazy),
+        # the report's per-file entries are spooled to disk past 1,024 files, findings are
+        # not kept. From 1x to 10x big files can meet in the two workers more often; from
+        # 10x to 20x only what is kept per file remains.
         printf '   %-40s %10s %10s\n' "  growth per extra file, KB (json)" "$(calc "($rss_json10 - $rss_json1) * 1024 / (9 * $files)")" "$(calc "($rss_json20 - $rss_json10) * 1024 / (10 * $files)")"
         printf '   %-40s %10s %10s\n' "  growth per extra file, KB (parse-only)" "$(calc "($rss_parse10 - $rss_parse1) * 1024 / (9 * $files)")" "$(calc "($rss_parse20 - $rss_parse10) * 1024 / (10 * $files)")"
     } | tee -a "$WORK/$label.table"
@@ -221,10 +215,12 @@ echo
 echo "== single file: 1 MB vs 10 MB (grown from ${SINGLE_FIXTURE#"$ROOT"/})"
 python3 "$ROOT/bench/gen_corpus.py" single "$SINGLE_FIXTURE" "$WORK/one-1mb.yaml" --size 1000000
 python3 "$ROOT/bench/gen_corpus.py" single "$SINGLE_FIXTURE" "$WORK/one-10mb.yaml" --size 10000000
-read -r one1 _ <<<"$(time_cmd one-1mb "$KFPGUARD" --no-config -j 1 --format json --fail-on never -o /dev/null "$WORK/one-1mb.yaml")"
-read -r one10 _ <<<"$(time_cmd one-10mb "$KFPGUARD" --no-config -j 1 --format json --fail-on never -o /dev/null "$WORK/one-10mb.yaml")"
-read -r pone1 _ <<<"$(time_cmd parse-1mb "$PARSE_ALL" -q "$WORK/one-1mb.yaml")"
-read -r pone10 _ <<<"$(time_cmd parse-10mb "$PARSE_ALL" -q "$WORK/one-10mb.yaml")"
+single_lint=("$KFPGUARD" --no-config -j 1 --format json --fail-on never -o /dev/null)
+singles="$(python3 "$ROOT/bench/interleave.py" "$RUNS" \
+    "$(printf '%q ' "${single_lint[@]}" "$WORK/one-1mb.yaml")" "$(printf '%q ' "${single_lint[@]}" "$WORK/one-10mb.yaml")" \
+    "$(printf '%q ' "$PARSE_ALL" -q "$WORK/one-1mb.yaml")" "$(printf '%q ' "$PARSE_ALL" -q "$WORK/one-10mb.yaml")")" \
+    || singles="$(printf 'nan nan\n%.0s' 1 2 3 4)"
+{ read -r one1 _; read -r one10 _; read -r pone1 _; read -r pone10 _; } <<<"$singles"
 printf '   %-40s %10s %10s %10s\n' "" "1 MB s" "10 MB s" "ratio"
 printf '   %-40s %10s %10s %10s\n' "full lint -j 1" "$one1" "$one10" "$(calc "$one10 / $one1")"
 printf '   %-40s %10s %10s %10s\n' "parse-only" "$pone1" "$pone10" "$(calc "$pone10 / $pone1")"

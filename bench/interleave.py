@@ -1,0 +1,52 @@
+#!/usr/bin/env python3
+"""Times several commands in turn, round after round, and prints one line per command:
+"median_wall_s median_cpu_s" (cpu = user + sys of the child).
+
+Ratios between commands (full lint / parse-only, -j 1 / -j 2) are what the benchmark
+judges. On a shared machine the speed of the host drifts over seconds; timing all runs of
+one command and then all runs of the next (as hyperfine does) lets that drift into the
+ratio, while interleaving exposes every command to the same conditions.
+
+usage: interleave.py RUNS 'CMD 1' 'CMD 2' ...   (each command a shell-quoted string)
+"""
+
+import os
+import resource
+import shlex
+import statistics
+import subprocess
+import sys
+import time
+
+
+def run_once(argv):
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    start = time.perf_counter()
+    subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return wall, cpu
+
+
+def main():
+    if len(sys.argv) < 3:
+        sys.exit(__doc__)
+    runs = int(sys.argv[1])
+    commands = [shlex.split(command) for command in sys.argv[2:]]
+    for argv in commands:  # warm-up: binaries and inputs in the page cache
+        run_once(argv)
+    walls = [[] for _ in commands]
+    cpus = [[] for _ in commands]
+    for _ in range(runs):
+        for index, argv in enumerate(commands):
+            wall, cpu = run_once(argv)
+            walls[index].append(wall)
+            cpus[index].append(cpu)
+    for wall, cpu in zip(walls, cpus):
+        print("%.4f %.4f" % (statistics.median(wall), statistics.median(cpu)))
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("LC_ALL", "C")
+    main()
