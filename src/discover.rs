@@ -67,42 +67,76 @@ pub fn path_order(a: &str, b: &str) -> Ordering {
 
 /// Everything under `roots`, in path order, each file once.
 ///
-/// A file reached from two roots (`kfpguard . x.yaml`, `dir ./dir`) is yielded once, as
-/// named on the command line when it was. Roots that are the same directory under two
-/// spellings (`dir` and `/abs/dir`) are walked once. A file reached under two different
-/// displayed paths below different roots (a symbolic link and its target) is linted under
-/// both names, as it appears twice in the repository.
+/// A file reached from two roots (`kfpguard . x.yaml`, `dir ./dir`, `. sub/../sub`) is
+/// yielded once, as named on the command line when it was: a root inside another root is
+/// displayed from that root (so both spell each file alike, and the copies meet in the
+/// merge), and two spellings of one directory are walked once. Only the roots are
+/// canonicalized, not every file: a symbolic link and its target inside the tree are two
+/// files, as git sees them.
 pub fn discover(roots: &[PathBuf]) -> Discovery {
     let cwd = std::env::current_dir().ok();
+    let mut dirs: Vec<Root> = Vec::new();
+    let mut files: Vec<Root> = Vec::new();
     let mut streams = Vec::new();
-    let mut walked_dirs: Vec<PathBuf> = Vec::new();
-    for root in roots {
-        let shown = display(root, cwd.as_deref());
-        match std::fs::metadata(root) {
+    for path in roots {
+        let shown = display(path, cwd.as_deref());
+        match std::fs::metadata(path) {
             Err(error) => streams
                 .push(Stream::One(Some(Found::Unwalkable(WalkError { path: shown, message: error.to_string() })))),
-            Ok(meta) if !meta.is_dir() => streams.push(Stream::One(Some(Found::File(Input {
-                display: shown,
-                path: root.clone(),
-                explicit: true,
-            })))),
-            Ok(_) => {
-                // Only the roots are canonicalized: one call per argument, not per file.
-                let canonical = std::fs::canonicalize(root).unwrap_or_else(|_| root.clone());
-                if walked_dirs.contains(&canonical) {
-                    continue;
+            Ok(meta) => {
+                let canonical = std::fs::canonicalize(path).unwrap_or_else(|_| path.clone());
+                let root = Root { path: path.clone(), canonical, shown };
+                if !meta.is_dir() {
+                    files.push(root);
+                } else if !dirs.iter().any(|dir| dir.canonical == root.canonical) {
+                    dirs.push(root);
                 }
-                walked_dirs.push(canonical);
-                let walk = Box::new(WalkBuilder::new(root).sort_by_file_name(|a, b| a.cmp(b)).build());
-                streams.push(Stream::Walk { walk, root: root.clone(), cwd: cwd.clone() });
             }
         }
+    }
+    for file in &files {
+        let shown = shown_within(&file.canonical, &dirs).unwrap_or_else(|| file.shown.clone());
+        streams.push(Stream::One(Some(Found::File(Input { display: shown, path: file.path.clone(), explicit: true }))));
+    }
+    for dir in &dirs {
+        let base = shown_within(&dir.canonical, &dirs).unwrap_or_else(|| dir.shown.clone());
+        let walk = Box::new(WalkBuilder::new(&dir.path).sort_by_file_name(|a, b| a.cmp(b)).build());
+        streams.push(Stream::Walk { walk, root: dir.path.clone(), base, cwd: cwd.clone() });
     }
     let mut discovery = Discovery { streams, heads: BinaryHeap::new(), last: None };
     for index in 0..discovery.streams.len() {
         discovery.refill(index);
     }
     discovery
+}
+
+/// A command-line path that exists.
+struct Root {
+    path: PathBuf,
+    canonical: PathBuf,
+    /// As [`display`] shows it.
+    shown: String,
+}
+
+/// How `canonical` displays when it lies strictly inside one of the directory roots `dirs`:
+/// the outermost such root's display and the rest of the path. `None` if it lies in none.
+fn shown_within(canonical: &Path, dirs: &[Root]) -> Option<String> {
+    dirs.iter()
+        .filter(|dir| dir.canonical != canonical)
+        .filter_map(|dir| Some((dir, canonical.strip_prefix(&dir.canonical).ok()?)))
+        .min_by_key(|(dir, _)| dir.canonical.components().count())
+        .map(|(dir, rest)| joined(&dir.shown, rest))
+}
+
+/// `base` (a displayed path) and the relative path `rest` below it, displayed.
+fn joined(base: &str, rest: &Path) -> String {
+    let rest = display(rest, None);
+    match (base, rest.as_str()) {
+        (".", _) => rest,
+        (_, ".") => base.to_string(),
+        _ if base.ends_with('/') => format!("{base}{rest}"),
+        _ => format!("{base}/{rest}"),
+    }
 }
 
 /// The lazy merge of the roots' walks; see [`discover`].
@@ -117,14 +151,20 @@ pub struct Discovery {
 /// One root: a single item (a file or a root that cannot be read) or a directory walk.
 enum Stream {
     One(Option<Found>),
-    Walk { walk: Box<ignore::Walk>, root: PathBuf, cwd: Option<PathBuf> },
+    /// `base` is how `root` is displayed; paths below it are displayed from it.
+    Walk {
+        walk: Box<ignore::Walk>,
+        root: PathBuf,
+        base: String,
+        cwd: Option<PathBuf>,
+    },
 }
 
 impl Stream {
     fn next_found(&mut self) -> Option<Found> {
         match self {
             Stream::One(found) => found.take(),
-            Stream::Walk { walk, root, cwd } => walk.find_map(|entry| match entry {
+            Stream::Walk { walk, root, base, cwd } => walk.find_map(|entry| match entry {
                 Ok(entry) => {
                     // Anything that is not a directory counts: regular files, symlinks to
                     // files or nowhere (reading reports the broken link), and FIFOs or
@@ -136,7 +176,7 @@ impl Stream {
                     });
                     (is_file && is_candidate(entry.path())).then(|| {
                         Found::File(Input {
-                            display: display(entry.path(), cwd.as_deref()),
+                            display: shown_below(entry.path(), root, base, cwd.as_deref()),
                             path: entry.into_path(),
                             explicit: false,
                         })
@@ -144,7 +184,7 @@ impl Stream {
                 }
                 Err(error) => {
                     let path = error_path(&error)
-                        .map_or_else(|| display(root, cwd.as_deref()), |p| display(&p, cwd.as_deref()));
+                        .map_or_else(|| base.clone(), |p| shown_below(&p, root, base, cwd.as_deref()));
                     Some(Found::Unwalkable(WalkError { path, message: error.to_string() }))
                 }
             }),
@@ -209,6 +249,11 @@ impl Iterator for Discovery {
             return Some(found);
         }
     }
+}
+
+/// How `path`, reached by walking `root`, is displayed: from `base`, `root`'s display.
+fn shown_below(path: &Path, root: &Path, base: &str, cwd: Option<&Path>) -> String {
+    path.strip_prefix(root).map_or_else(|_| display(path, cwd), |rest| joined(base, rest))
 }
 
 fn error_path(error: &ignore::Error) -> Option<PathBuf> {
@@ -293,6 +338,19 @@ mod tests {
         let absolute = std::fs::canonicalize(dir.path().join("sub")).expect("cannot canonicalize");
         let walked: Vec<Found> = discover(&[relative, absolute]).collect();
         assert_eq!(walked.len(), 1, "{walked:?}");
+    }
+
+    #[test]
+    fn a_root_inside_another_is_displayed_from_it_and_its_files_come_once() {
+        let dir = tree(&["sub/one.yaml", "two.yaml"]);
+        let inner = std::fs::canonicalize(dir.path().join("sub")).expect("cannot canonicalize");
+        let inner_file = inner.join("one.yaml");
+        let spelled_apart = PathBuf::from(format!("{}/sub/../sub", display(dir.path(), None)));
+        let found: Vec<String> = discover(&[inner, dir.path().to_path_buf(), spelled_apart, inner_file])
+            .map(|found| found.path().to_string())
+            .collect();
+        let prefix = display(dir.path(), None);
+        assert_eq!(found, [format!("{prefix}/sub/one.yaml"), format!("{prefix}/two.yaml")]);
     }
 
     #[test]

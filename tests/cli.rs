@@ -585,6 +585,22 @@ fn file_named_twice_is_linted_once() {
 }
 
 #[test]
+fn files_are_reported_in_path_order_component_by_component_whatever_the_arguments() {
+    let dir = tempdir();
+    for path in ["a/x.yaml", "a-b/x.yaml", "a.yaml", "b/c.yaml"] {
+        write(dir.path(), path, MEDIUM_POD);
+    }
+    let expected = ["a/x.yaml", "a-b/x.yaml", "a.yaml", "b/c.yaml"];
+    for args in [&["."][..], &["b", "a.yaml", "a-b", "a"][..], &["./b/../b", ".", "a.yaml"][..]] {
+        for threads in ["1", "2"] {
+            let run = kfpguard(dir.path(), &[&["--format", "json", "-j", threads][..], args].concat());
+            assert_eq!(run.code, 1, "{args:?} -j {threads}: {run:?}");
+            assert_eq!(file_paths(&run.json()), expected, "{args:?} -j {threads}");
+        }
+    }
+}
+
+#[test]
 fn directory_named_like_a_yaml_file_is_walked_not_failed() {
     let dir = tempdir();
     write(dir.path(), "x.yaml/inner.yaml", MEDIUM_POD);
