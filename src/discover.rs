@@ -9,7 +9,7 @@
 //! them), which is what lets the report be written file by file in a stable order.
 
 use std::cmp::{Ordering, Reverse};
-use std::collections::BinaryHeap;
+use std::collections::{BinaryHeap, HashSet};
 use std::path::{Component, Path, PathBuf};
 
 use ignore::WalkBuilder;
@@ -60,7 +60,8 @@ pub fn is_candidate(path: &Path) -> bool {
     matches!(path.extension().and_then(|e| e.to_str()), Some("yaml" | "yml" | "json"))
 }
 
-/// Orders displayed paths component by component: `a/x.yaml` before `a-b/x.yaml`, as a walk that sorts each directory's entries by name reaches them.
+/// Orders displayed paths component by component: `a/x.yaml` before `a-b/x.yaml`, as a
+/// walk that sorts each directory's entries by name reaches them.
 pub fn path_order(a: &str, b: &str) -> Ordering {
     a.split('/').cmp(b.split('/'))
 }
@@ -77,6 +78,8 @@ pub fn discover(roots: &[PathBuf]) -> Discovery {
     let cwd = std::env::current_dir().ok();
     let mut dirs: Vec<Root> = Vec::new();
     let mut files: Vec<Root> = Vec::new();
+    // Explicit files by canonical path: `a.yaml ./a.yaml /abs/a.yaml` are one file.
+    let mut named_files = HashSet::new();
     let mut streams = Vec::new();
     for path in roots {
         let shown = display(path, cwd.as_deref());
@@ -87,7 +90,9 @@ pub fn discover(roots: &[PathBuf]) -> Discovery {
                 let canonical = std::fs::canonicalize(path).unwrap_or_else(|_| path.clone());
                 let root = Root { path: path.clone(), canonical, shown };
                 if !meta.is_dir() {
-                    files.push(root);
+                    if named_files.insert(root.canonical.clone()) {
+                        files.push(root);
+                    }
                 } else if !dirs.iter().any(|dir| dir.canonical == root.canonical) {
                     dirs.push(root);
                 }
