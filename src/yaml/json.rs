@@ -121,14 +121,8 @@ impl Reader<'_> {
             self.position += 1;
             self.skip_space();
             self.value()?;
-            self.skip_space();
-            match self.peek() {
-                Some(b',') => {
-                    self.position += 1;
-                    self.skip_space();
-                }
-                Some(b'}') => return self.close(),
-                _ => return Err(Stop::NotJson),
+            if !self.another_item(b'}')? {
+                return Ok(());
             }
         }
     }
@@ -142,15 +136,24 @@ impl Reader<'_> {
         }
         loop {
             self.value()?;
-            self.skip_space();
-            match self.peek() {
-                Some(b',') => {
-                    self.position += 1;
-                    self.skip_space();
-                }
-                Some(b']') => return self.close(),
-                _ => return Err(Stop::NotJson),
+            if !self.another_item(b']')? {
+                return Ok(());
             }
+        }
+    }
+
+    /// After an item of a collection: true past a `,` (another item follows), false once
+    /// the `closing` bracket has closed the collection.
+    fn another_item(&mut self, closing: u8) -> Result<bool, Stop> {
+        self.skip_space();
+        match self.peek() {
+            Some(b',') => {
+                self.position += 1;
+                self.skip_space();
+                Ok(true)
+            }
+            Some(byte) if byte == closing => self.close().map(|()| false),
+            _ => Err(Stop::NotJson),
         }
     }
 
