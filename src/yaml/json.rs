@@ -102,11 +102,8 @@ impl Reader<'_> {
     }
 
     fn mapping(&mut self) -> Result<(), Stop> {
-        self.builder.open(Kind::Mapping, 0, self.position)?;
-        self.position += 1;
-        self.skip_space();
-        if self.peek() == Some(b'}') {
-            return self.close();
+        if !self.open(Kind::Mapping, b'}')? {
+            return Ok(());
         }
         loop {
             if self.peek() != Some(b'"') {
@@ -128,11 +125,8 @@ impl Reader<'_> {
     }
 
     fn sequence(&mut self) -> Result<(), Stop> {
-        self.builder.open(Kind::Sequence, 0, self.position)?;
-        self.position += 1;
-        self.skip_space();
-        if self.peek() == Some(b']') {
-            return self.close();
+        if !self.open(Kind::Sequence, b']')? {
+            return Ok(());
         }
         loop {
             self.value()?;
@@ -140,6 +134,18 @@ impl Reader<'_> {
                 return Ok(());
             }
         }
+    }
+
+    /// Opens a collection at its opening bracket: true if items follow, false if the
+    /// `closing` bracket came at once and closed it.
+    fn open(&mut self, kind: Kind, closing: u8) -> Result<bool, Stop> {
+        self.builder.open(kind, 0, self.position)?;
+        self.position += 1;
+        self.skip_space();
+        if self.peek() == Some(closing) {
+            return self.close().map(|()| false);
+        }
+        Ok(true)
     }
 
     /// After an item of a collection: true past a `,` (another item follows), false once
