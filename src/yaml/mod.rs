@@ -260,20 +260,25 @@ impl<'t> NodeRef<'t> {
         if node.kind != Kind::Mapping {
             return None;
         }
-        tree.children[node.first as usize..node.last as usize]
+        let (nodes, strings, wanted) = (tree.nodes.as_slice(), tree.strings.as_bytes(), key.as_bytes());
+        // True for a key that is a scalar whose value is `key` (`as_str() == Some(key)`):
+        // the length, in the node itself, rules out most keys before anything else is read.
+        let is_wanted = |id: NodeId| {
+            let Some(mut candidate) = nodes.get(id as usize) else { return false };
+            if candidate.kind == Kind::Alias {
+                let Some(target) = nodes.get(candidate.first as usize) else { return false };
+                candidate = target;
+            }
+            let (first, last) = (candidate.first as usize, candidate.last as usize);
+            last.wrapping_sub(first) == wanted.len()
+                && matches!(candidate.kind, Kind::Scalar(_))
+                && strings.get(first..last) == Some(wanted)
+        };
+        let pair = tree.children[node.first as usize..node.last as usize]
             .chunks_exact(2)
             .rev()
-            .map(|pair| (NodeRef { tree, id: pair[0] }, NodeRef { tree, id: pair[1] }))
-            .find(|(candidate, _)| candidate.is_str(key))
-    }
-
-    /// True for a scalar whose value is `text` (what `as_str() == Some(text)` says).
-    fn is_str(&self, text: &str) -> bool {
-        let node = self.node();
-        let range = node.first as usize..node.last as usize;
-        matches!(node.kind, Kind::Scalar(_))
-            && range.len() == text.len()
-            && self.tree.strings.as_bytes().get(range) == Some(text.as_bytes())
+            .find(|pair| is_wanted(pair[0]))?;
+        Some((NodeRef { tree, id: pair[0] }, NodeRef { tree, id: pair[1] }))
     }
 
     /// Follows a chain of mapping keys.
