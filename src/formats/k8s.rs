@@ -75,13 +75,30 @@ struct ContainerFields<'t> {
 /// workflow spec or template, a Tekton pod template).
 pub fn read_pod_settings<'t>(node: NodeRef<'t>, name: String) -> PodSettings<'t> {
     let mut pod = PodSettings::new(name, node);
-    if let Some(security) = node.get("securityContext") {
+    // One pass over the mapping, as in `read_container`: every template and task spec is
+    // read as a pod. A repeated key's last value wins, as with `NodeRef::get`.
+    let (mut security, mut volumes) = (None, None);
+    for (key, value) in node.entries() {
+        let setting = match key.as_str() {
+            Some("securityContext") => {
+                security = Some(value);
+                continue;
+            }
+            Some("volumes") => {
+                volumes = Some(value);
+                continue;
+            }
+            Some("hostNetwork") => &mut pod.host_network,
+            Some("hostPID") => &mut pod.host_pid,
+            Some("hostIPC") => &mut pod.host_ipc,
+            _ => continue,
+        };
+        *setting = Some(Setting { key, value });
+    }
+    if let Some(security) = security {
         pod.security = SecurityContext::read(security);
     }
-    pod.host_network = Setting::of(node, "hostNetwork");
-    pod.host_pid = Setting::of(node, "hostPID");
-    pod.host_ipc = Setting::of(node, "hostIPC");
-    pod.volumes = node.get("volumes").into_iter().flat_map(|list| list.items()).map(read_volume).collect();
+    pod.volumes = volumes.into_iter().flat_map(|list| list.items()).map(read_volume).collect();
     pod
 }
 
