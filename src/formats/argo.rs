@@ -215,6 +215,51 @@ struct Builder<'t> {
     embedded: &'t Embedded,
 }
 
+/// The keys of a template that [`Builder::template`] reads, found in one pass over the
+/// mapping (templates are read by the thousand; a lookup per key scans the mapping each
+/// time). A repeated key's last value wins, as with `NodeRef::get`.
+#[derive(Default)]
+struct TemplateFields<'t> {
+    inputs: Option<Setting<'t>>,
+    pod_spec_patch: Option<Setting<'t>>,
+    container: Option<Setting<'t>>,
+    script: Option<Setting<'t>>,
+    container_set: Option<Setting<'t>>,
+    init_containers: Option<Setting<'t>>,
+    sidecars: Option<Setting<'t>>,
+    security: Option<Setting<'t>>,
+    pod_resources: Option<Setting<'t>>,
+    resource: Option<Setting<'t>>,
+}
+
+impl<'t> TemplateFields<'t> {
+    fn of(template: NodeRef<'t>) -> Self {
+        let mut fields = Self::default();
+        for (key, value) in template.entries() {
+            let field = match key.as_str() {
+                Some("inputs") => &mut fields.inputs,
+                Some("podSpecPatch") => &mut fields.pod_spec_patch,
+                Some("container") => &mut fields.container,
+                Some("script") => &mut fields.script,
+                Some("containerSet") => &mut fields.container_set,
+                Some("initContainers") => &mut fields.init_containers,
+                Some("sidecars") => &mut fields.sidecars,
+                Some("securityContext") => &mut fields.security,
+                Some("podResources") => &mut fields.pod_resources,
+                Some("resource") => &mut fields.resource,
+                _ => continue,
+            };
+            *field = Some(Setting { key, value });
+        }
+        fields
+    }
+}
+
+/// The value of a field found in a mapping.
+fn value(field: Option<Setting<'_>>) -> Option<NodeRef<'_>> {
+    field.map(|field| field.value)
+}
+
 impl<'t> Builder<'t> {
     /// A workflow body: its pod, parameters and every template.
     fn workflow(&mut self, spec: NodeRef<'t>, scope: &Scope) -> Workflow {
@@ -308,28 +353,29 @@ impl<'t> Builder<'t> {
         settings: &WorkflowSettings<'t>,
         scope: &Scope,
     ) -> usize {
-        let inputs = if scope.kfp_backend { None } else { template.at(&["inputs", "parameters"]) };
+        let fields = TemplateFields::of(template);
+        let inputs = if scope.kfp_backend { None } else { value(fields.inputs).and_then(|i| i.get("parameters")) };
         for (parameter, definition) in named(inputs) {
             let value = definition.get("default").or_else(|| definition.get("value"));
             self.parameter(parameter, value, ParameterKind::Default, name, path, "inputs");
         }
         let defaults = settings.defaults;
-        let own_patch = self.patch(template.get("podSpecPatch"));
+        let own_patch = self.patch(value(fields.pod_spec_patch));
         let template_patch = own_patch.or(settings.default_patch);
-        let pod = self.template_pod(template, name, own_patch, settings);
+        let pod = self.template_pod(template, &fields, name, own_patch, settings);
         let context = TemplateContext {
             name,
             path,
             steps: steps.into(),
             pod,
             patches: settings.patch.into_iter().chain(template_patch).collect(),
-            pod_limits: template.at(&["podResources", "limits"]).or(settings.pod_limits),
+            pod_limits: value(fields.pod_resources).and_then(|r| r.get("limits")).or(settings.pod_limits),
         };
 
-        for key in ["container", "script"] {
-            let Some(node) = template.get(key).filter(|n| n.is_mapping()) else { continue };
+        for (key, field) in [("container", fields.container), ("script", fields.script)] {
+            let Some(Setting { key: key_node, value: node }) = field.filter(|f| f.value.is_mapping()) else { continue };
             let mut container =
-                read_container(node, Role::Main, [path, key].join("."), || name.to_string(), template.key(key));
+                read_container(node, Role::Main, [path, key].join("."), || name.to_string(), Some(key_node));
             if let Some(default) = defaults.and_then(|d| d.get(key)).filter(|d| d.is_mapping()) {
                 fill_from_defaults(&mut container, &k8s::read_container(default, Role::Main, String::new()));
             }
@@ -339,19 +385,20 @@ impl<'t> Builder<'t> {
             self.finish(container, &context, &["main"]);
         }
         let lists = [
-            (&["containerSet", "containers"][..], Role::Main),
-            (&["initContainers"][..], Role::Init),
-            (&["sidecars"][..], Role::Sidecar),
+            ("containerSet.containers", value(fields.container_set).and_then(|s| s.get("containers")), Role::Main),
+            ("initContainers", value(fields.init_containers), Role::Init),
+            ("sidecars", value(fields.sidecars), Role::Sidecar),
         ];
-        for (keys, role) in lists {
-            let list_path = [path, &keys.join(".")].join(".");
-            for (index, node) in template.at(keys).into_iter().flat_map(|l| l.items()).enumerate() {
+        for (list_key, list, role) in lists {
+            let Some(list) = list else { continue };
+            let list_path = [path, list_key].join(".");
+            for (index, node) in list.items().enumerate() {
                 let container_path = [list_path.as_str(), &label(node, index)].join(".");
                 let container = read_container(node, role, container_path, || format!("{name}-{index}"), None);
                 self.finish(container, &context, &[]);
             }
         }
-        if let Some(manifest) = template.at(&["resource", "manifest"]) {
+        if let Some(manifest) = value(fields.resource).and_then(|r| r.get("manifest")) {
             self.manifest(manifest, &context, scope);
         }
         pod
@@ -363,18 +410,19 @@ impl<'t> Builder<'t> {
     fn template_pod(
         &mut self,
         template: NodeRef<'t>,
+        fields: &TemplateFields<'t>,
         name: &str,
         own_patch: Option<NodeRef<'t>>,
         settings: &WorkflowSettings<'t>,
     ) -> usize {
-        let runs_pod = ["container", "script", "containerSet"].iter().any(|key| template.get(key).is_some());
+        let runs_pod = fields.container.is_some() || fields.script.is_some() || fields.container_set.is_some();
         if !runs_pod {
             return settings.pod;
         }
         // Named once it is known to be the template's own pod: most templates share one.
         let mut pod = k8s::read_pod_settings(template, String::new());
-        let own_security = template.get("securityContext").filter(|s| s.is_mapping()).is_some();
-        let own = own_security
+        let own_security = fields.security.filter(|s| s.value.is_mapping());
+        let own = own_security.is_some()
             || own_patch.is_some()
             || !pod.volumes.is_empty()
             || pod.host_network.is_some()
@@ -384,10 +432,10 @@ impl<'t> Builder<'t> {
             return self.defaults_pod(settings);
         }
         pod.name = format!("template {name}");
-        if own_security {
-            pod.anchor = template.key("securityContext").unwrap_or(template);
+        if let Some(security) = own_security {
+            pod.anchor = security.key;
         }
-        self.add_pod(pod, own_security, own_patch.or(settings.default_patch), settings)
+        self.add_pod(pod, own_security.is_some(), own_patch.or(settings.default_patch), settings)
     }
 
     /// The pod of templates that only `templateDefaults` gives pod-level settings, created
@@ -698,21 +746,23 @@ impl<'t> KfpBackend<'t> {
         let mut uses: Vec<Use> = Vec::new();
         for template in spec.get("templates").into_iter().flat_map(|t| t.items()) {
             for task in template.at(&["dag", "tasks"]).into_iter().flat_map(|t| t.items()) {
-                // A driver task passes a handful of arguments: looked up in place, not hashed.
-                let parameters = task.at(&["arguments", "parameters"]);
-                let argument = |wanted: &str| {
-                    named(parameters)
-                        .filter_map(|(name, parameter)| Some((name.as_str()?, parameter.get("value")?.as_str()?)))
-                        // The last of a repeated name, as a map collected from the list keeps.
-                        .filter(|&(name, _)| name == wanted)
-                        .last()
-                        .map(|(_, value)| value)
-                };
-                let Some(implementation) = argument("container").and_then(|v| self.referenced(v)) else {
+                // The three arguments read, in one pass over the handful a driver task passes.
+                let (mut container, mut kubernetes_config, mut task_name) = (None, None, None);
+                for (name, parameter) in named(task.at(&["arguments", "parameters"])) {
+                    let argument = match name.as_str() {
+                        Some("container") => &mut container,
+                        Some("kubernetes-config") => &mut kubernetes_config,
+                        Some("task-name") => &mut task_name,
+                        _ => continue,
+                    };
+                    // The last string value of a repeated name, as a map collected from the list keeps.
+                    *argument = parameter.get("value").and_then(|v| v.as_str()).or(*argument);
+                }
+                let Some(implementation) = container.and_then(|v| self.referenced(v)) else {
                     continue;
                 };
-                let config = argument("kubernetes-config").and_then(|v| self.referenced(v));
-                let step = argument("task-name")
+                let config = kubernetes_config.and_then(|v| self.referenced(v));
+                let step = task_name
                     .filter(|name| !name.contains("{{") && !name.is_empty())
                     .map(|name| name.to_string())
                     .or_else(|| {
