@@ -67,12 +67,49 @@ const MAX_CHAINED_TARGETS: usize = 16;
 /// How many variable-to-variable hops [`Module::resolve`] follows.
 const MAX_RESOLVE_HOPS: usize = 8;
 
-/// Python's hard keywords: never a callee, a variable or a keyword argument name.
-const KEYWORDS: &[&str] = &[
-    "False", "None", "True", "and", "as", "assert", "async", "await", "break", "class", "continue", "def", "del",
-    "elif", "else", "except", "finally", "for", "from", "global", "if", "import", "in", "is", "lambda", "nonlocal",
-    "not", "or", "pass", "raise", "return", "try", "while", "with", "yield",
-];
+/// Python's hard keywords: never a callee, a variable or a keyword argument name. A
+/// `match` rather than a list: every name token of a statement start, callee or argument
+/// is checked, and a list is compared entry by entry.
+fn is_hard_keyword(name: &str) -> bool {
+    matches!(
+        name,
+        "False"
+            | "None"
+            | "True"
+            | "and"
+            | "as"
+            | "assert"
+            | "async"
+            | "await"
+            | "break"
+            | "class"
+            | "continue"
+            | "def"
+            | "del"
+            | "elif"
+            | "else"
+            | "except"
+            | "finally"
+            | "for"
+            | "from"
+            | "global"
+            | "if"
+            | "import"
+            | "in"
+            | "is"
+            | "lambda"
+            | "nonlocal"
+            | "not"
+            | "or"
+            | "pass"
+            | "raise"
+            | "return"
+            | "try"
+            | "while"
+            | "with"
+            | "yield"
+    )
+}
 
 /// Keywords that open a compound statement: after their header's `:` a simple statement
 /// may follow on the same line (`if debug: url = "http://..."`).
@@ -943,6 +980,7 @@ struct Scanner<'a> {
 }
 
 /// One segment of a callee chain, collected back to front.
+#[derive(Clone, Copy)]
 enum Segment {
     /// A name; `true` if written after a `.`.
     Name(usize, bool),
@@ -973,7 +1011,7 @@ impl Scanner<'_> {
 
     /// A name that is not a keyword.
     fn is_name(&self, k: usize) -> bool {
-        self.kind(k) == Some(Kind::Name) && !KEYWORDS.contains(&self.text(k))
+        self.kind(k) == Some(Kind::Name) && !is_hard_keyword(self.text(k))
     }
 
     fn is_keyword(&self, k: usize, keyword: &str) -> bool {
@@ -1086,23 +1124,17 @@ impl Scanner<'_> {
         {
             return None;
         }
-        let mut segments = Vec::new();
+        // At most MAX_CALLEE_SEGMENTS, collected in place: one per call site.
+        let mut segments = [Segment::Call; MAX_CALLEE_SEGMENTS];
+        let mut count = 0;
         let mut start = self.start(last);
         let mut k = last;
-        while segments.len() < MAX_CALLEE_SEGMENTS {
-            match self.kind(k) {
+        while count < MAX_CALLEE_SEGMENTS {
+            let segment = match self.kind(k) {
                 Some(Kind::Name) if self.is_name(k) => {
                     let dotted = k.checked_sub(1).is_some_and(|dot| self.is_op(dot, "."));
-                    segments.push(Segment::Name(k, dotted));
                     start = self.start(if dotted { k - 1 } else { k });
-                    if !dotted {
-                        break;
-                    }
-                    // Continue with whatever the `.` is applied to.
-                    let Some(receiver) = k.checked_sub(2) else {
-                        break;
-                    };
-                    k = receiver;
+                    Segment::Name(k, dotted)
                 }
                 Some(Kind::Close(close @ (b')' | b']'))) => {
                     let Some(&opener) = self.partner.get(k) else {
@@ -1113,17 +1145,34 @@ impl Scanner<'_> {
                     if opener >= k || opener == 0 || !self.ends_primary(opener - 1) {
                         break;
                     }
-                    segments.push(if close == b')' { Segment::Call } else { Segment::Index });
                     start = self.start(opener);
                     k = opener - 1;
+                    if close == b')' { Segment::Call } else { Segment::Index }
                 }
                 _ => break,
+            };
+            segments[count] = segment;
+            count += 1;
+            if let Segment::Name(name, dotted) = segment {
+                // Continue with whatever the `.` is applied to.
+                match name.checked_sub(2) {
+                    Some(receiver) if dotted => k = receiver,
+                    _ => break,
+                }
             }
         }
+        let segments = &segments[..count];
         if !segments.iter().any(|segment| matches!(segment, Segment::Name(..))) {
             return None;
         }
-        let mut callee = String::new();
+        let length = segments
+            .iter()
+            .map(|segment| match segment {
+                Segment::Name(k, dotted) => self.text(*k).len() + usize::from(*dotted),
+                Segment::Call | Segment::Index => 2,
+            })
+            .sum();
+        let mut callee = String::with_capacity(length);
         for segment in segments.iter().rev() {
             match segment {
                 Segment::Name(k, dotted) => {
