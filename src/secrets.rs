@@ -514,13 +514,20 @@ static TOKEN_REGEXES: std::sync::LazyLock<Vec<(&'static TokenPattern, regex::Reg
             .collect()
     });
 
-/// The PEM header that starts a private key block.
-const PEM_PREFIX: &str = "-----BEGIN ";
+/// The PEM header that starts a private key block (after any character).
+pub const PEM_PREFIX: &str = "-----BEGIN ";
+
+/// Every literal a provider credential [`find_tokens`] finds starts with (or, for
+/// `AccountKey=`, contains), right after the start of the text or a character that is no
+/// ASCII letter or digit: the character before a credential's match is checked.
+pub fn credential_prefixes() -> impl Iterator<Item = &'static str> {
+    TOKEN_PATTERNS.iter().flat_map(|pattern| pattern.prefixes.iter().copied())
+}
 
 /// Every literal a credential [`find_tokens`] finds starts with (or, for `AccountKey=`,
 /// contains): a text that holds none of them holds no such credential.
-pub fn token_prefixes() -> impl Iterator<Item = &'static str> {
-    TOKEN_PATTERNS.iter().flat_map(|pattern| pattern.prefixes.iter().copied()).chain([PEM_PREFIX])
+fn token_prefixes() -> impl Iterator<Item = &'static str> {
+    credential_prefixes().chain([PEM_PREFIX])
 }
 
 /// Every prefix of [`TOKEN_PATTERNS`] and [`PEM_PREFIX`] in one literal search: most texts

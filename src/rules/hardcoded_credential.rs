@@ -12,14 +12,14 @@ use std::cell::OnceCell;
 use std::ops::Range;
 use std::sync::LazyLock;
 
-use aho_corasick::{AhoCorasick, MatchKind};
+use aho_corasick::{AhoCorasick, Input, MatchKind};
 use saphyr_parser::ScalarStyle;
 
 use super::secret_in_args::command_sinks;
 use super::{Check, Docs, Emitter, Hit, Rule, RuleMeta};
 use crate::finding::Severity;
 use crate::model::{Container, EnvValue, Pipeline};
-use crate::secrets::{TokenMatch, find_tokens, redact, sink_token, token_prefixes};
+use crate::secrets::{PEM_PREFIX, TokenMatch, credential_prefixes, find_tokens, redact, sink_token};
 use crate::text::MappedText;
 use crate::yaml::NodeRef;
 
@@ -145,18 +145,22 @@ fn candidates(document: NodeRef<'_>) -> Vec<NodeRef<'_>> {
 }
 
 /// Where the scalars of a document may hold what [`check`] looks for, a credential prefix
-/// ([`token_prefixes`]) or a W&B mention, found in one pass over the document's source
-/// instead of one search per scalar.
+/// ([`credential_prefixes`], [`PEM_PREFIX`]) or a W&B mention, found by searching the
+/// document's source (with the two searchers of [`LEADS`]) instead of each scalar.
 ///
 /// A decoded value holds such a literal only if its source does, except through escapes:
 /// plain, single-quoted and block scalars only drop indentation and fold line breaks into
 /// spaces or line feeds (so `-----BEGIN ` is looked for without its space), and a quote
 /// doubled in a single-quoted scalar is in no literal. Double-quoted scalars with an escape
 /// that can make a character of a literal, or join two lines, are always looked at.
+///
+/// A provider credential's prefix counts only where it does not follow an ASCII letter or
+/// digit ([`may_start_a_credential`]): `sk-` is in every `task-`, and [`find_tokens`]
+/// rejects such matches anyway.
 struct Leads<'s> {
     source: &'s str,
-    /// Source offsets where the search found a literal, in order; `None` if it could not
-    /// run (every scalar is then looked at).
+    /// Source offsets where the searches found a literal that counts, in order; `None` if
+    /// they could not run (every scalar is then looked at).
     starts: Option<Vec<usize>>,
     /// The length of the longest literal.
     longest: usize,
@@ -164,20 +168,81 @@ struct Leads<'s> {
     escapes: bool,
 }
 
-/// The literals [`Leads`] looks for, leftmost first.
-static LEADS: LazyLock<Option<AhoCorasick>> = LazyLock::new(|| {
-    let literals = token_prefixes().map(str::trim_end).chain(["wandb", "WANDB"]);
-    AhoCorasick::builder().match_kind(MatchKind::LeftmostFirst).build(literals).ok()
+/// One searcher of [`LEADS`].
+struct LeadSearcher {
+    /// Leftmost first: the credential prefixes, then the literals that need no boundary.
+    literals: AhoCorasick,
+    /// How many of the literals are credential prefixes.
+    prefixes: usize,
+}
+
+/// The literals [`Leads`] looks for, in two searchers: those shorter than [`SHORT_LEAD`]
+/// bytes (`sk-`, `hf_`, `xox`, `eyJ`) and the rest. In one searcher the short ones would
+/// cut every literal's fingerprint to three bytes, and checking the many false candidates
+/// took twice as long as two searches.
+static LEADS: LazyLock<Option<[LeadSearcher; 2]>> = LazyLock::new(|| {
+    let searcher = |short: bool| {
+        let wanted = |literal: &&str| (literal.len() < SHORT_LEAD) == short;
+        let prefixes: Vec<&str> = credential_prefixes().filter(wanted).collect();
+        let others = [PEM_PREFIX.trim_end(), "wandb", "WANDB"].into_iter().filter(wanted);
+        let literals = AhoCorasick::builder()
+            .match_kind(MatchKind::LeftmostFirst)
+            .build(prefixes.iter().copied().chain(others))
+            .ok()?;
+        Some(LeadSearcher { literals, prefixes: prefixes.len() })
+    };
+    Some([searcher(true)?, searcher(false)?])
 });
+
+/// Literals shorter than this many bytes get a searcher of their own ([`LEADS`]).
+const SHORT_LEAD: usize = 4;
+
+impl LeadSearcher {
+    /// Adds to `starts` where the literals that count are in `written` (which starts at
+    /// `offset` of the source).
+    fn find(&self, written: &str, offset: usize, starts: &mut Vec<usize>) {
+        let mut input = Input::new(written);
+        while let Some(found) = self.literals.find(input.clone()) {
+            let prefix = found.pattern().as_usize() < self.prefixes;
+            if !prefix || may_start_a_credential(written.as_bytes(), found.start()) {
+                starts.push(offset + found.start());
+                input.set_start(found.end());
+            } else {
+                // A literal may start inside the one that does not count (`xGOCSPX-----BEGIN`).
+                input.set_start(found.start() + 1);
+            }
+        }
+    }
+}
+
+/// False if the credential prefix at `at` of `written` follows an ASCII letter or digit in
+/// the decoded value too: the source byte before it is one, and does not end an escape
+/// (`\t` decodes to a tab, `\u00e9` to `é`). Folded line breaks and dropped indentation are
+/// whitespace in the source and the value alike.
+fn may_start_a_credential(written: &[u8], at: usize) -> bool {
+    let before = |back: usize| at.checked_sub(back).and_then(|index| written.get(index));
+    let ends_escape =
+        |letter: u8, digits: usize| before(digits + 2) == Some(&b'\\') && before(digits + 1) == Some(&letter);
+    !before(1).is_some_and(u8::is_ascii_alphanumeric)
+        || before(2) == Some(&b'\\')
+        || ends_escape(b'x', 2)
+        || ends_escape(b'u', 4)
+        || ends_escape(b'U', 8)
+}
 
 impl<'s> Leads<'s> {
     /// The leads written in `range` of `source`, the bytes of a document's scalars.
     fn new(source: &'s str, range: Range<usize>) -> Self {
-        let starts = LEADS
-            .as_ref()
-            .zip(source.get(range.clone()))
-            .map(|(leads, written)| leads.find_iter(written).map(|found| range.start + found.start()).collect());
-        let longest = LEADS.as_ref().map_or(0, AhoCorasick::max_pattern_len);
+        let starts = LEADS.as_ref().zip(source.get(range.clone())).map(|(searchers, written)| {
+            let mut starts = Vec::new();
+            for searcher in searchers {
+                searcher.find(written, range.start, &mut starts);
+            }
+            starts.sort_unstable();
+            starts
+        });
+        let longest =
+            LEADS.as_ref().into_iter().flatten().map(|searcher| searcher.literals.max_pattern_len()).max().unwrap_or(0);
         let escapes = source.get(range).is_none_or(escape_may_make_a_literal);
         Self { source, starts, longest, escapes }
     }
@@ -203,10 +268,13 @@ impl<'s> Leads<'s> {
             || (double_quoted && self.source.get(span).is_none_or(escape_may_make_a_literal))
     }
 
-    /// True if a literal may be written in `span`, given where the search found them.
+    /// True if a literal that counts may be written in `span`, given where the searches
+    /// found them.
     fn written_in(starts: &[usize], longest: usize, span: &Range<usize>) -> bool {
-        // The search skips what starts inside a match: a literal written in the span starts
-        // a match, or lies in one that starts less than the longest literal before it.
+        // Each search skips what starts inside one of the matches it keeps: a literal that
+        // counts written in the span starts a kept match of its searcher, or lies in one
+        // that starts less than that searcher's longest literal (so less than the longest of
+        // all) before it.
         let from = span.start.saturating_sub(longest.saturating_sub(1));
         let first = starts.partition_point(|&start| start < from);
         starts.get(first).is_some_and(|&start| start < span.end)
@@ -214,12 +282,58 @@ impl<'s> Leads<'s> {
 }
 
 /// True if `written` holds a double-quoted scalar's escape that can make a character of a
-/// literal of [`LEADS`] (`\x`, `\u`, `\U`: any character; `\/`, `\ `) or join lines (`\` before
-/// a line break).
+/// literal of [`LEADS`] (`\x`, `\u`, `\U` that make one; `\/`) or join two pieces of one
+/// (`\` before a line break, between bytes that can be in a literal). Other escapes make
+/// characters that are in no literal (the space of `-----BEGIN ` is not looked for).
 fn escape_may_make_a_literal(written: &str) -> bool {
     let bytes = written.as_bytes();
-    memchr::memchr_iter(b'\\', bytes)
-        .any(|at| matches!(bytes.get(at + 1), Some(b'x' | b'u' | b'U' | b'/' | b' ' | b'\n' | b'\r')))
+    memchr::memchr_iter(b'\\', bytes).any(|at| match bytes.get(at + 1) {
+        Some(b'/') => true,
+        Some(&letter @ (b'x' | b'u' | b'U')) => {
+            let digits = match letter {
+                b'x' => 2,
+                b'u' => 4,
+                _ => 8,
+            };
+            let code = bytes.get(at + 2..at + 2 + digits).and_then(|hex| std::str::from_utf8(hex).ok());
+            let code = code.and_then(|hex| u32::from_str_radix(hex, 16).ok());
+            code.is_none_or(|code| u8::try_from(code).is_ok_and(may_be_in_a_literal))
+        }
+        Some(b'\n' | b'\r') => joins_literal_bytes(bytes, at),
+        _ => false,
+    })
+}
+
+/// True if the line join whose `\` is at `at` of `written` has a byte that can be in a
+/// literal right before it, and one right after the line break, the next line's
+/// indentation and any further joins. PyYAML breaks long lines before a space (written
+/// `\ `) or after an escape (`\n`): such joins are not. (Escapes that can make a byte of a
+/// literal are looked for on their own.)
+fn joins_literal_bytes(written: &[u8], at: usize) -> bool {
+    let before = written.get(..at).unwrap_or_default();
+    let Some((&last, rest)) = before.split_last() else { return false };
+    // `last` is escaped if an odd number of backslashes comes right before it.
+    let escaped = rest.iter().rev().take_while(|&&byte| byte == b'\\').count() % 2 == 1;
+    if !may_be_in_a_literal(last) || escaped {
+        return false;
+    }
+    // The first byte after the line break, the indentation and any further joins.
+    let mut after = written.get(at + 1..).unwrap_or_default();
+    loop {
+        after = after.strip_prefix(b"\r\n").or_else(|| after.get(1..)).unwrap_or_default();
+        let indentation = after.iter().take_while(|&&byte| byte == b' ' || byte == b'\t').count();
+        after = after.get(indentation..).unwrap_or_default();
+        match after {
+            [b'\\', b'\n' | b'\r', ..] => after = after.get(1..).unwrap_or_default(),
+            [first, ..] => return may_be_in_a_literal(*first),
+            [] => return false,
+        }
+    }
+}
+
+/// True for the bytes the literals of [`LEADS`] are made of (a unit test says so).
+fn may_be_in_a_literal(byte: u8) -> bool {
+    byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'_' | b'.' | b'/' | b'=')
 }
 
 /// File spans of every node a container was read from, to name the container a token is in.
@@ -358,6 +472,41 @@ mod tests {
         assert_eq!(starts, [0, 21]);
         assert!(Leads::written_in(&starts, leads.longest, &(6..16)));
         assert!(!Leads::written_in(&starts, leads.longest, &(17..20)));
+        // A prefix after a letter does not count, nor hide the literal that starts in it.
+        let text = "xGOCSPX-----BEGIN ...";
+        assert_eq!(Leads::new(text, 0..text.len()).starts.unwrap_or_default(), [7]);
+    }
+
+    #[test]
+    fn literal_bytes_cover_every_literal() {
+        let literals = credential_prefixes().chain([PEM_PREFIX.trim_end(), "wandb", "WANDB"]);
+        for literal in literals {
+            assert!(literal.bytes().all(may_be_in_a_literal), "{literal}");
+        }
+        // A join between two such bytes may split a literal; one before a space may not.
+        assert!(escape_may_make_a_literal("\"AK\\\r\n  IA"));
+        assert!(escape_may_make_a_literal("\"AK\\\n  \\\n\t IA"));
+        // A numbered escape matters if it makes a byte of a literal.
+        assert!(escape_may_make_a_literal("\"\\x41KIA"));
+        assert!(escape_may_make_a_literal("\"\\u0077andb"));
+        assert!(escape_may_make_a_literal("\"\\U0000002D----BEGIN"));
+        assert!(!escape_may_make_a_literal("\"it\\u2019s \\xE9t\\xE9 \\U0001F600 \\x20"));
+        assert!(!escape_may_make_a_literal("\"an\\\n  \\ AKIA\\\n\n AKIA \\\n  x\\ \\\" \\t"));
+        // After an escape (`\n`), but not after an escaped backslash and a letter.
+        assert!(!escape_may_make_a_literal("\"a\\n\\\n  AKIA \\\\\\\\\\n\\\n  x"));
+        assert!(escape_may_make_a_literal("\"a\\\\n\\\n  AKIA"));
+    }
+
+    #[test]
+    fn credential_prefixes_count_only_after_a_boundary() {
+        let starts = |text: &str| Leads::new(text, 0..text.len()).starts.unwrap_or_default();
+        assert_eq!(starts("task-1 disk-2 XeyJ"), [0; 0]);
+        // At the start, after a space, a quote, a dash, a line break, an escape (`\t`).
+        assert_eq!(starts("sk- 'sk- -sk-\nsk-\\tsk-\n  hf_"), [0, 5, 10, 14, 19, 25]);
+        // After an escape that makes no letter or digit, or perhaps none.
+        assert_eq!(starts("\\x20sk- \\u00e9sk- \\U0001F600sk- x\\u0041sk-"), [4, 14, 28, 39]);
+        // The literals that need no boundary count anywhere.
+        assert_eq!(starts("x-----BEGIN xwandb"), [1, 13]);
     }
 
     #[test]
@@ -365,6 +514,8 @@ mod tests {
         // Fake credentials assembled at run time, as in `secrets`' tests.
         let key = format!("{}{}", "AKIA", "Q3EGRBQXJNS2ZL5W");
         let webhook = format!("{}{}", "T02ABCD1E/B03FGHI2J/", "Zq3Lk9Wm2Xr7Tb4Nc8Vd1Fg6");
+        let openai = format!("{}{}", "sk-", "Zq3Lk9Wm2Xr7Tb4Nc8Vd1Fg6Hj5Kp0Qs2Rt4Uv6Wx8Yz1Ab3C");
+        let hugging_face = format!("{}{}", "hf_", "Zq3Lk9Wm2Xr7Tb4Nc8Vd1Fg6Hj5Kp0Qs2R");
         let texts = [
             "env: {name: WANDB_API_KEY}\n".to_string(),
             // Spelled by escapes only: a letter escape, a backslash line join.
@@ -380,6 +531,9 @@ mod tests {
             // JSON-style `\/` makes the `/` of `hooks.slack.com/`.
             format!("u: \"https:\\/\\/hooks.slack.com\\/services\\/{}\"\n", webhook.replace('/', "\\/")),
             format!("---\nx: 1\n---\ny: [{key}, z]\n"),
+            // After an escape that makes no letter; next to prefixes after letters.
+            format!("a: \"x\\t{openai}\"\n"),
+            format!("a: task-name\nb: x{openai}\nc: [{hugging_face}]\n"),
             // In a comment only, or broken by an escape that makes no letter: nothing to find.
             "# wandb\na: \"w\\tandb\"\nb: plain\n".to_string(),
         ];
@@ -400,7 +554,7 @@ mod tests {
                 }
             }
         }
-        assert_eq!(wanted, 12);
-        assert!(skipped >= 10, "{skipped}");
+        assert_eq!(wanted, 14);
+        assert!(skipped >= 13, "{skipped}");
     }
 }
