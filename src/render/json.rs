@@ -5,6 +5,7 @@ use std::io::{self, Write};
 
 use serde::Serialize;
 
+use super::json_writer::write_object;
 use super::{Renderer, close_json_array, write_json, write_json_element};
 use crate::report::{Counts, FileCounts, FileOutcome, JSON_SCHEMA_VERSION, Report, ReportedFinding, Suppressed};
 
@@ -27,34 +28,38 @@ struct Summary<'r> {
 }
 
 #[derive(Serialize)]
-struct JsonFinding<'r> {
-    rule: &'static str,
-    severity: &'static str,
-    message: &'r str,
-    path: &'r str,
-    line: usize,
-    column: usize,
-    end_line: usize,
-    end_column: usize,
-    pipeline: &'r str,
-    container: Option<&'r str>,
-    steps: &'r [String],
-    fingerprint: &'r str,
-    related: Vec<JsonRelated<'r>>,
-}
-
-#[derive(Serialize)]
-struct JsonRelated<'r> {
-    line: usize,
-    column: usize,
-    message: &'r str,
-}
-
-#[derive(Serialize)]
 struct JsonFile<'r> {
     path: &'r str,
     #[serde(flatten)]
     outcome: &'r FileOutcome,
+}
+
+/// One element of `findings`, four spaces in.
+fn write_finding(out: &mut Vec<u8>, reported: &ReportedFinding) {
+    let finding = &reported.finding;
+    write_object(out, 4, |object| {
+        object.string("rule", finding.rule);
+        object.string("severity", finding.severity.as_str());
+        object.string("message", &finding.message);
+        object.string("path", &reported.path);
+        object.number("line", reported.region.start.line);
+        object.number("column", reported.region.start.column);
+        object.number("end_line", reported.region.end.line);
+        object.number("end_column", reported.region.end.column);
+        object.string("pipeline", &finding.pipeline);
+        object.optional_string("container", finding.container.as_deref());
+        object.strings("steps", &finding.steps);
+        object.string("fingerprint", &finding.fingerprint);
+        object.array("related", |related| {
+            for (region, message) in &reported.related {
+                related.object(|entry| {
+                    entry.number("line", region.start.line);
+                    entry.number("column", region.start.column);
+                    entry.string("message", message);
+                });
+            }
+        });
+    });
 }
 
 /// Streams the JSON report. Keys come in the order `schema_version`, `tool`, `findings`,
@@ -80,31 +85,12 @@ impl Renderer for Json {
     }
 
     fn findings(&mut self, out: &mut dyn Write, findings: &[ReportedFinding]) -> io::Result<()> {
+        // Written by hand (see `json_writer`): a run has thousands of findings.
         for reported in findings {
-            let finding = JsonFinding {
-                rule: reported.finding.rule,
-                severity: reported.finding.severity.as_str(),
-                message: &reported.finding.message,
-                path: &reported.path,
-                line: reported.region.start.line,
-                column: reported.region.start.column,
-                end_line: reported.region.end.line,
-                end_column: reported.region.end.column,
-                pipeline: &reported.finding.pipeline,
-                container: reported.finding.container.as_deref(),
-                steps: &reported.finding.steps,
-                fingerprint: &reported.finding.fingerprint,
-                related: reported
-                    .related
-                    .iter()
-                    .map(|(region, message)| JsonRelated {
-                        line: region.start.line,
-                        column: region.start.column,
-                        message,
-                    })
-                    .collect(),
-            };
-            write_json_element(out, &finding, self.written, 4, &mut self.scratch)?;
+            self.scratch.clear();
+            self.scratch.extend_from_slice(if self.written == 0 { b"\n    " } else { b",\n    " });
+            write_finding(&mut self.scratch, reported);
+            out.write_all(&self.scratch)?;
             self.written += 1;
         }
         Ok(())

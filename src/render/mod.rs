@@ -6,6 +6,7 @@
 
 pub mod github;
 pub mod json;
+mod json_writer;
 pub mod markdown;
 pub mod pretty;
 pub mod sarif;

@@ -9,10 +9,12 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{Value, json};
 
+use super::json_writer::{Object, write_object};
 use super::{Renderer, close_json_array, write_json, write_json_element};
 use crate::finding::Severity;
 use crate::report::{Counts, FileOutcome, Report, ReportedFinding};
 use crate::rules::{self, Rule};
+use crate::source::Region;
 
 /// GitHub maps `security-severity` >= 7.0 to high, >= 4.0 to medium, else low.
 fn security_severity(severity: Severity) -> &'static str {
@@ -85,11 +87,19 @@ fn directory_uri(dir: &Path) -> String {
     format!("file://{}", encode_path(&path))
 }
 
-/// An artifact location: relative to `%SRCROOT%` when the path is below it, else absolute.
-fn artifact_location(path: &str, root: &Path) -> Value {
+/// Where a file is: relative to `%SRCROOT%` when the path is below it, else absolute.
+#[derive(serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ArtifactLocation {
+    uri: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    uri_base_id: Option<&'static str>,
+}
+
+fn artifact_location(path: &str, root: &Path) -> ArtifactLocation {
     let outside = path.starts_with('/') || path.starts_with("../") || path == "..";
     if !outside {
-        return json!({ "uri": encode_path(path), "uriBaseId": "%SRCROOT%" });
+        return ArtifactLocation { uri: encode_path(path), uri_base_id: Some("%SRCROOT%") };
     }
     let absolute = root.join(path);
     let mut normalized = std::path::PathBuf::new();
@@ -104,22 +114,7 @@ fn artifact_location(path: &str, root: &Path) -> Value {
     }
     let text = normalized.to_string_lossy().replace('\\', "/");
     let text = if text.starts_with('/') { text } else { format!("/{text}") };
-    json!({ "uri": format!("file://{}", encode_path(&text)) })
-}
-
-#[derive(serde::Serialize)]
-#[serde(rename_all = "camelCase")]
-struct SarifResult<'r> {
-    level: &'static str,
-    locations: [Location<'r>; 1],
-    message: Text<'r>,
-    partial_fingerprints: Fingerprints<'r>,
-    properties: ResultProperties<'r>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    related_locations: Vec<Location<'r>>,
-    rule_id: &'r str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    rule_index: Option<usize>,
+    ArtifactLocation { uri: format!("file://{}", encode_path(&text)), uri_base_id: None }
 }
 
 /// A pipeline in the run's properties (keys sorted, as in the rest of the log).
@@ -133,67 +128,72 @@ struct PipelineProperties<'r> {
     secure: bool,
 }
 
-#[derive(serde::Serialize)]
-struct Text<'r> {
-    text: &'r str,
+/// One element of `results`, eight spaces in, keys sorted as in the rest of the log. Written
+/// by hand (see `json_writer`): a run has thousands of results.
+fn write_result(out: &mut Vec<u8>, reported: &ReportedFinding, artifact: &ArtifactLocation, rule_index: Option<usize>) {
+    let finding = &reported.finding;
+    write_object(out, 8, |result| {
+        result.string("level", level(finding.severity));
+        result.array("locations", |locations| {
+            locations.object(|location| {
+                location.array("logicalLocations", |logical| {
+                    logical.object(|module| {
+                        module.string("kind", "module");
+                        module.string("name", &finding.pipeline);
+                    });
+                    if let Some(container) = &finding.container {
+                        logical.object(|function| {
+                            function.joined_string("fullyQualifiedName", &[&finding.pipeline, "/", container]);
+                            function.string("kind", "function");
+                            function.string("name", container);
+                        });
+                    }
+                });
+                write_physical_location(location, artifact, &reported.region);
+            });
+        });
+        result.object("message", |message| message.string("text", &finding.message));
+        result.object("partialFingerprints", |fingerprints| fingerprints.string("kfpguard/v1", &finding.fingerprint));
+        result.object("properties", |properties| {
+            properties.string("pipeline", &finding.pipeline);
+            properties.strings("steps", &finding.steps);
+        });
+        if !reported.related.is_empty() {
+            result.array("relatedLocations", |related| {
+                for (id, (region, message)) in reported.related.iter().enumerate() {
+                    related.object(|location| {
+                        location.number("id", id);
+                        location.object("message", |text| text.string("text", message));
+                        write_physical_location(location, artifact, region);
+                    });
+                }
+            });
+        }
+        result.string("ruleId", finding.rule);
+        if let Some(index) = rule_index {
+            result.number("ruleIndex", index);
+        }
+    });
 }
 
-#[derive(serde::Serialize)]
-struct Fingerprints<'r> {
-    #[serde(rename = "kfpguard/v1")]
-    v1: &'r str,
-}
-
-#[derive(serde::Serialize)]
-struct ResultProperties<'r> {
-    pipeline: &'r str,
-    steps: &'r [String],
-}
-
-#[derive(serde::Serialize)]
-#[serde(rename_all = "camelCase")]
-struct Location<'r> {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    id: Option<usize>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    logical_locations: Option<Vec<Logical<'r>>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    message: Option<Text<'r>>,
-    physical_location: Physical<'r>,
-}
-
-#[derive(serde::Serialize)]
-#[serde(rename_all = "camelCase")]
-struct Logical<'r> {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    fully_qualified_name: Option<String>,
-    kind: &'static str,
-    name: &'r str,
-}
-
-#[derive(serde::Serialize)]
-#[serde(rename_all = "camelCase")]
-struct Physical<'r> {
-    artifact_location: &'r Value,
-    region: SarifRegion,
-}
-
-#[derive(serde::Serialize)]
-#[serde(rename_all = "camelCase")]
-struct SarifRegion {
-    end_column: usize,
-    end_line: usize,
-    start_column: usize,
-    start_line: usize,
-}
-
-fn sarif_region(r: &crate::source::Region) -> SarifRegion {
-    SarifRegion {
-        end_column: r.end.column.max(if r.end.line == r.start.line { r.start.column + 1 } else { 1 }),
-        end_line: r.end.line,
-        start_column: r.start.column,
-        start_line: r.start.line,
-    }
+fn write_physical_location(location: &mut Object, artifact: &ArtifactLocation, region: &Region) {
+    location.object("physicalLocation", |physical| {
+        physical.object("artifactLocation", |artifact_location| {
+            artifact_location.string("uri", &artifact.uri);
+            if let Some(base) = artifact.uri_base_id {
+                artifact_location.string("uriBaseId", base);
+            }
+        });
+        // A region is never empty: a zero-width span on one line still covers a column.
+        let end_column =
+            region.end.column.max(if region.end.line == region.start.line { region.start.column + 1 } else { 1 });
+        physical.object("region", |sarif_region| {
+            sarif_region.number("endColumn", end_column);
+            sarif_region.number("endLine", region.end.line);
+            sarif_region.number("startColumn", region.start.column);
+            sarif_region.number("startLine", region.start.line);
+        });
+    });
 }
 
 /// Streams a SARIF log with one run. The run's keys come in the order
@@ -234,48 +234,14 @@ impl Renderer for Sarif {
 
     fn findings(&mut self, out: &mut dyn Write, findings: &[ReportedFinding]) -> io::Result<()> {
         let Some(first) = findings.first() else { return Ok(()) };
-        // One artifact location per file, borrowed by every location that points into it.
+        // One artifact location per file, written in every location that points into it.
         let artifact = artifact_location(&first.path, &self.root);
         for reported in findings {
-            let finding = &reported.finding;
-            let mut logical = vec![Logical { fully_qualified_name: None, kind: "module", name: &finding.pipeline }];
-            if let Some(container) = &finding.container {
-                logical.push(Logical {
-                    fully_qualified_name: Some(format!("{}/{}", finding.pipeline, container)),
-                    kind: "function",
-                    name: container,
-                });
-            }
-            let related_locations = reported
-                .related
-                .iter()
-                .enumerate()
-                .map(|(id, (region, message))| Location {
-                    id: Some(id),
-                    logical_locations: None,
-                    message: Some(Text { text: message }),
-                    physical_location: Physical { artifact_location: &artifact, region: sarif_region(region) },
-                })
-                .collect();
-            let result = SarifResult {
-                level: level(finding.severity),
-                locations: [Location {
-                    id: None,
-                    logical_locations: Some(logical),
-                    message: None,
-                    physical_location: Physical {
-                        artifact_location: &artifact,
-                        region: sarif_region(&reported.region),
-                    },
-                }],
-                message: Text { text: &finding.message },
-                partial_fingerprints: Fingerprints { v1: &finding.fingerprint },
-                properties: ResultProperties { pipeline: &finding.pipeline, steps: &finding.steps },
-                related_locations,
-                rule_id: finding.rule,
-                rule_index: self.rule_indices.get(finding.rule).copied(),
-            };
-            write_json_element(out, &result, self.written, 8, &mut self.scratch)?;
+            self.scratch.clear();
+            self.scratch.extend_from_slice(if self.written == 0 { b"\n        " } else { b",\n        " });
+            let rule_index = self.rule_indices.get(reported.finding.rule).copied();
+            write_result(&mut self.scratch, reported, &artifact, rule_index);
+            out.write_all(&self.scratch)?;
             self.written += 1;
         }
         Ok(())
