@@ -5,7 +5,7 @@
 //! more memory than auditing 1,000.
 
 use std::fs::File;
-use std::io::{self, BufReader, BufWriter, Seek, SeekFrom, Write};
+use std::io::{self, BufRead, BufReader, BufWriter, Seek, SeekFrom, Write};
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -112,14 +112,16 @@ impl<T: Serialize + DeserializeOwned> Spool<T> {
         }
         let mut file = spilled.writer.get_ref().try_clone()?;
         file.seek(SeekFrom::Start(0))?;
-        let items = serde_json::Deserializer::from_reader(BufReader::new(file)).into_iter::<T>();
-        let mut read = 0;
-        for item in items.take(spilled.count) {
-            visit(&item.map_err(io::Error::from)?)?;
-            read += 1;
-        }
-        if read < spilled.count {
-            return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "the report's temporary file is truncated"));
+        // One item per line (JSON strings escape line breaks). Parsing a line held in memory
+        // is several times cheaper than parsing from the reader byte by byte.
+        let mut reader = BufReader::new(file);
+        let mut line = Vec::new();
+        for _ in 0..spilled.count {
+            line.clear();
+            if reader.read_until(b'\n', &mut line)? == 0 {
+                return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "the report's temporary file is truncated"));
+            }
+            visit(&serde_json::from_slice(&line)?)?;
         }
         Ok(())
     }
