@@ -184,7 +184,7 @@ fn stages(c: &mut Criterion) {
                                 .iter()
                                 .map(|r| (file.region(r.span.clone()), r.message.clone()))
                                 .collect(),
-                            snippet: snippet(file, finding.span.clone(), &secrets),
+                            snippet: Some(snippet(file, finding.span.clone(), &secrets)),
                             finding,
                         })
                         .collect();

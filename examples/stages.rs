@@ -130,7 +130,7 @@ fn lint(path: &Path, display: &str, options: &LintOptions, clock: &mut Clock) ->
                 path: display.to_string(),
                 region: file.region(finding.span.clone()),
                 related: finding.related.iter().map(|r| (file.region(r.span.clone()), r.message.clone())).collect(),
-                snippet: snippet(&file, finding.span.clone(), &secrets),
+                snippet: Some(snippet(&file, finding.span.clone(), &secrets)),
                 finding,
             })
             .collect()
@@ -154,7 +154,8 @@ fn fingerprint_of(results: &[FileResult]) -> (usize, u64) {
     let mut count = 0;
     for reported in results.iter().flat_map(|r| &r.findings) {
         count += 1;
-        (&reported.path, reported.region, &reported.snippet.text, &reported.finding.fingerprint).hash(&mut hasher);
+        (&reported.path, reported.region, reported.snippet.as_ref().map(|s| &s.text), &reported.finding.fingerprint)
+            .hash(&mut hasher);
     }
     (count, hasher.finish())
 }

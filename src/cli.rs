@@ -199,8 +199,15 @@ pub fn run(args: &Args) -> u8 {
         }
     };
     let threads = args.threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())).max(1);
-    let options =
-        LintOptions { max_file_size: args.max_file_size, settings: config.settings.clone(), ..LintOptions::default() };
+    // A baseline keeps no snippets; a report needs them only if it has a terminal output.
+    let snippets = args.write_baseline.is_none()
+        && std::iter::once(args.format).chain(args.output_format.iter().map(|(format, _)| *format)).any(quotes_source);
+    let options = LintOptions {
+        max_file_size: args.max_file_size,
+        settings: config.settings.clone(),
+        snippets,
+        ..LintOptions::default()
+    };
     let enabled = |id: &str| policy.is_enabled(id);
     // Paths that could not be walked are inputs that failed: reported like any other, in path order.
     let lint = |item: Found| match item {
@@ -365,6 +372,12 @@ fn renderer_for(format: OutputFormat, args: &Args, main: bool) -> Box<dyn Render
         OutputFormat::Github => Box::new(render::github::Github::new()),
         OutputFormat::Markdown => Box::new(render::markdown::Markdown::new(github_blob_url().as_deref())),
     }
+}
+
+/// True if `format` shows each finding's source lines (the lint then cuts a snippet per
+/// finding, which the other formats would never read).
+fn quotes_source(format: OutputFormat) -> bool {
+    matches!(format, OutputFormat::Pretty)
 }
 
 /// Parses `FORMAT=FILE` for `--output-format`.

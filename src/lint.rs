@@ -26,11 +26,19 @@ pub struct LintOptions {
     pub max_file_size: u64,
     pub limits: Limits,
     pub settings: RuleSettings,
+    /// Cut a source snippet, secrets masked, for every finding ([`ReportedFinding::snippet`]).
+    /// Only the terminal output shows them.
+    pub snippets: bool,
 }
 
 impl Default for LintOptions {
     fn default() -> Self {
-        Self { max_file_size: 64 * 1024 * 1024, limits: Limits::default(), settings: RuleSettings::default() }
+        Self {
+            max_file_size: 64 * 1024 * 1024,
+            limits: Limits::default(),
+            settings: RuleSettings::default(),
+            snippets: true,
+        }
     }
 }
 
@@ -168,14 +176,14 @@ fn lint_source(
             containers: pipeline.containers.len(),
         });
     }
-    let secrets = secret_ranges(&file.text, &findings);
+    let secrets = if options.snippets { secret_ranges(&file.text, &findings) } else { Vec::new() };
     result.findings = findings
         .into_iter()
         .map(|finding| ReportedFinding {
             path: file.display_path.clone(),
             region: file.region(finding.span.clone()),
             related: finding.related.iter().map(|r| (file.region(r.span.clone()), r.message.clone())).collect(),
-            snippet: snippet(file, finding.span.clone(), &secrets),
+            snippet: options.snippets.then(|| snippet(file, finding.span.clone(), &secrets)),
             finding,
         })
         .collect();

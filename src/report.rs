@@ -57,7 +57,8 @@ pub struct ReportedFinding {
     pub region: Region,
     pub finding: Finding,
     pub related: Vec<(Region, String)>,
-    pub snippet: Snippet,
+    /// `None` unless the lint was asked for snippets ([`crate::lint::LintOptions::snippets`]).
+    pub snippet: Option<Snippet>,
 }
 
 /// A pipeline seen in a file.

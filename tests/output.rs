@@ -41,6 +41,43 @@ fn pretty_output() {
 }
 
 #[test]
+fn only_the_terminal_output_reads_snippets() {
+    let paths =
+        ["fixtures/rules/secret-in-env/kfp-v2-vulnerable.yaml", "fixtures/rules/run-as-root/kfp-v2-vulnerable.yaml"];
+    let without_snippets = || -> Vec<FileResult> {
+        let options = LintOptions { snippets: false, ..LintOptions::default() };
+        paths
+            .iter()
+            .map(|relative| lint_file(&Path::new(ROOT).join(relative), relative, true, &options, &|_| true))
+            .collect()
+    };
+    let render_both =
+        |renderer: &mut dyn Renderer, results| render::to_string(renderer, results, &Policy::defaults()).0;
+    // The CLI cuts snippets only for `pretty`: every other format must not depend on them.
+    let with: Vec<FileResult> = results_of(&paths);
+    assert!(with.iter().flat_map(|r| &r.findings).all(|f| f.snippet.is_some()));
+    assert!(without_snippets().iter().flat_map(|r| &r.findings).all(|f| f.snippet.is_none()));
+    let renderers: [fn() -> Box<dyn Renderer>; 4] = [
+        || Box::new(render::json::Json::new()),
+        || Box::new(render::sarif::Sarif::new(Path::new("/ROOT"))),
+        || Box::new(render::github::Github::new()),
+        || Box::new(render::markdown::Markdown::new(None)),
+    ];
+    for renderer in renderers {
+        assert_eq!(
+            render_both(renderer().as_mut(), results_of(&paths)),
+            render_both(renderer().as_mut(), without_snippets())
+        );
+    }
+    // Without snippets the terminal output still names every finding and where it is.
+    let style = render::pretty::Style { color: false, width: 100, verbose: true, quiet: false };
+    let pretty = render_both(&mut render::pretty::Pretty::new(style), without_snippets());
+    for finding in with.iter().flat_map(|r| &r.findings) {
+        assert!(pretty.contains(&finding.finding.message), "{pretty}");
+    }
+}
+
+#[test]
 fn json_output() {
     insta::assert_snapshot!(stable(sample(&mut render::json::Json::new())));
 }

@@ -139,7 +139,8 @@ fn summary(out: &mut dyn Write, report: &Report, verbose: bool) -> io::Result<()
 /// A finding as a miette diagnostic over its snippet.
 struct FindingDiagnostic<'r> {
     reported: &'r ReportedFinding,
-    source: SnippetSource<'r>,
+    /// `None` if the lint cut no snippet (a library caller may not ask for them).
+    source: Option<SnippetSource<'r>>,
     help: String,
 }
 
@@ -164,7 +165,8 @@ impl<'r> FindingDiagnostic<'r> {
         if let Some(rule) = rules::find(finding.rule) {
             let _ = write!(help, "\nfix: {} (kfpguard --explain {})", rule.meta.help, rule.meta.id);
         }
-        Self { reported, source: SnippetSource { reported, snippet: &reported.snippet }, help }
+        let source = reported.snippet.as_ref().map(|snippet| SnippetSource { reported, snippet });
+        Self { reported, source, help }
     }
 }
 
@@ -200,11 +202,11 @@ impl Diagnostic for FindingDiagnostic<'_> {
     }
 
     fn source_code(&self) -> Option<&dyn SourceCode> {
-        Some(&self.source)
+        self.source.as_ref().map(|source| source as &dyn SourceCode)
     }
 
     fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
-        let span = &self.reported.snippet.span;
+        let span = &self.source.as_ref()?.snippet.span;
         let label = LabeledSpan::new_primary_with_span(
             Some(self.reported.finding.rule.to_string()),
             SourceSpan::new(span.start.into(), span.len()),
