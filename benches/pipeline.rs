@@ -20,6 +20,7 @@
 
 use std::hint::black_box;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
@@ -177,7 +178,7 @@ fn stages(c: &mut Criterion) {
                     let reported: Vec<ReportedFinding> = findings
                         .into_iter()
                         .map(|finding| ReportedFinding {
-                            path: fixture.display.clone(),
+                            path: fixture.display.as_str().into(),
                             region: file.region(finding.span.clone()),
                             related: finding
                                 .related
@@ -241,7 +242,7 @@ fn synthetic_results(template: &[FileResult], wanted: usize) -> Vec<FileResult> 
                     &finding.fingerprint,
                     "",
                 );
-                reported.path = path.clone();
+                reported.path = Arc::from(path.as_str());
             }
             total += result.findings.len();
             results.push(result);

@@ -124,10 +124,11 @@ fn lint(path: &Path, display: &str, options: &LintOptions, clock: &mut Clock) ->
     });
     result.findings = clock.time(4, || {
         let secrets = kfpguard::lint::secret_ranges(&file.text, &findings);
+        let path: std::sync::Arc<str> = display.into();
         findings
             .into_iter()
             .map(|finding| ReportedFinding {
-                path: display.to_string(),
+                path: std::sync::Arc::clone(&path),
                 region: file.region(finding.span.clone()),
                 related: finding.related.iter().map(|r| (file.region(r.span.clone()), r.message.clone())).collect(),
                 snippet: Some(snippet(&file, finding.span.clone(), &secrets)),

@@ -35,8 +35,8 @@ impl Entry {
         Entry {
             fingerprint: reported.finding.fingerprint.clone(),
             rule: reported.finding.rule.to_string(),
-            path: reported.path.clone(),
-            pipeline: reported.finding.pipeline.clone(),
+            path: reported.path.to_string(),
+            pipeline: reported.finding.pipeline.to_string(),
             container: reported.finding.container.clone(),
             message: reported.finding.message.clone(),
         }

@@ -61,7 +61,8 @@ pub struct Finding {
     /// Bytes that hold a secret: never shown, in any output.
     pub secret: Option<Range<usize>>,
     pub related: Vec<Related>,
-    pub pipeline: String,
+    /// Shared by the findings of the pipeline.
+    pub pipeline: Arc<str>,
     pub container: Option<String>,
     /// Tasks, templates or steps that run the container (shared with the model).
     pub steps: Arc<[String]>,

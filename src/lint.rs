@@ -8,6 +8,7 @@ use std::io::Read;
 use std::ops::Range;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::Path;
+use std::sync::Arc;
 
 use aho_corasick::AhoCorasick;
 
@@ -176,11 +177,12 @@ fn lint_source(
             containers: pipeline.containers.len(),
         });
     }
+    let path: Arc<str> = Arc::from(file.display_path.as_str());
     let secrets = if options.snippets { secret_ranges(&file.text, &findings) } else { Vec::new() };
     result.findings = findings
         .into_iter()
         .map(|finding| ReportedFinding {
-            path: file.display_path.clone(),
+            path: Arc::clone(&path),
             region: file.region(finding.span.clone()),
             related: finding.related.iter().map(|r| (file.region(r.span.clone()), r.message.clone())).collect(),
             snippet: options.snippets.then(|| snippet(file, finding.span.clone(), &secrets)),
@@ -342,7 +344,7 @@ mod tests {
             span: secret.clone(),
             secret: Some(secret),
             related: Vec::new(),
-            pipeline: String::new(),
+            pipeline: Arc::from(""),
             container: None,
             steps: Default::default(),
             fingerprint: String::new(),

@@ -125,8 +125,8 @@ impl Policy {
         }
         let matches = |ignore: &Ignore| {
             (ignore.rules.is_empty() || ignore.rules.iter().any(|id| id == finding.rule))
-                && ignore.paths.as_ref().is_none_or(|paths| paths.is_match(&reported.path))
-                && ignore.pipeline.as_ref().is_none_or(|glob| glob.is_match(&finding.pipeline))
+                && ignore.paths.as_ref().is_none_or(|paths| paths.is_match(&*reported.path))
+                && ignore.pipeline.as_ref().is_none_or(|glob| glob.is_match(&*finding.pipeline))
                 && ignore.task.as_ref().is_none_or(|glob| finding.steps.iter().any(|step| glob.is_match(step)))
                 && ignore
                     .container

@@ -5,6 +5,7 @@
 
 use std::borrow::Cow;
 use std::ops::Range;
+use std::sync::Arc;
 
 use crate::finding::{Finding, Severity};
 use crate::formats::DocumentOutcome;
@@ -53,7 +54,8 @@ pub struct Snippet {
 /// A finding placed in its file.
 #[derive(Clone, Debug)]
 pub struct ReportedFinding {
-    pub path: String,
+    /// Shared by the findings of the file.
+    pub path: Arc<str>,
     pub region: Region,
     pub finding: Finding,
     pub related: Vec<(Region, String)>,
@@ -222,7 +224,7 @@ impl<'p> ReportBuilder<'p> {
             let severities = || {
                 findings
                     .iter()
-                    .filter(|reported| reported.finding.pipeline == info.name)
+                    .filter(|reported| *reported.finding.pipeline == *info.name)
                     .map(|reported| &reported.finding.severity)
             };
             let mut counts = Counts::default();

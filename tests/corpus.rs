@@ -97,7 +97,7 @@ fn every_finding_position_is_inside_its_file() {
     let Some(dir) = corpus("kfp-v2") else { return };
     let (_, findings) = lint_all(&dir);
     for finding in &findings {
-        let text = std::fs::read_to_string(&finding.path).unwrap();
+        let text = std::fs::read_to_string(&*finding.path).unwrap();
         let line_count = text.lines().count().max(1);
         assert!(
             finding.region.start.line >= 1 && finding.region.start.line <= line_count,

@@ -236,7 +236,7 @@ impl SourceCode for SnippetSource<'_> {
             contents.column()
         };
         Ok(Box::new(MietteSpanContents::new_named(
-            self.reported.path.clone(),
+            self.reported.path.to_string(),
             contents.data(),
             *contents.span(),
             line,

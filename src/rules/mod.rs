@@ -22,7 +22,7 @@ mod secret_in_parameter_default;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::ops::Range;
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 use crate::config::RuleSettings;
 use crate::finding::{Finding, FingerprintPrefix, Related, Severity};
@@ -212,7 +212,8 @@ const RUN_FIRST: &[&str] = &["hardcoded-credential", "unpinned-image"];
 /// Collects the findings of the rules run over one file.
 pub struct Emitter<'a> {
     file: &'a str,
-    pipeline: &'a str,
+    /// The pipeline's name, shared by its findings.
+    pipeline: Arc<str>,
     enabled: &'a dyn Fn(&str) -> bool,
     settings: &'a RuleSettings,
     sources: &'a [NodeRef<'a>],
@@ -261,7 +262,7 @@ impl<'a> Emitter<'a> {
     pub fn new(file: &'a str, pipeline: &'a str, enabled: &'a dyn Fn(&str) -> bool) -> Self {
         Self {
             file,
-            pipeline,
+            pipeline: Arc::from(pipeline),
             enabled,
             settings: &DEFAULT_SETTINGS,
             sources: &[],
@@ -297,7 +298,7 @@ impl<'a> Emitter<'a> {
         let container_path = hit.container.map_or("", |c| c.path.as_str());
         let (_, prefix) = match &mut self.fingerprint_prefix {
             Some(last) if last.0 == rule.id => last,
-            slot => slot.insert((rule.id, FingerprintPrefix::new(rule.id, self.file, self.pipeline))),
+            slot => slot.insert((rule.id, FingerprintPrefix::new(rule.id, self.file, &self.pipeline))),
         };
         let fingerprint = prefix.finish(container_path, &hit.field, &hit.value);
         // An empty span still covers the byte it points at.
@@ -313,7 +314,7 @@ impl<'a> Emitter<'a> {
             span: hit.span,
             secret: hit.secret,
             related: hit.related,
-            pipeline: self.pipeline.to_string(),
+            pipeline: Arc::clone(&self.pipeline),
             container: hit.container.map(|c| c.name.clone()),
             steps: hit.container.map(|c| c.steps.clone()).unwrap_or_default(),
             fingerprint,
