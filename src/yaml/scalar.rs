@@ -219,8 +219,7 @@ fn quoted(source: &str, start: usize, quote: u8) -> Option<MappedText> {
     let mut text = open + 1;
     let mut pos = text;
     loop {
-        let offset = bytes.get(pos..)?.iter().position(|&b| b == quote || is_break(b) || (double && b == b'\\'))?;
-        let at = pos + offset;
+        let at = pos + quoted_stop(bytes.get(pos..)?, quote)?;
         match bytes[at] {
             b'\'' if !double && bytes.get(at + 1) == Some(&b'\'') => {
                 // `''` reads as its first quote.
@@ -245,6 +244,19 @@ fn quoted(source: &str, start: usize, quote: u8) -> Option<MappedText> {
             }
         }
     }
+}
+
+/// The offset in `rest` of the first byte a quoted scalar must look at: its quote, a line
+/// break, or (double-quoted) a backslash. memchr skips the copied text between them, which
+/// may be kilobytes of embedded source.
+fn quoted_stop(rest: &[u8], quote: u8) -> Option<usize> {
+    if quote == b'\'' {
+        return memchr::memchr3(quote, b'\n', b'\r', rest);
+    }
+    // Four bytes to look for and memchr3 takes three: a `\r` (only in files with CR or CRLF
+    // line ends) is looked for in the run the search skipped.
+    let found = memchr::memchr3(quote, b'\\', b'\n', rest);
+    memchr::memchr(b'\r', &rest[..found.unwrap_or(rest.len())]).or(found)
 }
 
 /// Decodes the double-quoted escape at `at` (its `\`) into `out`; returns the position after
@@ -698,6 +710,34 @@ mod tests {
             // `''` reads as its first quote.
             let quote = scalars[1].1.source_offset(2);
             assert_eq!(&source[quote..quote + 2], "''");
+        }
+    }
+
+    #[test]
+    fn quoted_stop_finds_what_a_byte_walk_finds() {
+        let texts = [
+            "",
+            "plain text",
+            "a'b",
+            "it''s",
+            "esc \\\" q\"",
+            "crlf\r\nnext'\"",
+            "lone\rcr\\",
+            "\r",
+            "\n\r",
+            "é\u{2028}\\n\"'",
+            "x\\\r\n\"",
+        ];
+        for text in texts {
+            let bytes = text.as_bytes();
+            for from in 0..=bytes.len() {
+                let rest = &bytes[from..];
+                for quote in [b'\'', b'"'] {
+                    let double = quote == b'"';
+                    let walked = rest.iter().position(|&b| b == quote || is_break(b) || (double && b == b'\\'));
+                    assert_eq!(quoted_stop(rest, quote), walked, "{text:?} from {from}, quote {}", char::from(quote));
+                }
+            }
         }
     }
 
