@@ -300,6 +300,12 @@ pub fn redact(value: &str) -> String {
 /// True when `value`, bound to a variable or parameter called `name`, is a secret written
 /// into the file rather than a reference to one.
 pub fn is_literal_secret(name: &str, value: &str, extra_words: &[String]) -> bool {
+    // Most names hold no secret fragment and are not split into words. Non-ASCII names
+    // always are: `classify_name` lower-cases with `char::to_lowercase` (the Kelvin sign
+    // `\u{212A}` becomes `k`), which the ASCII fragment search does not see.
+    if name.is_ascii() && !may_be_secret_name(name, extra_words) {
+        return false;
+    }
     match classify_name(name, extra_words) {
         NameClass::Plain => false,
         NameClass::SecretObject => !is_reference_value(value) && !looks_like_object_name(value),
@@ -324,18 +330,34 @@ pub fn is_switch_flag(flag: &str) -> bool {
 /// is [`NameClass::Plain`] without splitting it, a cheap first filter for hot loops.
 const SECRET_FRAGMENTS: &[&str] = &["pass", "pwd", "token", "cred", "key", "secret"];
 
+/// For each byte, whether one of [`SECRET_FRAGMENTS`] starts with it (in either ASCII case).
+const FRAGMENT_STARTS: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut index = 0;
+    while index < SECRET_FRAGMENTS.len() {
+        let first = SECRET_FRAGMENTS[index].as_bytes()[0];
+        table[first.to_ascii_lowercase() as usize] = true;
+        table[first.to_ascii_uppercase() as usize] = true;
+        index += 1;
+    }
+    table
+};
+
 /// False only when `name` cannot be secret-like (see [`SECRET_FRAGMENTS`]); configured
 /// `extra_words` count too.
 pub fn may_be_secret_name(name: &str, extra_words: &[String]) -> bool {
     // Runs for every flag, variable and parameter name: compared in place, ignoring ASCII
-    // case, instead of searching a lower-cased copy once per fragment.
+    // case, instead of searching a lower-cased copy once per fragment; only bytes a
+    // fragment can start with are compared at all.
     let bytes = name.as_bytes();
     let at = |index: usize, word: &[u8]| {
         bytes.get(index..index + word.len()).is_some_and(|part| part.eq_ignore_ascii_case(word))
     };
-    let fragment = (0..bytes.len()).any(|index| {
-        let first = bytes[index].to_ascii_lowercase();
-        SECRET_FRAGMENTS.iter().any(|fragment| fragment.as_bytes()[0] == first && at(index, fragment.as_bytes()))
+    let fragment = bytes.iter().enumerate().any(|(index, &byte)| {
+        FRAGMENT_STARTS[usize::from(byte)] && {
+            let first = byte.to_ascii_lowercase();
+            SECRET_FRAGMENTS.iter().any(|fragment| fragment.as_bytes()[0] == first && at(index, fragment.as_bytes()))
+        }
     });
     fragment
         || extra_words.iter().any(|word| word.is_empty() || (0..bytes.len()).any(|index| at(index, word.as_bytes())))
@@ -505,14 +527,17 @@ const TOKEN_PATTERNS: &[TokenPattern] = &[
     },
 ];
 
-/// The compiled [`TOKEN_PATTERNS`] (all of them compile: a unit test says so).
-static TOKEN_REGEXES: std::sync::LazyLock<Vec<(&'static TokenPattern, regex::Regex)>> =
-    std::sync::LazyLock::new(|| {
-        TOKEN_PATTERNS
-            .iter()
-            .filter_map(|pattern| regex::Regex::new(pattern.regex).ok().map(|regex| (pattern, regex)))
-            .collect()
-    });
+/// Each of [`TOKEN_PATTERNS`] compiled, on the first text holding one of its prefixes:
+/// few texts hold any, so most runs compile only a few (all of them compile: a unit test
+/// says so).
+static TOKEN_REGEXES: [std::sync::OnceLock<Option<regex::Regex>>; TOKEN_PATTERNS.len()] =
+    [const { std::sync::OnceLock::new() }; TOKEN_PATTERNS.len()];
+
+/// The compiled regex of `TOKEN_PATTERNS[index]`.
+fn token_regex(index: usize) -> Option<&'static regex::Regex> {
+    let (pattern, regex) = (TOKEN_PATTERNS.get(index)?, TOKEN_REGEXES.get(index)?);
+    regex.get_or_init(|| regex::Regex::new(pattern.regex).ok()).as_ref()
+}
 
 /// The PEM header that starts a private key block (after any character).
 pub const PEM_PREFIX: &str = "-----BEGIN ";
@@ -563,12 +588,13 @@ pub fn find_tokens(text: &str) -> Vec<TokenMatch> {
     if seen.is_empty() {
         return found;
     }
-    for (pattern, regex) in TOKEN_REGEXES.iter() {
+    for (index, pattern) in TOKEN_PATTERNS.iter().enumerate() {
         // (`sk-ant-` is found as `sk-`, the leftmost-first alternative.)
         let candidate = pattern.prefixes.iter().any(|prefix| seen.iter().any(|s| prefix.starts_with(s)));
         if !candidate {
             continue;
         }
+        let Some(regex) = token_regex(index) else { continue };
         let kind = pattern.kind;
         for captures in regex.captures_iter(text) {
             let (Some(whole), Some(body)) = (captures.get(0), captures.name("body")) else { continue };
@@ -736,7 +762,7 @@ mod tests {
 
     #[test]
     fn token_patterns_all_compile() {
-        assert_eq!(TOKEN_REGEXES.len(), TOKEN_PATTERNS.len());
+        assert!((0..TOKEN_PATTERNS.len()).all(|index| token_regex(index).is_some()));
         assert!(PEM_BEGIN.is_some() && PEM_END.is_some() && TOKEN_PREFIXES.is_some());
     }
 
@@ -863,6 +889,52 @@ mod tests {
         assert!(may_be_secret_name("signing_material", &extra));
         assert!(!may_be_secret_name("sign", &extra));
         assert!(may_be_secret_name("", &[String::new()]));
+    }
+
+    /// Names built from pieces of secret words, separators, camelCase humps and non-ASCII
+    /// letters (the Kelvin sign lower-cases to `k`, `ſ` upper-cases to `S`).
+    fn generated_names() -> Vec<String> {
+        let pieces = [
+            "pa", "SS", "pW", "d", "tok", "EN", "cr", "ed", "k", "Ey", "sec", "ret", "_", "-", "é", "\u{212A}", "ſ",
+            "Ω",
+        ];
+        let mut names = vec![String::new()];
+        for first in pieces {
+            names.push(first.to_string());
+            for second in pieces {
+                names.push(format!("{first}{second}"));
+                for third in pieces {
+                    names.push(format!("{first}{second}{third}"));
+                }
+            }
+        }
+        names
+    }
+
+    #[test]
+    fn fragment_table_agrees_with_a_search_of_every_fragment() {
+        for name in generated_names() {
+            let lower = name.to_ascii_lowercase();
+            let expected = SECRET_FRAGMENTS.iter().any(|fragment| lower.contains(fragment));
+            assert_eq!(may_be_secret_name(&name, &[]), expected, "{name}");
+        }
+    }
+
+    #[test]
+    fn literal_secret_filter_keeps_every_verdict() {
+        let extra = ["sign".to_string(), "Kéy".to_string()];
+        for name in generated_names().iter().map(String::as_str).chain(["KEYBOARD", "\u{212A}EY", "sign_in"]) {
+            for extra_words in [&[][..], &extra[..]] {
+                for value in ["s3cr3tP4ss", "test-secret-1", "$TOKEN"] {
+                    let expected = match classify_name(name, extra_words) {
+                        NameClass::Plain => false,
+                        NameClass::SecretObject => !is_reference_value(value) && !looks_like_object_name(value),
+                        NameClass::Secret => !is_reference_value(value),
+                    };
+                    assert_eq!(is_literal_secret(name, value, extra_words), expected, "{name} = {value}");
+                }
+            }
+        }
     }
 
     #[test]

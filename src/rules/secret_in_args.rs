@@ -368,10 +368,16 @@ fn flag_sinks(
     if short_password_option(program, short_option, args, word, next, out) {
         return;
     }
-    let flag = text.split_once('=').map_or(text, |(flag, _)| flag);
-    let value = || match text.split_once('=') {
-        Some((flag, _)) => Some(word.slice(flag.len() + 1..text.len())),
-        None => next.filter(|next| !next.as_str().starts_with('-')).map(|next| next.mapped().clone()),
+    let (flag, attached) = match text.split_once('=') {
+        Some((flag, _)) => (flag, true),
+        None => (text, false),
+    };
+    let value = || {
+        if attached {
+            Some(word.slice(flag.len() + 1..text.len()))
+        } else {
+            next.filter(|next| !next.as_str().starts_with('-')).map(|next| next.mapped().clone())
+        }
     };
     // `--set auth.password=X`, `--from-literal=password=X`, `docker run -e TOKEN=X`.
     let env_flag = flag == "-e" && ENV_FLAG_PROGRAMS.contains(&program);
@@ -471,6 +477,11 @@ fn short_password_option(
             user_password(&value, '%', || "`-U` of `smbclient`".to_string(), out);
         }
         return true;
+    }
+    // Only a word whose second character is some program's option looks the program up.
+    let letter = text.chars().nth(1);
+    if !SHORT_PASSWORD_OPTIONS.iter().any(|&(_, option, ..)| letter == Some(option)) {
+        return false;
     }
     let short_option =
         short_option.get_or_init(|| SHORT_PASSWORD_OPTIONS.iter().find(|(programs, ..)| programs.contains(&program)));
