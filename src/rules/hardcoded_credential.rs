@@ -138,6 +138,17 @@ fn candidates(document: NodeRef<'_>) -> Vec<NodeRef<'_>> {
     if tree.document_count() == 1 {
         return Leads::new(tree.source(), 0..tree.source().len()).candidates(tree.scalars());
     }
+    // The scalars of a document are written from its start to the next document's: most
+    // documents hold no lead there, and their scalars are never gathered.
+    let mut roots = tree.documents().skip_while(|root| root.id() != document.id());
+    if let Some(root) = roots.next() {
+        let end = roots.next().map_or(tree.source().len(), |next| next.span().start);
+        let leads = Leads::new(tree.source(), root.span().start..end);
+        if leads.none() {
+            return Vec::new();
+        }
+        return leads.candidates(document.scalars());
+    }
     let scalars = document.scalars();
     let start = scalars.iter().map(|scalar| scalar.span().start).min().unwrap_or(0);
     let end = scalars.iter().map(|scalar| scalar.span().end).max().unwrap_or(0);
@@ -247,10 +258,15 @@ impl<'s> Leads<'s> {
         Self { source, starts, longest, escapes }
     }
 
+    /// True if no scalar can hold a literal: most documents hold neither a literal nor an
+    /// escape that could make one.
+    fn none(&self) -> bool {
+        self.starts.as_ref().is_some_and(Vec::is_empty) && !self.escapes
+    }
+
     /// The `scalars` whose decoded value may hold a credential or a W&B mention.
     fn candidates<'t>(&self, scalars: impl IntoIterator<Item = NodeRef<'t>>) -> Vec<NodeRef<'t>> {
-        // Most documents hold neither a literal nor an escape that could make one.
-        if self.starts.as_ref().is_some_and(Vec::is_empty) && !self.escapes {
+        if self.none() {
             return Vec::new();
         }
         scalars.into_iter().filter(|scalar| self.may_be_in(scalar)).collect()
@@ -531,6 +547,9 @@ mod tests {
             // JSON-style `\/` makes the `/` of `hooks.slack.com/`.
             format!("u: \"https:\\/\\/hooks.slack.com\\/services\\/{}\"\n", webhook.replace('/', "\\/")),
             format!("---\nx: 1\n---\ny: [{key}, z]\n"),
+            // Each document is searched from its start to the next one's.
+            format!("a: 1\n---\n- {key}\n- x\n---\nb: 2\n"),
+            format!("---\nk: |\n  {key}\n...\n# c\n---\nz: \"{key}\"\n"),
             // After an escape that makes no letter; next to prefixes after letters.
             format!("a: \"x\\t{openai}\"\n"),
             format!("a: task-name\nb: x{openai}\nc: [{hugging_face}]\n"),
@@ -554,7 +573,7 @@ mod tests {
                 }
             }
         }
-        assert_eq!(wanted, 14);
+        assert_eq!(wanted, 17);
         assert!(skipped >= 13, "{skipped}");
     }
 }
