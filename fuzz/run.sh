@@ -56,6 +56,12 @@ for target in $targets; do
     [ "$target" = shell_parse ] && dict=shell.dict
     [ "$target" = python_scan ] && dict=python.dict
     echo "== $target: ${seconds}s" >&2
+    # Built first, so that a target that no longer compiles is not reported as a crash.
+    if ! cargo fuzz build --sanitizer "$sanitizer" "$target"; then
+        echo "!! $target does not build" >&2
+        status=1
+        continue
+    fi
     if ! cargo fuzz run --sanitizer "$sanitizer" --jobs "$jobs" "$target" "corpus/$target" -- \
         -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -max_len=262144 \
         -dict="$dict" -print_final_stats=1; then

@@ -38,10 +38,8 @@ fuzz_target!(|data: &[u8]| {
     match (likely_json, yaml) {
         (Ok(likely_json), Ok(yaml)) => assert_eq!(dump(&likely_json), dump(&yaml), "trees differ for {text:?}"),
         (Err(_), Err(_)) => {}
-        (likely_json, yaml) => panic!(
-            "one reader refused {text:?}: JSON path ok={}, YAML parser ok={}",
-            likely_json.is_ok(),
-            yaml.is_ok()
-        ),
+        (likely_json, yaml) => {
+            panic!("one reader refused {text:?}: JSON path ok={}, YAML parser ok={}", likely_json.is_ok(), yaml.is_ok())
+        }
     }
 });
