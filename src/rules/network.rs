@@ -413,6 +413,9 @@ fn check_netcat(pipeline: &Pipeline<'_>, out: &mut Emitter<'_>) {
                 }
                 _ => {}
             }
+            if !command.may_hold_device_path() {
+                continue;
+            }
             for word in command.words.iter().chain(&command.redirects) {
                 let text = word.as_str();
                 // Most words are shorter than the markers; one search for what both start
@@ -542,6 +545,9 @@ fn check_ftp(pipeline: &Pipeline<'_>, out: &mut Emitter<'_>) {
                 let word = &command.words[0];
                 let message = format!("`{program}` transfers files over FTP in container `{}`", container.name);
                 emit_token(out, &FTP_TRANSFER.meta, container, word, 0..word.len(), message);
+                continue;
+            }
+            if !command.may_hold_url() {
                 continue;
             }
             for word in command.args() {

@@ -291,6 +291,10 @@ fn command_sinks_of(command: &Command, out: &mut Collector<'_>) {
     // Looked up once per command, and only for commands with flags.
     let short_option = OnceCell::new();
     for (index, word) in args.iter().enumerate() {
+        // Neither a flag nor a URL or header: nothing below applies.
+        if !command.may_be_option_or_hold_colon(index) {
+            continue;
+        }
         let holds = Holds::of(word.as_str());
         if Some(index) == code_word || holds.newline {
             continue;
