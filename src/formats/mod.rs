@@ -38,15 +38,16 @@ impl Embedded {
     /// Parses the text of a string scalar as YAML or JSON. `None` when the scalar is not a
     /// string, does not parse, holds no mapping or sequence, or the budget is spent.
     pub fn parse<'t>(&'t self, node: NodeRef<'_>) -> Option<&'t Tree> {
-        let text = node.text();
-        let trimmed = text.as_str().trim_start();
+        let scalar = node.scalar_source()?;
+        let text = scalar.value();
+        let trimmed = text.trim_start();
         if !(trimmed.starts_with('{') || trimmed.starts_with('[') || trimmed.contains(":\n") || trimmed.contains(": "))
         {
             return None;
         }
         let remaining = self.budget.get().checked_sub(text.len())?;
         self.budget.set(remaining);
-        let tree = Tree::parse_likely_json(text.as_str().to_string(), Some(text), self.limits).ok()?;
+        let tree = Tree::parse_likely_json(scalar, self.limits).ok()?;
         let holds_structure = tree.documents().any(|doc| doc.is_mapping() || doc.is_sequence());
         holds_structure.then(|| &*self.trees.alloc(tree))
     }

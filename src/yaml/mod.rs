@@ -8,7 +8,8 @@
 //! A tree can also be parsed from a string that was itself decoded from a scalar of
 //! another file (a JSON `podSpecPatch`, an embedded manifest): its `base` map then
 //! takes every span back to the bytes of the outer file, so callers only ever see
-//! file offsets through [`NodeRef::file_span`] and [`NodeRef::text`].
+//! file offsets through [`NodeRef::file_span`] and [`NodeRef::text`]. That map is built on
+//! first use: most embedded trees never report a position.
 //!
 //! This module knows YAML, not pipelines: it never interprets keys.
 
@@ -16,7 +17,7 @@ mod json;
 pub mod scalar;
 
 use std::ops::Range;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use saphyr_parser::{Event, Parser, ScalarStyle};
 
@@ -97,7 +98,7 @@ pub struct Tree {
     /// `String` is moved in, not copied).
     source: Arc<String>,
     /// Maps `source` to the file it was decoded from; `None` when `source` is the file.
-    base: Option<Arc<MappedText>>,
+    base: Option<Arc<Base>>,
     nodes: Vec<Node>,
     /// Scalar values, shared with the [`ScalarSource`]s taken from the tree.
     strings: Arc<String>,
@@ -109,20 +110,23 @@ impl Tree {
     /// Parses every document of `source`. `base`, if given, maps `source` to file offsets.
     pub fn parse(source: String, base: Option<MappedText>, limits: Limits) -> Result<Tree, ParseError> {
         let built = Builder::new(&source, limits).run()?;
-        Ok(Self::from_built(source, base, built))
+        Ok(Self::from_built(source, base.map(Base::Given), built))
     }
 
-    /// [`Tree::parse`] for text that is usually strict JSON (strings decoded from scalars):
-    /// JSON is read by a dedicated reader into the same tree at a fraction of the YAML
-    /// parser's cost; anything else goes to the YAML parser.
-    pub fn parse_likely_json(source: String, base: Option<MappedText>, limits: Limits) -> Result<Tree, ParseError> {
-        match json::build(&source, limits) {
-            Some(built) => Ok(Self::from_built(source, base, built?)),
-            None => Self::parse(source, base, limits),
-        }
+    /// Parses the value of the string scalar `scalar`, which is usually strict JSON: JSON is
+    /// read by a dedicated reader into the same tree at a fraction of the YAML parser's cost;
+    /// anything else goes to the YAML parser. The tree's spans map back through `scalar`.
+    pub fn parse_likely_json(scalar: ScalarSource, limits: Limits) -> Result<Tree, ParseError> {
+        let source = scalar.value().to_string();
+        let built = match json::build(&source, limits) {
+            Some(built) => built?,
+            None => Builder::new(&source, limits).run()?,
+        };
+        let base = Base::Scalar { scalar, map: OnceLock::new() };
+        Ok(Self::from_built(source, Some(base), built))
     }
 
-    fn from_built(source: String, base: Option<MappedText>, built: Built) -> Tree {
+    fn from_built(source: String, base: Option<Base>, built: Built) -> Tree {
         Tree {
             source: Arc::new(source),
             base: base.map(Arc::new),
@@ -151,7 +155,7 @@ impl Tree {
     pub fn file_range(&self, range: Range<usize>) -> Range<usize> {
         match &self.base {
             None => range,
-            Some(base) => base.source_range(range),
+            Some(base) => base.map().source_range(range),
         }
     }
 
@@ -377,7 +381,7 @@ impl<'t> NodeRef<'t> {
 #[derive(Clone, Debug)]
 pub struct ScalarSource {
     source: Arc<String>,
-    base: Option<Arc<MappedText>>,
+    base: Option<Arc<Base>>,
     strings: Arc<String>,
     /// The value's range in `strings`.
     value: Range<usize>,
@@ -398,10 +402,28 @@ impl ScalarSource {
     }
 }
 
+/// Maps a tree's source to the file it was decoded from.
+#[derive(Debug)]
+enum Base {
+    /// The map given to [`Tree::parse`].
+    Given(MappedText),
+    /// The string scalar the source is the value of, and its map, built on first use.
+    Scalar { scalar: ScalarSource, map: OnceLock<MappedText> },
+}
+
+impl Base {
+    fn map(&self) -> &MappedText {
+        match self {
+            Base::Given(map) => map,
+            Base::Scalar { scalar, map } => map.get_or_init(|| scalar.map()),
+        }
+    }
+}
+
 /// The map of a scalar's `value`, written at `start..end` of `source`, to file offsets.
 fn map_text(
     source: &str,
-    base: Option<&MappedText>,
+    base: Option<&Base>,
     start: usize,
     end: usize,
     style: ScalarStyle,
@@ -410,7 +432,7 @@ fn map_text(
     let local = scalar::map_scalar(source, start, end, style, value);
     match base {
         None => local,
-        Some(base) => local.remap(base),
+        Some(base) => local.remap(base.map()),
     }
 }
 
@@ -728,5 +750,53 @@ mod tests {
         let tree = parse(text).unwrap();
         let root = tree.documents().next().unwrap();
         assert_eq!(root.at(&["spec", "command"]).unwrap().items().count(), 2);
+    }
+
+    #[test]
+    fn embedded_trees_map_to_the_file_through_their_scalar() {
+        // JSON (read by the JSON reader) and YAML (the fallback) in escaped and folded strings,
+        // one level deep and two.
+        let text = concat!(
+            "a: \"{\\\"k\\\": \\\"v\\u00e9 w\\\", \\\"n\\\": [1]}\"\r\n",
+            "b: >\n  x: \"y \\\"z\\\"\"\n\n  q: 'it''s'\n",
+            "c: '{\"d\": \"{\\\"e\\\": \\\"deep\\\"}\"}'\n",
+        );
+        let outer = parse(text).unwrap();
+        let root = outer.documents().next().unwrap();
+        let embedded = |node: NodeRef<'_>| {
+            let scalar = node.scalar_source().unwrap();
+            Tree::parse_likely_json(scalar, Limits::default()).unwrap()
+        };
+        let given = |node: NodeRef<'_>| {
+            let text = node.text();
+            Tree::parse(text.as_str().to_string(), Some(text), Limits::default()).unwrap()
+        };
+        // Every node of a lazily mapped tree maps as with the map given up front.
+        let same = |lazy: &Tree, eager: &Tree| {
+            let nodes = |tree: &Tree| -> Vec<(Range<usize>, String, Vec<usize>)> {
+                (0..tree.nodes.len() as NodeId)
+                    .map(|id| NodeRef { tree, id })
+                    .map(|node| {
+                        let text = node.text();
+                        let map = (0..=text.len()).map(|at| text.source_offset(at)).collect();
+                        (node.file_span(), text.as_str().to_string(), map)
+                    })
+                    .collect()
+            };
+            assert_eq!(nodes(lazy), nodes(eager));
+        };
+        for key in ["a", "b", "c"] {
+            let node = root.get(key).unwrap();
+            same(&embedded(node), &given(node));
+        }
+        let a = embedded(root.get("a").unwrap());
+        let v = a.documents().next().unwrap().get("k").unwrap();
+        assert_eq!(&text[v.text().source_range(1..3)], "\\u00e9");
+        let c = embedded(root.get("c").unwrap());
+        let d = c.documents().next().unwrap().get("d").unwrap();
+        let deep = embedded(d);
+        let e = deep.documents().next().unwrap().get("e").unwrap();
+        assert_eq!(e.as_str(), Some("deep"));
+        assert_eq!(&text[e.file_span()], "\\\"deep\\\"");
     }
 }
