@@ -127,7 +127,9 @@ fn images<'p, 't>(pipeline: &'p Pipeline<'t>) -> Vec<(&'p Container<'t>, crate::
         let Some(node) = container.image else { continue };
         let Some(text) = node.as_str() else { continue };
         // An image inherited by several containers (a Tekton stepTemplate) is one finding.
-        if seen.insert(node.file_span().start) {
+        // Keyed on the node itself (its tree and its id there): its file position would
+        // build the file map of every embedded tree holding an image.
+        if seen.insert((std::ptr::from_ref(node.tree()), node.id())) {
             found.push((container, node, text));
         }
     }
