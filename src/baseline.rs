@@ -37,7 +37,7 @@ impl Entry {
             rule: reported.finding.rule.to_string(),
             path: reported.path.to_string(),
             pipeline: reported.finding.pipeline.to_string(),
-            container: reported.finding.container.clone(),
+            container: reported.finding.container.as_deref().map(str::to_string),
             message: reported.finding.message.clone(),
         }
     }

@@ -63,7 +63,8 @@ pub struct Finding {
     pub related: Vec<Related>,
     /// Shared by the findings of the pipeline.
     pub pipeline: Arc<str>,
-    pub container: Option<String>,
+    /// Shared with the model's container and its other findings.
+    pub container: Option<Arc<str>>,
     /// Tasks, templates or steps that run the container (shared with the model).
     pub steps: Arc<[String]>,
     pub fingerprint: String,

@@ -97,8 +97,9 @@ pub enum Role {
 /// Every place a process image runs.
 #[derive(Debug)]
 pub struct Container<'t> {
-    /// The container's name in its format (KFP: the executor label).
-    pub name: String,
+    /// The container's name in its format (KFP: the executor label); shared by every finding
+    /// about the container.
+    pub name: Arc<str>,
     pub role: Role,
     /// User-facing names of what runs it (KFP tasks, Argo templates and steps, ...); shared
     /// by the containers of one task and by every finding about them.
@@ -124,9 +125,9 @@ pub struct Container<'t> {
 
 impl<'t> Container<'t> {
     /// A container with nothing set yet, for adapters to fill in.
-    pub fn new(name: String, role: Role, anchor: NodeRef<'t>, path: String) -> Self {
+    pub fn new(name: impl Into<Arc<str>>, role: Role, anchor: NodeRef<'t>, path: String) -> Self {
         Self {
-            name,
+            name: name.into(),
             role,
             steps: Arc::default(),
             anchor,

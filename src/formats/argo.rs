@@ -494,7 +494,7 @@ impl<'t> Builder<'t> {
                 entry
                     .get("name")
                     .and_then(|n| n.as_str())
-                    .is_some_and(|n| n == container.name || pod_names.contains(&n))
+                    .is_some_and(|n| n == &*container.name || pod_names.contains(&n))
             });
             if let Some(entry) = entry {
                 apply_container_patch(&mut container, entry);
@@ -809,7 +809,7 @@ fn read_container<'t>(
     let mut container = k8s::read_container(node, role, path);
     let named = node.get("name").and_then(|n| n.as_str()).is_some_and(|n| !n.trim().is_empty());
     if !named {
-        container.name = fallback_name();
+        container.name = fallback_name().into();
         container.anchor = node.key("image").or(key).unwrap_or(node);
     }
     container
@@ -1030,7 +1030,7 @@ spec:
             let p = p.unwrap();
             assert_eq!(p.name, "wf-");
             let got: Vec<(&str, Role, &str, Vec<String>)> =
-                p.containers.iter().map(|c| (c.name.as_str(), c.role, c.path.as_str(), c.steps.to_vec())).collect();
+                p.containers.iter().map(|c| (&*c.name, c.role, c.path.as_str(), c.steps.to_vec())).collect();
             assert_eq!(
                 got,
                 vec![
@@ -1250,7 +1250,7 @@ spec:
         with_pipeline(text, |p| {
             let p = p.unwrap();
             let got: Vec<(&str, &str, Vec<String>)> =
-                p.containers.iter().map(|c| (c.name.as_str(), c.path.as_str(), c.steps.to_vec())).collect();
+                p.containers.iter().map(|c| (&*c.name, c.path.as_str(), c.steps.to_vec())).collect();
             assert_eq!(
                 got,
                 vec![
@@ -1360,7 +1360,7 @@ spec:
             let p = p.unwrap();
             assert_eq!(p.format, Format::Argo);
             let got: Vec<(&str, Role, &str, Vec<String>)> =
-                p.containers.iter().map(|c| (c.name.as_str(), c.role, c.path.as_str(), c.steps.to_vec())).collect();
+                p.containers.iter().map(|c| (&*c.name, c.role, c.path.as_str(), c.steps.to_vec())).collect();
             assert_eq!(
                 got,
                 vec![
@@ -1417,7 +1417,7 @@ spec:
             let p = p.unwrap();
             assert_eq!(p.format, Format::Argo);
             let [hello] = &p.containers[..] else { panic!("{:?}", p.containers) };
-            assert_eq!(hello.name, "exec-hello");
+            assert_eq!(&*hello.name, "exec-hello");
             assert_eq!(hello.path, "metadata.annotations.pipelines.kubeflow.org/implementations-comp-hello");
             assert_eq!(hello.steps.to_vec(), strings(&["hello"]));
         });

@@ -31,12 +31,8 @@ pub fn read_container<'t>(node: NodeRef<'t>, role: Role, path: String) -> Contai
         };
         *field = Some(value);
     }
-    let name = fields
-        .name
-        .and_then(|n| n.as_str())
-        .or_else(|| fields.image.and_then(|i| i.as_str()))
-        .unwrap_or("container")
-        .to_string();
+    let name =
+        fields.name.and_then(|n| n.as_str()).or_else(|| fields.image.and_then(|i| i.as_str())).unwrap_or("container");
     let anchor = fields.name.or(fields.image_key).unwrap_or(node);
     let mut container = Container::new(name, role, anchor, path);
     container.image = fields.image;

@@ -131,7 +131,7 @@ fn by_key(map: NodeRef<'_>) -> HashMap<&str, NodeRef<'_>> {
 fn executor_containers<'t>(label_node: NodeRef<'t>, label: &str, executor: NodeRef<'t>) -> Vec<Container<'t>> {
     let path = ["deploymentSpec.executors", label].join(".");
     if let Some(spec) = executor.get("container") {
-        return vec![read_container(label.to_string(), Role::Main, label_node, path, spec, "image")];
+        return vec![read_container(label, Role::Main, label_node, path, spec, "image")];
     }
     let Some(pools) = executor.at(&["customJob", "customJob", "jobSpec", "workerPoolSpecs"]) else {
         return Vec::new();
@@ -142,14 +142,14 @@ fn executor_containers<'t>(label_node: NodeRef<'t>, label: &str, executor: NodeR
         .filter_map(|(index, pool)| {
             let spec = pool.get("containerSpec")?;
             let path = format!("{path}.customJob.workerPoolSpecs[{index}]");
-            Some(read_container(label.to_string(), Role::Main, label_node, path, spec, "imageUri"))
+            Some(read_container(label, Role::Main, label_node, path, spec, "imageUri"))
         })
         .collect()
 }
 
 /// Reads a container mapping of the IR or the platform spec (same field names).
 pub(crate) fn read_container<'t>(
-    name: String,
+    name: impl Into<Arc<str>>,
     role: Role,
     anchor: NodeRef<'t>,
     path: String,

@@ -361,7 +361,7 @@ impl<'t> Builder<'t> {
         let mut container = self.read_step(node, Role::Main, path.to_string(), chain, self.run.pod, None);
         container.steps = chain.into();
         if node.get("name").is_none() {
-            container.name = name.to_string();
+            container.name = name.into();
         }
         self.pipeline.containers.push(container);
     }
@@ -522,7 +522,7 @@ fn apply_overrides<'t>(container: &mut Container<'t>, specs: Option<NodeRef<'t>>
     let entry = specs
         .into_iter()
         .flat_map(|list| list.items())
-        .find(|entry| entry.get("name").and_then(|n| n.as_str()) == Some(container.name.as_str()));
+        .find(|entry| entry.get("name").and_then(|n| n.as_str()) == Some(&*container.name));
     let limits = entry
         .and_then(|entry| entry.at(&["computeResources", "limits"]).or_else(|| entry.at(&["resources", "limits"])));
     if let Some(limits) = limits {
@@ -632,7 +632,7 @@ spec:
             let p = p.unwrap();
             assert_eq!(p.name, "run-");
             let got: Vec<(&str, Role, &str, Vec<String>)> =
-                p.containers.iter().map(|c| (c.name.as_str(), c.role, c.path.as_str(), c.steps.to_vec())).collect();
+                p.containers.iter().map(|c| (&*c.name, c.role, c.path.as_str(), c.steps.to_vec())).collect();
             let s = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
             assert_eq!(
                 got,
@@ -841,7 +841,7 @@ spec:
 ";
         with_pipeline(text, |p| {
             let p = p.unwrap();
-            let names: Vec<&str> = p.containers.iter().map(|c| c.name.as_str()).collect();
+            let names: Vec<&str> = p.containers.iter().map(|c| &*c.name).collect();
             assert_eq!(names, vec!["kfp-launcher", "user-main"]);
             let config = p.parameters.iter().find(|q| q.name.as_str() == Some("api_token")).unwrap();
             assert_eq!(config.kind, ParameterKind::Default);

@@ -77,7 +77,7 @@ fn check(pipeline: &Pipeline<'_>, out: &mut Emitter<'_>) {
                     span: capability.text().source_span(),
                     message: format!("container `{}` adds capability {name}", container.name),
                     container: Some(container),
-                    field: "securityContext.capabilities.add".to_string(),
+                    field: "securityContext.capabilities.add".into(),
                     value: name.to_string(),
                     ..Hit::default()
                 },

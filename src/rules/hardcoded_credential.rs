@@ -440,7 +440,7 @@ fn report(
             span: span.clone(),
             message: format!("{} ({}) written into the pipeline{place}{note}", token.kind, redact(value)),
             container,
-            field: format!("credential.{}", token.kind),
+            field: format!("credential.{}", token.kind).into(),
             value: value.to_string(),
             secret: Some(span),
             ..Hit::default()

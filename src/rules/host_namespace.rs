@@ -45,7 +45,7 @@ fn check(pipeline: &Pipeline<'_>, out: &mut Emitter<'_>) {
                 Hit {
                     span: setting.key.file_span(),
                     message: format!("{} shares the node's {namespace} namespace", pod.name),
-                    field: format!("{}.host{namespace}", pod.name),
+                    field: format!("{}.host{namespace}", pod.name).into(),
                     value: "true".to_string(),
                     ..Hit::default()
                 },

@@ -46,7 +46,7 @@ fn check(pipeline: &Pipeline<'_>, out: &mut Emitter<'_>) {
                 Hit {
                     span: host_path.key.file_span(),
                     message: format!("{} mounts host path `{path}` as volume `{name}`", pod.name),
-                    field: format!("{}.volumes.{name}.hostPath", pod.name),
+                    field: format!("{}.volumes.{name}.hostPath", pod.name).into(),
                     value: path.to_string(),
                     ..Hit::default()
                 },

@@ -145,10 +145,7 @@ fn emit(
 ) {
     let span = node.text().source_span();
     let value = node.as_str().unwrap_or_default().to_string();
-    out.emit(
-        rule,
-        Hit { span, message, container: Some(container), field: "image".to_string(), value, ..Hit::default() },
-    );
+    out.emit(rule, Hit { span, message, container: Some(container), field: "image".into(), value, ..Hit::default() });
 }
 
 fn check_unpinned(pipeline: &Pipeline<'_>, out: &mut Emitter<'_>) {

@@ -83,7 +83,7 @@ fn check<'p>(
     pipeline: &'p Pipeline<'_>,
     out: &mut Emitter<'_>,
     rule: &RuleMeta,
-    (resource, field): (&str, &str),
+    (resource, field): (&str, &'static str),
     limit: impl Fn(&'p Container<'p>) -> Option<&'p Setting<'p>>,
 ) {
     for container in &pipeline.containers {
@@ -99,7 +99,7 @@ fn check<'p>(
                 span: container.anchor.file_span(),
                 message: format!("container `{}` has no {resource} limit", container.name),
                 container: Some(container),
-                field: field.to_string(),
+                field: field.into(),
                 ..Hit::default()
             },
         );

@@ -20,6 +20,7 @@ mod secret_in_args;
 mod secret_in_env;
 mod secret_in_parameter_default;
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 use std::ops::Range;
 use std::sync::{Arc, OnceLock};
@@ -166,8 +167,9 @@ pub struct Hit<'c> {
     pub message: String,
     /// The container it concerns, if any.
     pub container: Option<&'c Container<'c>>,
-    /// Symbolic field (names, no line numbers) for the fingerprint, e.g. `env.DB_PASSWORD`.
-    pub field: String,
+    /// Symbolic field (names, no line numbers) for the fingerprint, e.g. `env.DB_PASSWORD`;
+    /// mostly a fixed name, so borrowed rather than allocated per finding.
+    pub field: Cow<'static, str>,
     /// The offending value, hashed into the fingerprint.
     pub value: String,
     /// Bytes holding a secret, to be masked everywhere.
@@ -196,7 +198,7 @@ fn emit_security_setting(
             span: effective.setting.key.file_span(),
             message,
             container: Some(container),
-            field: format!("securityContext.{field}"),
+            field: format!("securityContext.{field}").into(),
             value: effective.setting.value.as_str().unwrap_or_default().to_string(),
             related,
             ..Hit::default()
@@ -315,7 +317,7 @@ impl<'a> Emitter<'a> {
             secret: hit.secret,
             related: hit.related,
             pipeline: Arc::clone(&self.pipeline),
-            container: hit.container.map(|c| c.name.clone()),
+            container: hit.container.map(|c| Arc::clone(&c.name)),
             steps: hit.container.map(|c| c.steps.clone()).unwrap_or_default(),
             fingerprint,
         });

@@ -204,7 +204,7 @@ fn emit_span(
             span,
             message,
             container: Some(container),
-            field: "code".to_string(),
+            field: "code".into(),
             value: value.to_string(),
             ..Hit::default()
         },
@@ -234,7 +234,7 @@ fn emit_token(
     };
     out.emit(
         rule,
-        Hit { span, message, container: Some(container), field: "code".to_string(), value, secret, ..Hit::default() },
+        Hit { span, message, container: Some(container), field: "code".into(), value, secret, ..Hit::default() },
     );
 }
 

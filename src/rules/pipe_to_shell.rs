@@ -448,7 +448,7 @@ fn python_exec_of_download(out: &mut Emitter<'_>, container: &Container<'_>, sou
                 span,
                 message: format!("`{callee}` runs code downloaded by `{fetcher}` in container `{}`", container.name),
                 container: Some(container),
-                field: "code".to_string(),
+                field: "code".into(),
                 value: format!("{callee}({fetcher})"),
                 related: vec![Related {
                     span: source.file_range(fetch.callee_span.clone()),
@@ -500,7 +500,7 @@ fn report(out: &mut Emitter<'_>, container: &Container<'_>, runner: &Command, do
             span,
             message: format!("{message} in container `{}`", container.name),
             container: Some(container),
-            field: "code".to_string(),
+            field: "code".into(),
             value: format!("{source} -> {executor}"),
             related: vec![Related {
                 span: download_word.source_span(),
@@ -529,7 +529,7 @@ mod tests {
         let yaml = serde_json::json!({ "command": argv }).to_string();
         let Ok(tree) = Tree::parse(yaml, None, Limits::default()) else { panic!("test YAML") };
         let Some(document) = tree.documents().next() else { panic!("no document") };
-        let mut container = Container::new("main".into(), Role::Main, document, "main".into());
+        let mut container = Container::new("main", Role::Main, document, "main".into());
         container.command = document.get("command").map(|list| list.items().collect()).unwrap_or_default();
         let pipeline = Pipeline {
             name: "p".into(),

@@ -683,7 +683,7 @@ fn check(pipeline: &Pipeline<'_>, out: &mut Emitter<'_>) {
                         container.name
                     ),
                     container: Some(container),
-                    field: format!("code.{}", sink.name),
+                    field: format!("code.{}", sink.name).into(),
                     value: value.to_string(),
                     secret: Some(span),
                     ..Hit::default()
@@ -705,7 +705,7 @@ mod tests {
         let yaml = serde_json::json!({ "command": argv }).to_string();
         let Ok(tree) = Tree::parse(yaml, None, Limits::default()) else { panic!("test YAML") };
         let Some(document) = tree.documents().next() else { panic!("no document") };
-        let mut container = Container::new("main".into(), Role::Main, document, "main".into());
+        let mut container = Container::new("main", Role::Main, document, "main".into());
         container.command = document.get("command").map(|list| list.items().collect()).unwrap_or_default();
         command_sinks(container.code(), &|name| classify_name(name, &[]) != NameClass::Plain)
             .into_iter()

@@ -63,7 +63,7 @@ fn check(pipeline: &Pipeline<'_>, out: &mut Emitter<'_>) {
                         redact(text)
                     ),
                     container: Some(container),
-                    field: format!("env.{name}"),
+                    field: format!("env.{name}").into(),
                     value: text.to_string(),
                     secret: Some(span),
                     ..Hit::default()
