@@ -1,8 +1,8 @@
 //! The JSON reader for embedded strings (`yaml::json`, reached through
-//! `Tree::parse_likely_json`) must build exactly the tree the YAML parser builds for the same
-//! text: the same nodes in the same order, with the same spans, styles and values, and both
-//! must refuse the same texts. Whatever it is not sure about it hands to the YAML parser, so
-//! any difference is a bug in the reader.
+//! `Tree::parse_likely_json`; here through `Tree::parse_json_or_yaml`) must build exactly the
+//! tree the YAML parser builds for the same text: the same nodes in the same order, with the
+//! same spans, styles and values, and both must refuse the same texts. Whatever it is not
+//! sure about it hands to the YAML parser, so any difference is a bug in the reader.
 #![no_main]
 
 use kfpguard::yaml::{Limits, NodeRef, Tree};
@@ -33,7 +33,7 @@ fn dump(tree: &Tree) -> Vec<String> {
 fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else { return };
     let limits = Limits::default();
-    let likely_json = Tree::parse_likely_json(text.to_string(), None, limits);
+    let likely_json = Tree::parse_json_or_yaml(text.to_string(), limits);
     let yaml = Tree::parse(text.to_string(), None, limits);
     match (likely_json, yaml) {
         (Ok(likely_json), Ok(yaml)) => assert_eq!(dump(&likely_json), dump(&yaml), "trees differ for {text:?}"),

@@ -118,12 +118,24 @@ impl Tree {
     /// anything else goes to the YAML parser. The tree's spans map back through `scalar`.
     pub fn parse_likely_json(scalar: ScalarSource, limits: Limits) -> Result<Tree, ParseError> {
         let source = scalar.value().to_string();
-        let built = match json::build(&source, limits) {
-            Some(built) => built?,
-            None => Builder::new(&source, limits).run()?,
-        };
+        let built = Self::build_likely_json(&source, limits)?;
         let base = Base::Scalar { scalar, map: OnceLock::new() };
         Ok(Self::from_built(source, Some(base), built))
+    }
+
+    /// Parses `source` as [`Tree::parse`] does, through the JSON reader when it is strict
+    /// JSON; spans are `source`'s own. For comparing the two readers (the `embedded_json`
+    /// fuzz target).
+    pub fn parse_json_or_yaml(source: String, limits: Limits) -> Result<Tree, ParseError> {
+        let built = Self::build_likely_json(&source, limits)?;
+        Ok(Self::from_built(source, None, built))
+    }
+
+    fn build_likely_json(source: &str, limits: Limits) -> Result<Built, ParseError> {
+        match json::build(source, limits) {
+            Some(built) => built,
+            None => Builder::new(source, limits).run(),
+        }
     }
 
     fn from_built(source: String, base: Option<Base>, built: Built) -> Tree {
