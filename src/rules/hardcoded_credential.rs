@@ -134,25 +134,24 @@ fn spells_wandb(text: &str) -> bool {
 /// The scalars of `document` whose decoded value may hold a credential or a W&B mention.
 fn candidates(document: NodeRef<'_>) -> Vec<NodeRef<'_>> {
     let tree = document.tree();
+    let source = tree.source();
     // A single-document tree is scanned flat, without `NodeRef::scalars`' bookkeeping.
     if tree.document_count() == 1 {
-        return Leads::new(tree.source(), 0..tree.source().len()).candidates(tree.scalars());
+        return Leads::new(source, 0..source.len()).candidates(tree.scalars());
     }
-    // The scalars of a document are written from its start to the next document's: most
-    // documents hold no lead there, and their scalars are never gathered.
+    // A document's scalars are written from its start to the next document's (anywhere,
+    // for a node that is no document's root): most documents hold no lead there, and their
+    // scalars are never gathered.
     let mut roots = tree.documents().skip_while(|root| root.id() != document.id());
-    if let Some(root) = roots.next() {
-        let end = roots.next().map_or(tree.source().len(), |next| next.span().start);
-        let leads = Leads::new(tree.source(), root.span().start..end);
-        if leads.none() {
-            return Vec::new();
-        }
-        return leads.candidates(document.scalars());
+    let range = match roots.next() {
+        Some(root) => root.span().start..roots.next().map_or(source.len(), |next| next.span().start),
+        None => 0..source.len(),
+    };
+    let leads = Leads::new(source, range);
+    if leads.none() {
+        return Vec::new();
     }
-    let scalars = document.scalars();
-    let start = scalars.iter().map(|scalar| scalar.span().start).min().unwrap_or(0);
-    let end = scalars.iter().map(|scalar| scalar.span().end).max().unwrap_or(0);
-    Leads::new(tree.source(), start..end).candidates(scalars)
+    leads.candidates(document.scalars())
 }
 
 /// Where the scalars of a document may hold what [`check`] looks for, a credential prefix
@@ -233,13 +232,14 @@ impl LeadSearcher {
 fn may_start_a_credential(written: &[u8], at: usize) -> bool {
     let before = |back: usize| at.checked_sub(back).and_then(|index| written.get(index));
     let ends_escape =
-        |letter: u8, digits: usize| before(digits + 2) == Some(&b'\\') && before(digits + 1) == Some(&letter);
+        |&(letter, digits): &(u8, usize)| before(digits + 2) == Some(&b'\\') && before(digits + 1) == Some(&letter);
     !before(1).is_some_and(u8::is_ascii_alphanumeric)
         || before(2) == Some(&b'\\')
-        || ends_escape(b'x', 2)
-        || ends_escape(b'u', 4)
-        || ends_escape(b'U', 8)
+        || NUMBERED_ESCAPES.iter().any(ends_escape)
 }
+
+/// The double-quoted escapes that name a character by its code: letter, hex digits.
+const NUMBERED_ESCAPES: [(u8, usize); 3] = [(b'x', 2), (b'u', 4), (b'U', 8)];
 
 impl<'s> Leads<'s> {
     /// The leads written in `range` of `source`, the bytes of a document's scalars.
@@ -303,20 +303,18 @@ impl<'s> Leads<'s> {
 /// characters that are in no literal (the space of `-----BEGIN ` is not looked for).
 fn escape_may_make_a_literal(written: &str) -> bool {
     let bytes = written.as_bytes();
-    memchr::memchr_iter(b'\\', bytes).any(|at| match bytes.get(at + 1) {
-        Some(b'/') => true,
-        Some(&letter @ (b'x' | b'u' | b'U')) => {
-            let digits = match letter {
-                b'x' => 2,
-                b'u' => 4,
-                _ => 8,
-            };
+    memchr::memchr_iter(b'\\', bytes).any(|at| {
+        let next = bytes.get(at + 1).copied();
+        if let Some(&(_, digits)) = NUMBERED_ESCAPES.iter().find(|&&(letter, _)| Some(letter) == next) {
             let code = bytes.get(at + 2..at + 2 + digits).and_then(|hex| std::str::from_utf8(hex).ok());
             let code = code.and_then(|hex| u32::from_str_radix(hex, 16).ok());
-            code.is_none_or(|code| u8::try_from(code).is_ok_and(may_be_in_a_literal))
+            return code.is_none_or(|code| u8::try_from(code).is_ok_and(may_be_in_a_literal));
         }
-        Some(b'\n' | b'\r') => joins_literal_bytes(bytes, at),
-        _ => false,
+        match next {
+            Some(b'/') => true,
+            Some(b'\n' | b'\r') => joins_literal_bytes(bytes, at),
+            _ => false,
+        }
     })
 }
 
