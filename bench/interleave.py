@@ -7,7 +7,14 @@ judges. On a shared machine the speed of the host drifts over seconds; timing al
 one command and then all runs of the next (as hyperfine does) lets that drift into the
 ratio, while interleaving exposes every command to the same conditions.
 
-usage: interleave.py RUNS 'CMD 1' 'CMD 2' ...   (each command a shell-quoted string)
+With `--ratio I/J` (commands numbered from 1, repeatable) it also prints, after the
+command lines, one line per ratio: the median over rounds of command I's wall time divided
+by command J's in the same round. The host drifts within a run of rounds as well (on the
+benchmark VM one binary's median moved by a third between sets of runs); a ratio taken
+within each round cancels what both commands met, which a ratio of the two medians does
+not.
+
+usage: interleave.py RUNS [--ratio I/J]... 'CMD 1' 'CMD 2' ...   (each command a shell-quoted string)
 """
 
 import os
@@ -33,7 +40,15 @@ def main():
     if len(sys.argv) < 3:
         sys.exit(__doc__)
     runs = int(sys.argv[1])
-    commands = [shlex.split(command) for command in sys.argv[2:]]
+    arguments = sys.argv[2:]
+    ratios = []
+    while len(arguments) >= 2 and arguments[0] == "--ratio":
+        numerator, _, denominator = arguments[1].partition("/")
+        ratios.append((int(numerator) - 1, int(denominator) - 1))
+        arguments = arguments[2:]
+    commands = [shlex.split(command) for command in arguments]
+    if any(not (0 <= index < len(commands)) for pair in ratios for index in pair):
+        sys.exit("interleave.py: --ratio names a command that is not given")
     for argv in commands:  # warm-up: binaries and inputs in the page cache
         run_once(argv)
     walls = [[] for _ in commands]
@@ -45,6 +60,9 @@ def main():
             cpus[index].append(cpu)
     for wall, cpu in zip(walls, cpus):
         print("%.4f %.4f" % (statistics.median(wall), statistics.median(cpu)))
+    for numerator, denominator in ratios:
+        per_round = [a / b for a, b in zip(walls[numerator], walls[denominator])]
+        print("%.4f" % statistics.median(per_round))
 
 
 if __name__ == "__main__":

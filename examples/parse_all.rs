@@ -18,6 +18,9 @@ use std::time::Instant;
 use kfpguard::discover::{Found, discover};
 use kfpguard::source::LineIndex;
 use kfpguard::yaml::{Limits, Tree};
+// The CLI's allocator, so that both measure the same one.
+kfpguard::use_kfpguard_allocator!();
+
 const USAGE: &str = "usage: parse_all [-j N] [-q] PATH...";
 
 struct Options {
@@ -84,8 +87,6 @@ fn parse_file(path: &std::path::Path, display: &str) -> Outcome {
 }
 
 fn main() -> ExitCode {
-    // As the CLI does, so that both run on the same allocator settings.
-    kfpguard::allocator::pin_mmap_threshold();
     let options = match parse_args() {
         Ok(options) => options,
         Err(message) => {

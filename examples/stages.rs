@@ -28,6 +28,9 @@ use kfpguard::rules::{self, Emitter};
 use kfpguard::source::SourceFile;
 use kfpguard::yaml::Tree;
 
+// The CLI's allocator, so that the stages add up to what the CLI spends.
+kfpguard::use_kfpguard_allocator!();
+
 const USAGE: &str = "usage: stages [--repeat N] PATH...";
 
 /// The stages, in pipeline order.

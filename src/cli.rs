@@ -133,7 +133,6 @@ pub struct Args {
 
 /// Runs kfpguard with the process's arguments.
 pub fn main() -> ExitCode {
-    crate::allocator::pin_mmap_threshold();
     crate::lint::install_panic_hook();
     let args = match Args::try_parse() {
         Ok(args) => args,

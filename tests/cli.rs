@@ -1018,3 +1018,21 @@ fn unusable_temporary_directory_fails_a_large_run_with_exit_2() {
     assert_eq!(output.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("temporary file") && stderr.contains("no-such-directory"), "{stderr}");
 }
+
+/// The binary runs on jemalloc with kfpguard's setting (src/allocator.rs): the symbol that
+/// carries it must reach jemalloc, which only a run shows (a misnamed or dropped symbol
+/// links fine and is ignored). jemalloc prints its options at exit when asked to.
+#[cfg(all(feature = "jemalloc", not(target_env = "msvc")))]
+#[test]
+fn the_binary_runs_on_jemalloc_with_its_decay_setting() {
+    let output = Command::new(env!("CARGO_BIN_EXE_kfpguard"))
+        .arg("--version")
+        .env("_RJEM_MALLOC_CONF", "stats_print:true")
+        .output()
+        .expect("failed to start kfpguard");
+    assert!(output.status.success());
+    let stats = String::from_utf8_lossy(&output.stderr);
+    let expected = std::str::from_utf8(kfpguard::allocator::JEMALLOC_CONF).unwrap().trim_end_matches('\0');
+    assert!(stats.contains(&format!("Global variable malloc_conf: \"{expected}\"")), "{stats}");
+    assert!(stats.contains("opt.dirty_decay_ms: 300 "), "{stats}");
+}
