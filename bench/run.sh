@@ -5,7 +5,7 @@
 # Usage: bench/run.sh [--files N] [--runs N] [--corpus DIR] [--no-criterion]
 #
 #   --files N       files in the generated corpus (env KFPGUARD_BENCH_FILES, default 100)
-#   --runs N        timed runs per measurement (env KFPGUARD_BENCH_RUNS, default 5)
+#   --runs N        timed runs per measurement (env KFPGUARD_BENCH_RUNS, default 11)
 #   --corpus DIR    the real corpus (env KFPGUARD_BENCH_CORPUS, default ../shared/corpus
 #                   next to the repository); skipped with a message when absent
 #   --no-criterion  skip the in-process render benchmark (env KFPGUARD_BENCH_CRITERION=0)
@@ -28,7 +28,7 @@ set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 FILES="${KFPGUARD_BENCH_FILES:-100}"
-RUNS="${KFPGUARD_BENCH_RUNS:-5}"
+RUNS="${KFPGUARD_BENCH_RUNS:-11}"
 CORPUS="${KFPGUARD_BENCH_CORPUS:-$ROOT/../shared/corpus}"
 CRITERION="${KFPGUARD_BENCH_CRITERION:-1}"
 SINGLE_FIXTURE="$ROOT/fixtures/examples/training-pipeline.yaml"
