@@ -5,6 +5,7 @@
 //! ([`NodeRef`]), so a finding can point at the exact key or value in the file, and a
 //! symbolic `path` made of names (never line numbers) for fingerprints.
 
+use std::borrow::Cow;
 use std::cell::OnceCell;
 use std::sync::Arc;
 
@@ -246,10 +247,19 @@ pub struct Parameter<'t> {
     pub name: NodeRef<'t>,
     pub value: NodeRef<'t>,
     pub kind: ParameterKind,
-    /// Where it is declared: `pipeline`, a component or task name.
-    pub scope: String,
-    /// Symbolic location for fingerprints.
-    pub path: String,
+    /// Where it is declared: `pipeline`, a component or task name (mostly borrowed from the
+    /// file: parameters are read by the thousand and rarely reported).
+    pub scope: Cow<'t, str>,
+    /// Symbolic location of the list or mapping that declares it, shared with its siblings;
+    /// [`Parameter::path`] adds the parameter's name.
+    pub section: Arc<str>,
+}
+
+impl Parameter<'_> {
+    /// Symbolic location for fingerprints, built only for parameters that are reported.
+    pub fn path(&self) -> String {
+        format!("{}.{}", self.section, self.name.as_str().unwrap_or_default())
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

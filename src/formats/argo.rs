@@ -41,7 +41,7 @@
 //! `{{...}}` expressions, or claim WorkflowEventBindings and other kinds (`None`).
 
 use std::borrow::Cow;
-use std::cell::Cell;
+use std::cell::{Cell, LazyCell};
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -290,12 +290,13 @@ impl<'t> Builder<'t> {
             pod_limits: spec.at(&["podResources", "limits"]),
         };
 
-        for (name, parameter) in named(spec.at(&["arguments", "parameters"])) {
-            if kfp_backend && is_kfp_backend_parameter(name.as_str().unwrap_or_default()) {
-                continue;
-            }
-            self.parameter(name, parameter.get("value"), ParameterKind::Default, "workflow", &scope.path, "arguments");
-        }
+        let arguments = named(spec.at(&["arguments", "parameters"]))
+            .filter(|(name, _)| !(kfp_backend && is_kfp_backend_parameter(name.as_str().unwrap_or_default())))
+            .map(|(name, parameter)| (name, parameter.get("value")));
+        let workflow_scope = "workflow".into();
+        self.parameters(arguments, ParameterKind::Default, &workflow_scope, || {
+            [&scope.path, "arguments.parameters"].join(".")
+        });
 
         let templates: Vec<(Cow<'t, str>, String, NodeRef<'t>)> = spec
             .get("templates")
@@ -309,8 +310,7 @@ impl<'t> Builder<'t> {
                 (name, path, template)
             })
             .collect();
-        let template_tasks: Vec<Vec<Task<'t>>> =
-            templates.iter().map(|(_, path, template)| tasks(*template, path)).collect();
+        let template_tasks: Vec<Vec<Task<'t>>> = templates.iter().map(|(_, _, template)| tasks(*template)).collect();
         let callers = callers(&template_tasks);
         let mut workflow = Workflow { pod: pod_index, impl_pod: None };
         for ((name, path, template), template_tasks) in templates.iter().zip(template_tasks.iter()) {
@@ -326,17 +326,18 @@ impl<'t> Builder<'t> {
                 workflow.impl_pod = Some(pod);
             }
             // Tasks and steps that carry their template inline, and their literal arguments.
-            for (task_path, task_name, task) in template_tasks {
+            for task in template_tasks {
                 // The KFP v2 backend's task arguments are its own plumbing (JSON, placeholders).
-                let arguments = if kfp_backend { None } else { task.at(&["arguments", "parameters"]) };
-                for (argument, value) in named(arguments) {
-                    let value = value.get("value");
-                    self.parameter(argument, value, ParameterKind::Argument, task_name, task_path, "arguments");
-                }
-                if let Some(inline) = task.get("inline").filter(|i| i.is_mapping()) {
+                let arguments = if kfp_backend { None } else { task.node.at(&["arguments", "parameters"]) };
+                let arguments = named(arguments).map(|(argument, value)| (argument, value.get("value")));
+                self.parameters(arguments, ParameterKind::Argument, &task.name, || {
+                    task.path(path) + ".arguments.parameters"
+                });
+                if let Some(inline) = task.node.get("inline").filter(|i| i.is_mapping()) {
                     let mut steps = scope.steps.clone();
-                    steps.push(task_name.to_string());
-                    self.template(inline, task_name, &[task_path, "inline"].join("."), steps, &settings, scope);
+                    steps.push(task.name.to_string());
+                    let inline_path = task.path(path) + ".inline";
+                    self.template(inline, &task.name, &inline_path, steps, &settings, scope);
                 }
             }
         }
@@ -347,7 +348,7 @@ impl<'t> Builder<'t> {
     fn template(
         &mut self,
         template: NodeRef<'t>,
-        name: &str,
+        name: &Cow<'t, str>,
         path: &str,
         steps: Vec<String>,
         settings: &WorkflowSettings<'t>,
@@ -355,10 +356,9 @@ impl<'t> Builder<'t> {
     ) -> usize {
         let fields = TemplateFields::of(template);
         let inputs = if scope.kfp_backend { None } else { value(fields.inputs).and_then(|i| i.get("parameters")) };
-        for (parameter, definition) in named(inputs) {
-            let value = definition.get("default").or_else(|| definition.get("value"));
-            self.parameter(parameter, value, ParameterKind::Default, name, path, "inputs");
-        }
+        let inputs = named(inputs)
+            .map(|(parameter, definition)| (parameter, definition.get("default").or_else(|| definition.get("value"))));
+        self.parameters(inputs, ParameterKind::Default, name, || [path, "inputs.parameters"].join("."));
         let defaults = settings.defaults;
         let own_patch = self.patch(value(fields.pod_spec_patch));
         let template_patch = own_patch.or(settings.default_patch);
@@ -544,25 +544,26 @@ impl<'t> Builder<'t> {
         }
     }
 
-    /// Records a parameter with a literal value.
-    fn parameter(
+    /// Records the `(name, value)` parameters of one list that have a literal value; `section`
+    /// builds the list's symbolic location, once, if one has.
+    fn parameters(
         &mut self,
-        name: NodeRef<'t>,
-        value: Option<NodeRef<'t>>,
+        found: impl Iterator<Item = (NodeRef<'t>, Option<NodeRef<'t>>)>,
         kind: ParameterKind,
-        scope: &str,
-        path: &str,
-        section: &str,
+        scope: &Cow<'t, str>,
+        section: impl FnOnce() -> String,
     ) {
-        let Some(value) = value.filter(|v| v.as_str().is_some()) else { return };
-        let parameter_name = name.as_str().unwrap_or_default();
-        self.pipeline.parameters.push(Parameter {
-            name,
-            value,
-            kind,
-            scope: scope.to_string(),
-            path: [path, section, "parameters", parameter_name].join("."),
-        });
+        let section = LazyCell::new(|| Arc::<str>::from(section()));
+        for (name, value) in found {
+            let Some(value) = value.filter(|v| v.as_str().is_some()) else { continue };
+            self.pipeline.parameters.push(Parameter {
+                name,
+                value,
+                kind,
+                scope: scope.clone(),
+                section: Arc::clone(&section),
+            });
+        }
     }
 
     /// Parses a `podSpecPatch` string (JSON or YAML) into its mapping.
@@ -635,11 +636,12 @@ impl<'t> Builder<'t> {
             let Some(suffix) = entry.key.strip_prefix("components-") else { continue };
             let Some(&component) = parsed.get(entry.key.as_str()) else { continue };
             let scope = if suffix == "root" {
-                "pipeline".to_string()
+                Cow::Borrowed("pipeline")
             } else {
-                component.get("executorLabel").and_then(|l| l.as_str()).unwrap_or(suffix).to_string()
+                let label = component.get("executorLabel").and_then(|l| l.as_str());
+                label.map_or_else(|| Cow::Owned(suffix.to_string()), Cow::Borrowed)
             };
-            kfp_v2::read_input_defaults(&mut self.pipeline, component, &scope, &entry.path);
+            kfp_v2::read_input_defaults(&mut self.pipeline, component, scope, &entry.path);
             kfp_v2::read_task_arguments(&mut self.pipeline, component, &entry.path);
         }
     }
@@ -885,32 +887,46 @@ fn overlay<'t>(base: &mut SecurityContext<'t>, top: &SecurityContext<'t>) {
 /// Template name -> names of the DAG tasks and steps that call it, in file order.
 fn callers<'t, 'a>(template_tasks: &'a [Vec<Task<'t>>]) -> HashMap<&'t str, Vec<&'a str>> {
     let mut map: HashMap<&'t str, Vec<&'a str>> = HashMap::new();
-    for (_, task_name, task) in template_tasks.iter().flatten() {
-        let Some(target) = task.get("template").and_then(|t| t.as_str()) else { continue };
+    for task in template_tasks.iter().flatten() {
+        let Some(target) = task.node.get("template").and_then(|t| t.as_str()) else { continue };
         let callers = map.entry(target).or_default();
-        if !callers.contains(&task_name.as_ref()) {
-            callers.push(task_name);
+        if !callers.contains(&task.name.as_ref()) {
+            callers.push(&task.name);
         }
     }
     map
 }
 
-/// A DAG task or step: (symbolic path, name, node).
-type Task<'t> = (String, Cow<'t, str>, NodeRef<'t>);
+/// A DAG task or step.
+struct Task<'t> {
+    name: Cow<'t, str>,
+    node: NodeRef<'t>,
+    /// The index of its parallel group in `steps`; `None` for a DAG task.
+    group: Option<usize>,
+}
+
+impl Task<'_> {
+    /// Its symbolic location in the template at `template_path`, built only where needed
+    /// (literal arguments, inline templates): most tasks have neither.
+    fn path(&self, template_path: &str) -> String {
+        match self.group {
+            None => [template_path, "dag.tasks", &self.name].join("."),
+            Some(group) => format!("{template_path}.steps.{group}.{}", self.name),
+        }
+    }
+}
 
 /// The DAG tasks and steps of a template.
-fn tasks<'t>(template: NodeRef<'t>, path: &str) -> Vec<Task<'t>> {
+fn tasks(template: NodeRef<'_>) -> Vec<Task<'_>> {
     let mut found = Vec::new();
-    for (index, task) in template.at(&["dag", "tasks"]).into_iter().flat_map(|t| t.items()).enumerate() {
-        let name = label(task, index);
-        found.push(([path, "dag.tasks", &name].join("."), name, task));
+    for (index, node) in template.at(&["dag", "tasks"]).into_iter().flat_map(|t| t.items()).enumerate() {
+        found.push(Task { name: label(node, index), node, group: None });
     }
     // `steps` is a list of parallel groups; tolerate a flat list of steps too.
     for (group_index, group) in template.get("steps").into_iter().flat_map(|s| s.items()).enumerate() {
-        let members: Vec<NodeRef<'t>> = if group.is_mapping() { vec![group] } else { group.items().collect() };
-        for (index, step) in members.into_iter().enumerate() {
-            let name = label(step, index);
-            found.push((format!("{path}.steps.{group_index}.{name}"), name, step));
+        let members: Vec<NodeRef<'_>> = if group.is_mapping() { vec![group] } else { group.items().collect() };
+        for (index, node) in members.into_iter().enumerate() {
+            found.push(Task { name: label(node, index), node, group: Some(group_index) });
         }
     }
     found

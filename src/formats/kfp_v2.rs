@@ -6,6 +6,8 @@
 //! `executorLabel` -> executor), never by rebuilding names, and the platform spec is
 //! joined onto the executor it configures.
 
+use std::borrow::Cow;
+use std::cell::LazyCell;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
@@ -230,30 +232,35 @@ pub(crate) fn secret_env_names(config: NodeRef<'_>) -> Vec<NodeRef<'_>> {
 /// Defaults of pipeline and component inputs, and literal task arguments.
 fn read_parameters<'t>(pipeline: &mut Pipeline<'t>, spec: NodeRef<'t>) {
     if let Some(root) = spec.get("root") {
-        read_input_defaults(pipeline, root, "pipeline", "root");
+        read_input_defaults(pipeline, root, "pipeline".into(), "root");
         read_task_arguments(pipeline, root, "root");
     }
     if let Some(components) = spec.get("components") {
         for (key, component) in components.entries() {
             let Some(component_name) = key.as_str() else { continue };
             let path = ["components", component_name].join(".");
-            read_input_defaults(pipeline, component, component_name, &path);
+            read_input_defaults(pipeline, component, component_name.into(), &path);
             read_task_arguments(pipeline, component, &path);
         }
     }
 }
 
-pub(crate) fn read_input_defaults<'t>(pipeline: &mut Pipeline<'t>, component: NodeRef<'t>, scope: &str, path: &str) {
+pub(crate) fn read_input_defaults<'t>(
+    pipeline: &mut Pipeline<'t>,
+    component: NodeRef<'t>,
+    scope: Cow<'t, str>,
+    path: &str,
+) {
     let Some(parameters) = component.at(&["inputDefinitions", "parameters"]) else { return };
+    let section = LazyCell::new(|| Arc::from([path, "inputDefinitions.parameters"].join(".")));
     for (name, definition) in parameters.entries() {
         let Some(value) = definition.get("defaultValue") else { continue };
-        let parameter_name = name.as_str().unwrap_or_default();
         pipeline.parameters.push(Parameter {
             name,
             value,
             kind: ParameterKind::Default,
-            scope: scope.to_string(),
-            path: [path, "inputDefinitions.parameters", parameter_name].join("."),
+            scope: scope.clone(),
+            section: Arc::clone(&section),
         });
     }
 }
@@ -263,18 +270,18 @@ pub(crate) fn read_task_arguments<'t>(pipeline: &mut Pipeline<'t>, component: No
     for (task_key, task) in tasks.entries() {
         let Some(task_name) = task_key.as_str() else { continue };
         let Some(inputs) = task.at(&["inputs", "parameters"]) else { continue };
+        let section = LazyCell::new(|| Arc::from([path, "dag.tasks", task_name, "inputs.parameters"].join(".")));
         for (name, input) in inputs.entries() {
             let value = input
                 .at(&["runtimeValue", "constant"])
                 .or_else(|| input.at(&["runtimeValue", "constantValue", "stringValue"]));
             let Some(value) = value else { continue };
-            let parameter_name = name.as_str().unwrap_or_default();
             pipeline.parameters.push(Parameter {
                 name,
                 value,
                 kind: ParameterKind::Argument,
-                scope: task_name.to_string(),
-                path: [path, "dag.tasks", task_name, "inputs.parameters", parameter_name].join("."),
+                scope: task_name.into(),
+                section: Arc::clone(&section),
             });
         }
     }
@@ -289,14 +296,14 @@ fn read_runtime_config<'t>(pipeline: &mut Pipeline<'t>, runtime_config: NodeRef<
             Some((name, literal?))
         });
     let plain = runtime_config.get("parameterValues").into_iter().flat_map(|map| map.entries());
+    let section: Arc<str> = Arc::from("runtimeConfig");
     for (name, value) in typed.chain(plain) {
-        let parameter_name = name.as_str().unwrap_or_default();
         pipeline.parameters.push(Parameter {
             name,
             value,
             kind: ParameterKind::Default,
-            scope: "pipeline".to_string(),
-            path: format!("runtimeConfig.{parameter_name}"),
+            scope: "pipeline".into(),
+            section: Arc::clone(&section),
         });
     }
 }

@@ -44,6 +44,7 @@
 //! and the `taskRunSpecs` entry of the enclosing top-level task apply to their steps too.
 
 use std::borrow::Cow;
+use std::cell::LazyCell;
 use std::sync::Arc;
 
 use super::{Embedded, k8s};
@@ -129,7 +130,7 @@ pub fn pipeline<'t>(document: NodeRef<'t>, embedded: &'t Embedded, fallback_name
         run: RunSettings::default(),
     };
     let spec = document.get("spec");
-    let own = [name.clone()];
+    let own = [Cow::Owned(name.clone())];
     match (kind, spec) {
         (_, None) => {}
         (Kind::PipelineRun, Some(spec)) => {
@@ -151,13 +152,13 @@ pub fn pipeline<'t>(document: NodeRef<'t>, embedded: &'t Embedded, fallback_name
         (Kind::Pipeline, Some(spec)) => builder.pipeline_spec(spec, "spec", &[], 0),
         (Kind::Task, Some(spec)) => builder.task_spec(spec, "spec", &own),
         (Kind::Condition, Some(spec)) => {
-            builder.defaults(spec.get("params"), &name, "spec", "params");
+            builder.defaults(spec.get("params"), &own[0], "spec", "params");
             if let Some(check) = spec.get("check") {
                 builder.single_container(check, "spec.check", &own, "check");
             }
         }
         (Kind::StepAction, Some(spec)) => {
-            builder.defaults(spec.get("params"), &name, "spec", "params");
+            builder.defaults(spec.get("params"), &own[0], "spec", "params");
             builder.single_container(spec, "spec", &own, &name);
         }
         (Kind::CustomRun, Some(spec)) => {
@@ -221,13 +222,14 @@ impl<'t> Builder<'t> {
     /// Reads what a PipelineRun, TaskRun or CustomRun sets for the tasks it runs: its
     /// parameter values, pod templates and per-task specs.
     fn read_run(&mut self, spec: NodeRef<'t>, label: &str) {
-        for (name, value, parameter_name) in named_values(spec.get("params"), "value") {
+        let section = LazyCell::new(|| Arc::from("spec.params"));
+        for (name, value, _) in named_values(spec.get("params"), "value") {
             self.pipeline.parameters.push(Parameter {
                 name,
                 value,
                 kind: ParameterKind::Default,
-                scope: label.to_string(),
-                path: format!("spec.params.{parameter_name}"),
+                scope: label.to_string().into(),
+                section: Arc::clone(&section),
             });
         }
         let pod_template = spec.get("podTemplate").or_else(|| spec.at(&["taskRunTemplate", "podTemplate"]));
@@ -244,36 +246,44 @@ impl<'t> Builder<'t> {
 
     /// A pipeline spec: its parameter defaults, then every task of `tasks` and `finally`.
     /// `chain` names the tasks it is nested in (empty at the top).
-    fn pipeline_spec(&mut self, spec: NodeRef<'t>, path: &str, chain: &[String], depth: usize) {
+    fn pipeline_spec(&mut self, spec: NodeRef<'t>, path: &str, chain: &[Cow<'t, str>], depth: usize) {
         if depth > MAX_NESTING {
             return;
         }
-        let scope = chain.last().map_or("pipeline", String::as_str);
-        self.defaults(spec.get("params"), scope, path, "params");
+        let scope = chain.last().cloned().unwrap_or(Cow::Borrowed("pipeline"));
+        self.defaults(spec.get("params"), &scope, path, "params");
         for key in ["tasks", "finally"] {
             for (index, task) in spec.get(key).into_iter().flat_map(|list| list.items()).enumerate() {
                 let label = label(task, index);
-                self.pipeline_task(task, &[path, key, &label].join("."), chain, &label, depth);
+                self.pipeline_task(task, &[path, key, &label].join("."), chain, label, depth);
             }
         }
     }
 
     /// One entry of a pipeline's `tasks` or `finally`.
-    fn pipeline_task(&mut self, task: NodeRef<'t>, path: &str, chain: &[String], name: &str, depth: usize) {
-        let mut inner = chain.to_vec();
-        inner.push(name.to_string());
+    fn pipeline_task(
+        &mut self,
+        task: NodeRef<'t>,
+        path: &str,
+        chain: &[Cow<'t, str>],
+        name: Cow<'t, str>,
+        depth: usize,
+    ) {
+        let section = LazyCell::new(|| Arc::from([path, "params"].join(".")));
         for (parameter, value, parameter_name) in named_values(task.get("params"), "value") {
             self.pipeline.parameters.push(Parameter {
                 name: parameter,
                 value,
                 kind: ParameterKind::Argument,
-                scope: name.to_string(),
-                path: [path, "params", parameter_name].join("."),
+                scope: name.clone(),
+                section: Arc::clone(&section),
             });
             if parameter_name == "runtime-config" {
                 self.kfp_runtime_config(value, &[path, "params.runtime-config"].join("."));
             }
         }
+        let mut inner = chain.to_vec();
+        inner.push(name);
         if let Some(task_spec) = task.get("taskSpec") {
             let custom = task_spec.get("apiVersion").is_some() || task_spec.get("kind").is_some();
             if custom {
@@ -292,12 +302,12 @@ impl<'t> Builder<'t> {
 
     /// The body of a custom task: a PipelineLoop's `pipelineSpec`, a KFPTask's `taskSpec`,
     /// and parameter defaults.
-    fn custom_body(&mut self, spec: NodeRef<'t>, path: &str, chain: &[String], depth: usize) {
+    fn custom_body(&mut self, spec: NodeRef<'t>, path: &str, chain: &[Cow<'t, str>], depth: usize) {
         if depth > MAX_NESTING {
             return;
         }
-        let scope = chain.last().map_or("pipeline", String::as_str);
-        self.defaults(spec.get("params"), scope, path, "params");
+        let scope = chain.last().cloned().unwrap_or(Cow::Borrowed("pipeline"));
+        self.defaults(spec.get("params"), &scope, path, "params");
         if let Some(pipeline_spec) = spec.get("pipelineSpec") {
             self.pipeline_spec(pipeline_spec, &[path, "pipelineSpec"].join("."), chain, depth + 1);
         }
@@ -307,15 +317,15 @@ impl<'t> Builder<'t> {
     }
 
     /// A task spec: its parameter defaults, pod, steps and sidecars.
-    fn task_spec(&mut self, spec: NodeRef<'t>, path: &str, chain: &[String]) {
-        let scope = chain.last().map_or("task", String::as_str);
-        self.defaults(spec.get("params"), scope, path, "params");
+    fn task_spec(&mut self, spec: NodeRef<'t>, path: &str, chain: &[Cow<'t, str>]) {
+        let scope = chain.last().cloned().unwrap_or(Cow::Borrowed("task"));
+        self.defaults(spec.get("params"), &scope, path, "params");
         // v1alpha1 Tasks declare their parameters under `inputs`.
-        self.defaults(spec.at(&["inputs", "params"]), scope, path, "inputs.params");
+        self.defaults(spec.at(&["inputs", "params"]), &scope, path, "inputs.params");
         let overrides = self.overrides_for(chain);
         let pod = self.task_pod(spec, chain, overrides);
         let template = spec.get("stepTemplate");
-        let steps: Arc<[String]> = chain.into();
+        let steps = step_names(chain);
         for (key, role) in [("steps", Role::Main), ("sidecars", Role::Sidecar)] {
             for (index, node) in spec.get(key).into_iter().flat_map(|list| list.items()).enumerate() {
                 let step_path = [path, key, &label(node, index)].join(".");
@@ -334,7 +344,7 @@ impl<'t> Builder<'t> {
         node: NodeRef<'t>,
         role: Role,
         path: String,
-        chain: &[String],
+        chain: &[Cow<'t, str>],
         pod: Option<usize>,
         template: Option<NodeRef<'t>>,
     ) -> Container<'t> {
@@ -357,9 +367,9 @@ impl<'t> Builder<'t> {
 
     /// A document that is a single container (Condition `check`, StepAction `spec`).
     /// Unnamed, it is called `name` (`check`, the StepAction's name).
-    fn single_container(&mut self, node: NodeRef<'t>, path: &str, chain: &[String], name: &str) {
+    fn single_container(&mut self, node: NodeRef<'t>, path: &str, chain: &[Cow<'t, str>], name: &str) {
         let mut container = self.read_step(node, Role::Main, path.to_string(), chain, self.run.pod, None);
-        container.steps = chain.into();
+        container.steps = step_names(chain);
         if node.get("name").is_none() {
             container.name = name.into();
         }
@@ -368,7 +378,12 @@ impl<'t> Builder<'t> {
 
     /// The pod settings for a task's containers: its own when it declares volumes or has a
     /// per-task pod template, otherwise the run's pod template (if any).
-    fn task_pod(&mut self, spec: NodeRef<'t>, chain: &[String], overrides: Option<Overrides<'t>>) -> Option<usize> {
+    fn task_pod(
+        &mut self,
+        spec: NodeRef<'t>,
+        chain: &[Cow<'t, str>],
+        overrides: Option<Overrides<'t>>,
+    ) -> Option<usize> {
         let volumes = spec.get("volumes").filter(|v| v.items().next().is_some());
         let task_template = overrides.and_then(|o| o.pod_template).filter(|t| t.is_mapping());
         if volumes.is_none() && task_template.is_none() {
@@ -392,20 +407,21 @@ impl<'t> Builder<'t> {
     }
 
     /// The run-time overrides of the top-level task in `chain`.
-    fn overrides_for(&self, chain: &[String]) -> Option<Overrides<'t>> {
+    fn overrides_for(&self, chain: &[Cow<'t, str>]) -> Option<Overrides<'t>> {
         let top = chain.first()?;
         self.run.task_overrides.iter().find(|(task, _)| task == top).map(|(_, overrides)| *overrides)
     }
 
     /// `params[].default` (or `value`) as parameter defaults of `scope`, at `path.section`.
-    fn defaults(&mut self, params: Option<NodeRef<'t>>, scope: &str, path: &str, section: &str) {
-        for (name, value, parameter_name) in named_values(params, "default") {
+    fn defaults(&mut self, params: Option<NodeRef<'t>>, scope: &Cow<'t, str>, path: &str, section: &str) {
+        let section = LazyCell::new(|| Arc::from([path, section].join(".")));
+        for (name, value, _) in named_values(params, "default") {
             self.pipeline.parameters.push(Parameter {
                 name,
                 value,
                 kind: ParameterKind::Default,
-                scope: scope.to_string(),
-                path: [path, section, parameter_name].join("."),
+                scope: scope.clone(),
+                section: Arc::clone(&section),
             });
         }
     }
@@ -414,18 +430,18 @@ impl<'t> Builder<'t> {
     /// JSON (`{"parameters": {"text": {"stringValue": "hi"}}}`).
     fn kfp_runtime_config(&mut self, value: NodeRef<'t>, path: &str) {
         let Some(tree) = self.embedded.parse(value) else { return };
+        let section = LazyCell::new(|| Arc::from([path, "parameters"].join(".")));
         for root in tree.documents() {
             for (name, typed) in root.get("parameters").into_iter().flat_map(|map| map.entries()) {
                 let literal =
                     typed.get("stringValue").or_else(|| typed.get("intValue")).or_else(|| typed.get("doubleValue"));
                 let Some(literal) = literal.filter(|l| l.as_str().is_some()) else { continue };
-                let parameter_name = name.as_str().unwrap_or_default();
                 self.pipeline.parameters.push(Parameter {
                     name,
                     value: literal,
                     kind: ParameterKind::Default,
-                    scope: "pipeline".to_string(),
-                    path: [path, "parameters", parameter_name].join("."),
+                    scope: "pipeline".into(),
+                    section: Arc::clone(&section),
                 });
             }
         }
@@ -443,12 +459,17 @@ impl<'t> Builder<'t> {
                 let name = body
                     .at(&["metadata", "name"])
                     .and_then(|n| n.as_str())
-                    .map_or_else(|| index.to_string(), str::to_string);
+                    .map_or_else(|| Cow::Owned(index.to_string()), Cow::Borrowed);
                 let path = format!("metadata.annotations.{RESOURCE_TEMPLATES}.{name}.spec");
                 self.custom_body(spec, &path, &[name], 1);
             }
         }
     }
+}
+
+/// The names of the tasks a container runs in, as its findings carry them.
+fn step_names(chain: &[Cow<'_, str>]) -> Arc<[String]> {
+    chain.iter().map(|step| step.to_string()).collect()
 }
 
 /// A list item's `name`, or its index when it has none.

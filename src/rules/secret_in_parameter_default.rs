@@ -62,7 +62,7 @@ fn check(pipeline: &Pipeline<'_>, out: &mut Emitter<'_>) {
             Hit {
                 span: span.clone(),
                 message,
-                field: parameter.path.clone().into(),
+                field: parameter.path().into(),
                 value: text.to_string(),
                 secret: Some(span),
                 ..Hit::default()
