@@ -41,7 +41,7 @@
 //! `{{...}}` expressions, or claim WorkflowEventBindings and other kinds (`None`).
 
 use std::borrow::Cow;
-use std::cell::{Cell, LazyCell};
+use std::cell::{Cell, LazyCell, OnceCell};
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -185,6 +185,10 @@ struct WorkflowSettings<'t> {
     defaults: Option<NodeRef<'t>>,
     /// The parsed `templateDefaults.podSpecPatch`.
     default_patch: Option<NodeRef<'t>>,
+    /// `templateDefaults.container` and `templateDefaults.script`, read once for every
+    /// template's container of that kind.
+    default_container: Option<Container<'t>>,
+    default_script: Option<Container<'t>>,
     /// The pod of templates whose pod-level settings all come from `templateDefaults`.
     defaults_pod: Cell<Option<usize>>,
     /// `spec.podResources.limits`.
@@ -203,11 +207,33 @@ struct Workflow {
 struct TemplateContext<'t, 'w> {
     name: &'w str,
     path: &'w str,
-    steps: Arc<[String]>,
+    /// The steps of the template that created the workflow (for workflows in manifests).
+    outer_steps: &'w [String],
+    /// The DAG tasks and steps that run the template.
+    callers: &'w [&'w str],
+    /// What its containers run in, built by [`TemplateContext::steps`].
+    steps: OnceCell<Arc<[String]>>,
     pod: usize,
     /// Patches in the order Argo applies them (workflow, then template).
     patches: Vec<NodeRef<'t>>,
     pod_limits: Option<NodeRef<'t>>,
+}
+
+impl TemplateContext<'_, '_> {
+    /// The names its containers carry: the outer steps, the template, then its callers.
+    /// Built for the first container: many templates (DAGs, steps, resources) run none.
+    fn steps(&self) -> &Arc<[String]> {
+        self.steps.get_or_init(|| {
+            let mut steps = self.outer_steps.to_vec();
+            steps.push(self.name.to_string());
+            for &caller in self.callers {
+                if !steps.iter().any(|step| step == caller) {
+                    steps.push(caller.to_string());
+                }
+            }
+            steps.into()
+        })
+    }
 }
 
 struct Builder<'t> {
@@ -279,6 +305,10 @@ impl<'t> Builder<'t> {
         }
         let pod_index = self.pipeline.pods.len();
         self.pipeline.pods.push(pod);
+        let default_container = |key| {
+            let default = defaults.and_then(|d| d.get(key)).filter(|d| d.is_mapping())?;
+            Some(k8s::read_container(default, Role::Main, String::new()))
+        };
         let settings = WorkflowSettings {
             pod: pod_index,
             security,
@@ -286,6 +316,8 @@ impl<'t> Builder<'t> {
             patch,
             defaults,
             default_patch: self.patch(defaults.and_then(|d| d.get("podSpecPatch"))),
+            default_container: default_container("container"),
+            default_script: default_container("script"),
             defaults_pod: Cell::new(None),
             pod_limits: spec.at(&["podResources", "limits"]),
         };
@@ -314,14 +346,8 @@ impl<'t> Builder<'t> {
         let callers = callers(&template_tasks);
         let mut workflow = Workflow { pod: pod_index, impl_pod: None };
         for ((name, path, template), template_tasks) in templates.iter().zip(template_tasks.iter()) {
-            let mut steps = scope.steps.clone();
-            steps.push(name.to_string());
-            for &caller in callers.get(name.as_ref()).into_iter().flatten() {
-                if !steps.iter().any(|step| step == caller) {
-                    steps.push(caller.to_string());
-                }
-            }
-            let pod = self.template(*template, name, path, steps, &settings, scope);
+            let template_callers = callers.get(name.as_ref()).map_or(&[][..], Vec::as_slice);
+            let pod = self.template(*template, name, path, template_callers, &settings, scope);
             if name == "system-container-impl" {
                 workflow.impl_pod = Some(pod);
             }
@@ -334,10 +360,8 @@ impl<'t> Builder<'t> {
                     task.path(path) + ".arguments.parameters"
                 });
                 if let Some(inline) = task.node.get("inline").filter(|i| i.is_mapping()) {
-                    let mut steps = scope.steps.clone();
-                    steps.push(task.name.to_string());
                     let inline_path = task.path(path) + ".inline";
-                    self.template(inline, &task.name, &inline_path, steps, &settings, scope);
+                    self.template(inline, &task.name, &inline_path, &[], &settings, scope);
                 }
             }
         }
@@ -345,12 +369,13 @@ impl<'t> Builder<'t> {
     }
 
     /// One template: its pod settings, parameters and containers. Returns its pod's index.
+    /// `callers` name the DAG tasks and steps that run it.
     fn template(
         &mut self,
         template: NodeRef<'t>,
         name: &Cow<'t, str>,
         path: &str,
-        steps: Vec<String>,
+        callers: &[&str],
         settings: &WorkflowSettings<'t>,
         scope: &Scope,
     ) -> usize {
@@ -359,25 +384,30 @@ impl<'t> Builder<'t> {
         let inputs = named(inputs)
             .map(|(parameter, definition)| (parameter, definition.get("default").or_else(|| definition.get("value"))));
         self.parameters(inputs, ParameterKind::Default, name, || [path, "inputs.parameters"].join("."));
-        let defaults = settings.defaults;
         let own_patch = self.patch(value(fields.pod_spec_patch));
         let template_patch = own_patch.or(settings.default_patch);
         let pod = self.template_pod(template, &fields, name, own_patch, settings);
         let context = TemplateContext {
             name,
             path,
-            steps: steps.into(),
+            outer_steps: &scope.steps,
+            callers,
+            steps: OnceCell::new(),
             pod,
             patches: settings.patch.into_iter().chain(template_patch).collect(),
             pod_limits: value(fields.pod_resources).and_then(|r| r.get("limits")).or(settings.pod_limits),
         };
 
-        for (key, field) in [("container", fields.container), ("script", fields.script)] {
+        let kinds = [
+            ("container", fields.container, &settings.default_container),
+            ("script", fields.script, &settings.default_script),
+        ];
+        for (key, field, default) in kinds {
             let Some(Setting { key: key_node, value: node }) = field.filter(|f| f.value.is_mapping()) else { continue };
             let mut container =
                 read_container(node, Role::Main, [path, key].join("."), || name.to_string(), Some(key_node));
-            if let Some(default) = defaults.and_then(|d| d.get(key)).filter(|d| d.is_mapping()) {
-                fill_from_defaults(&mut container, &k8s::read_container(default, Role::Main, String::new()));
+            if let Some(default) = default {
+                fill_from_defaults(&mut container, default);
             }
             if container.image.and_then(|i| i.as_str()).is_some_and(|i| i.contains(PLACEHOLDER_IMAGE)) {
                 continue;
@@ -504,7 +534,7 @@ impl<'t> Builder<'t> {
             container.cpu_limit = container.cpu_limit.or_else(|| Setting::of(limits, "cpu"));
             container.memory_limit = container.memory_limit.or_else(|| Setting::of(limits, "memory"));
         }
-        container.steps = context.steps.clone();
+        container.steps = Arc::clone(context.steps());
         container.pod = Some(context.pod);
         self.pipeline.containers.push(container);
     }
@@ -528,14 +558,14 @@ impl<'t> Builder<'t> {
                     spec,
                     name,
                     &format!("{path}.{spec_path}"),
-                    &context.steps,
+                    context.steps(),
                 );
             } else if scope.depth < MAX_NESTING {
                 let Some((spec, spec_path)) = workflow_spec(document) else { continue };
                 let inner = Scope {
                     label: format!("{kind} {object} in template {}", context.name),
                     path: format!("{path}.{spec_path}"),
-                    steps: context.steps.to_vec(),
+                    steps: context.steps().to_vec(),
                     depth: scope.depth + 1,
                     kfp_backend: false,
                 };

@@ -50,19 +50,22 @@ pub fn pipeline<'t>(document: NodeRef<'t>, platform: Option<NodeRef<'t>>, fallba
     if let Some(executors) = spec.at(&["deploymentSpec", "executors"]) {
         for (label_node, executor) in executors.entries() {
             let Some(label) = label_node.as_str() else { continue };
-            let steps: Arc<[String]> =
-                tasks_by_executor.get(label).into_iter().flatten().map(|step| step.to_string()).collect();
+            let steps: Arc<[String]> = match tasks_by_executor.get(label) {
+                Some(tasks) => tasks.iter().map(|step| step.to_string()).collect(),
+                None => Arc::default(),
+            };
             let config = platform_configs.get(label).copied();
             let pod = config.map(|config| add_platform_config(&mut pipeline, label, config, &steps));
             let secret_env = config.map(secret_env_names).unwrap_or_default();
-            for mut container in executor_containers(label_node, label, executor) {
+            let first = pipeline.containers.len();
+            add_executor_containers(&mut pipeline.containers, label_node, label, executor);
+            for container in &mut pipeline.containers[first..] {
                 container.steps = Arc::clone(&steps);
                 container.pod = pod;
                 // Variables the platform spec fills from Secrets are references, never literals.
                 container
                     .env
                     .extend(secret_env.iter().map(|&name| EnvVar { name, value: EnvValue::Reference("secretAsEnv") }));
-                pipeline.containers.push(container);
             }
         }
     }
@@ -129,24 +132,25 @@ fn by_key(map: NodeRef<'_>) -> HashMap<&str, NodeRef<'_>> {
     map.entries().filter_map(|(key, value)| Some((key.as_str()?, value))).collect()
 }
 
-/// The containers of one executor: `container`, or the worker pools of an old Vertex `customJob`.
-fn executor_containers<'t>(label_node: NodeRef<'t>, label: &str, executor: NodeRef<'t>) -> Vec<Container<'t>> {
+/// Adds the containers of one executor to `containers`: `container`, or the worker pools of
+/// an old Vertex `customJob`.
+fn add_executor_containers<'t>(
+    containers: &mut Vec<Container<'t>>,
+    label_node: NodeRef<'t>,
+    label: &str,
+    executor: NodeRef<'t>,
+) {
     let path = ["deploymentSpec.executors", label].join(".");
     if let Some(spec) = executor.get("container") {
-        return vec![read_container(label, Role::Main, label_node, path, spec, "image")];
+        containers.push(read_container(label, Role::Main, label_node, path, spec, "image"));
+        return;
     }
-    let Some(pools) = executor.at(&["customJob", "customJob", "jobSpec", "workerPoolSpecs"]) else {
-        return Vec::new();
-    };
-    pools
-        .items()
-        .enumerate()
-        .filter_map(|(index, pool)| {
-            let spec = pool.get("containerSpec")?;
-            let path = format!("{path}.customJob.workerPoolSpecs[{index}]");
-            Some(read_container(label, Role::Main, label_node, path, spec, "imageUri"))
-        })
-        .collect()
+    let Some(pools) = executor.at(&["customJob", "customJob", "jobSpec", "workerPoolSpecs"]) else { return };
+    containers.extend(pools.items().enumerate().filter_map(|(index, pool)| {
+        let spec = pool.get("containerSpec")?;
+        let path = format!("{path}.customJob.workerPoolSpecs[{index}]");
+        Some(read_container(label, Role::Main, label_node, path, spec, "imageUri"))
+    }));
 }
 
 /// Reads a container mapping of the IR or the platform spec (same field names).
