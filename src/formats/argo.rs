@@ -325,8 +325,7 @@ impl<'t> Builder<'t> {
         let arguments = named(spec.at(&["arguments", "parameters"]))
             .filter(|(name, _)| !(kfp_backend && is_kfp_backend_parameter(name.as_str().unwrap_or_default())))
             .map(|(name, parameter)| (name, parameter.get("value")));
-        let workflow_scope = "workflow".into();
-        self.parameters(arguments, ParameterKind::Default, &workflow_scope, || {
+        self.parameters(arguments, ParameterKind::Default, "workflow".into(), || {
             [&scope.path, "arguments.parameters"].join(".")
         });
 
@@ -347,7 +346,7 @@ impl<'t> Builder<'t> {
         let mut workflow = Workflow { pod: pod_index, impl_pod: None };
         for ((name, path, template), template_tasks) in templates.iter().zip(template_tasks.iter()) {
             let template_callers = callers.get(name.as_ref()).map_or(&[][..], Vec::as_slice);
-            let pod = self.template(*template, name, path, template_callers, &settings, scope);
+            let pod = self.template(*template, name.clone(), path, template_callers, &settings, scope);
             if name == "system-container-impl" {
                 workflow.impl_pod = Some(pod);
             }
@@ -356,12 +355,12 @@ impl<'t> Builder<'t> {
                 // The KFP v2 backend's task arguments are its own plumbing (JSON, placeholders).
                 let arguments = if kfp_backend { None } else { task.node.at(&["arguments", "parameters"]) };
                 let arguments = named(arguments).map(|(argument, value)| (argument, value.get("value")));
-                self.parameters(arguments, ParameterKind::Argument, &task.name, || {
+                self.parameters(arguments, ParameterKind::Argument, task.name.clone(), || {
                     task.path(path) + ".arguments.parameters"
                 });
                 if let Some(inline) = task.node.get("inline").filter(|i| i.is_mapping()) {
                     let inline_path = task.path(path) + ".inline";
-                    self.template(inline, &task.name, &inline_path, &[], &settings, scope);
+                    self.template(inline, task.name.clone(), &inline_path, &[], &settings, scope);
                 }
             }
         }
@@ -373,7 +372,7 @@ impl<'t> Builder<'t> {
     fn template(
         &mut self,
         template: NodeRef<'t>,
-        name: &Cow<'t, str>,
+        name: Cow<'t, str>,
         path: &str,
         callers: &[&str],
         settings: &WorkflowSettings<'t>,
@@ -383,12 +382,12 @@ impl<'t> Builder<'t> {
         let inputs = if scope.kfp_backend { None } else { value(fields.inputs).and_then(|i| i.get("parameters")) };
         let inputs = named(inputs)
             .map(|(parameter, definition)| (parameter, definition.get("default").or_else(|| definition.get("value"))));
-        self.parameters(inputs, ParameterKind::Default, name, || [path, "inputs.parameters"].join("."));
+        self.parameters(inputs, ParameterKind::Default, name.clone(), || [path, "inputs.parameters"].join("."));
         let own_patch = self.patch(value(fields.pod_spec_patch));
         let template_patch = own_patch.or(settings.default_patch);
-        let pod = self.template_pod(template, &fields, name, own_patch, settings);
+        let pod = self.template_pod(template, &fields, &name, own_patch, settings);
         let context = TemplateContext {
-            name,
+            name: &name,
             path,
             outer_steps: &scope.steps,
             callers,
@@ -580,7 +579,7 @@ impl<'t> Builder<'t> {
         &mut self,
         found: impl Iterator<Item = (NodeRef<'t>, Option<NodeRef<'t>>)>,
         kind: ParameterKind,
-        scope: &Cow<'t, str>,
+        scope: Cow<'t, str>,
         section: impl FnOnce() -> String,
     ) {
         let section = LazyCell::new(|| Arc::<str>::from(section()));
@@ -1340,11 +1339,12 @@ spec:
         arguments: {parameters: [{name: token, value: literal}]}
 ";
         with_pipeline(text, |p| {
-            let got: Vec<(ParameterKind, &str, &str, &str)> = p
-                .unwrap()
-                .parameters
+            let parameters = &p.unwrap().parameters;
+            let paths: Vec<String> = parameters.iter().map(Parameter::path).collect();
+            let got: Vec<(ParameterKind, &str, &str, &str)> = parameters
                 .iter()
-                .map(|q| (q.kind, q.value.as_str().unwrap(), q.scope.as_str(), q.path.as_str()))
+                .zip(&paths)
+                .map(|(q, path)| (q.kind, q.value.as_str().unwrap(), q.scope.as_ref(), path.as_str()))
                 .collect();
             assert_eq!(
                 got,
@@ -1434,7 +1434,7 @@ spec:
             let parameters: Vec<(&str, &str, &str)> = p
                 .parameters
                 .iter()
-                .map(|q| (q.name.as_str().unwrap(), q.value.as_str().unwrap(), q.scope.as_str()))
+                .map(|q| (q.name.as_str().unwrap(), q.value.as_str().unwrap(), q.scope.as_ref()))
                 .collect();
             assert_eq!(parameters, vec![("api_token", "t0k", "exec-train"), ("db_password", "pw", "pipeline")]);
         });

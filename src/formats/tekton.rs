@@ -152,13 +152,13 @@ pub fn pipeline<'t>(document: NodeRef<'t>, embedded: &'t Embedded, fallback_name
         (Kind::Pipeline, Some(spec)) => builder.pipeline_spec(spec, "spec", &[], 0),
         (Kind::Task, Some(spec)) => builder.task_spec(spec, "spec", &own),
         (Kind::Condition, Some(spec)) => {
-            builder.defaults(spec.get("params"), &own[0], "spec", "params");
+            builder.defaults(spec.get("params"), own[0].clone(), "spec", "params");
             if let Some(check) = spec.get("check") {
                 builder.single_container(check, "spec.check", &own, "check");
             }
         }
         (Kind::StepAction, Some(spec)) => {
-            builder.defaults(spec.get("params"), &own[0], "spec", "params");
+            builder.defaults(spec.get("params"), own[0].clone(), "spec", "params");
             builder.single_container(spec, "spec", &own, &name);
         }
         (Kind::CustomRun, Some(spec)) => {
@@ -251,7 +251,7 @@ impl<'t> Builder<'t> {
             return;
         }
         let scope = chain.last().cloned().unwrap_or(Cow::Borrowed("pipeline"));
-        self.defaults(spec.get("params"), &scope, path, "params");
+        self.defaults(spec.get("params"), scope, path, "params");
         for key in ["tasks", "finally"] {
             for (index, task) in spec.get(key).into_iter().flat_map(|list| list.items()).enumerate() {
                 let label = label(task, index);
@@ -307,7 +307,7 @@ impl<'t> Builder<'t> {
             return;
         }
         let scope = chain.last().cloned().unwrap_or(Cow::Borrowed("pipeline"));
-        self.defaults(spec.get("params"), &scope, path, "params");
+        self.defaults(spec.get("params"), scope, path, "params");
         if let Some(pipeline_spec) = spec.get("pipelineSpec") {
             self.pipeline_spec(pipeline_spec, &[path, "pipelineSpec"].join("."), chain, depth + 1);
         }
@@ -319,9 +319,9 @@ impl<'t> Builder<'t> {
     /// A task spec: its parameter defaults, pod, steps and sidecars.
     fn task_spec(&mut self, spec: NodeRef<'t>, path: &str, chain: &[Cow<'t, str>]) {
         let scope = chain.last().cloned().unwrap_or(Cow::Borrowed("task"));
-        self.defaults(spec.get("params"), &scope, path, "params");
+        self.defaults(spec.get("params"), scope.clone(), path, "params");
         // v1alpha1 Tasks declare their parameters under `inputs`.
-        self.defaults(spec.at(&["inputs", "params"]), &scope, path, "inputs.params");
+        self.defaults(spec.at(&["inputs", "params"]), scope, path, "inputs.params");
         let overrides = self.overrides_for(chain);
         let pod = self.task_pod(spec, chain, overrides);
         let template = spec.get("stepTemplate");
@@ -413,7 +413,7 @@ impl<'t> Builder<'t> {
     }
 
     /// `params[].default` (or `value`) as parameter defaults of `scope`, at `path.section`.
-    fn defaults(&mut self, params: Option<NodeRef<'t>>, scope: &Cow<'t, str>, path: &str, section: &str) {
+    fn defaults(&mut self, params: Option<NodeRef<'t>>, scope: Cow<'t, str>, path: &str, section: &str) {
         let section = LazyCell::new(|| Arc::from([path, section].join(".")));
         for (name, value, _) in named_values(params, "default") {
             self.pipeline.parameters.push(Parameter {
@@ -793,11 +793,12 @@ spec:
         steps: [{image: x}]
 ";
         with_pipeline(text, |p| {
-            let got: Vec<(ParameterKind, &str, &str, &str)> = p
-                .unwrap()
-                .parameters
+            let parameters = &p.unwrap().parameters;
+            let paths: Vec<String> = parameters.iter().map(Parameter::path).collect();
+            let got: Vec<(ParameterKind, &str, &str, &str)> = parameters
                 .iter()
-                .map(|q| (q.kind, q.value.as_str().unwrap_or_default(), q.scope.as_str(), q.path.as_str()))
+                .zip(&paths)
+                .map(|(q, path)| (q.kind, q.value.as_str().unwrap_or_default(), q.scope.as_ref(), path.as_str()))
                 .collect();
             assert_eq!(
                 got,
