@@ -292,11 +292,11 @@ fn command_sinks_of(command: &Command, out: &mut Collector<'_>) {
     let short_option = OnceCell::new();
     for (index, word) in args.iter().enumerate() {
         // Neither a flag nor a URL or header: nothing below applies.
-        if !command.may_be_option_or_hold_colon(index) {
+        if !command.may_be_option_or_hold_colon(index) || Some(index) == code_word {
             continue;
         }
         let holds = Holds::of(word.as_str());
-        if Some(index) == code_word || holds.newline {
+        if holds.newline {
             continue;
         }
         let next = args.get(index + 1).filter(|_| Some(index + 1) != code_word);
@@ -372,8 +372,8 @@ fn flag_sinks(
     if short_password_option(program, short_option, args, word, next, out) {
         return;
     }
-    let (flag, attached) = match text.split_once('=') {
-        Some((flag, _)) => (flag, true),
+    let (flag, attached) = match memchr::memchr(b'=', text.as_bytes()) {
+        Some(equals) => (&text[..equals], true),
         None => (text, false),
     };
     let value = || {
@@ -439,9 +439,13 @@ fn flag_sinks(
     }
     // Long flags and single-dash long flags (`-password`); short clusters (`-xzf`) are not names.
     let long = text.starts_with("--") || flag.len() > 3;
+    // Whether there is a value is cheaper to tell than whether the name is secret-like.
+    let has_value = attached || next.is_some_and(|next| !next.as_str().starts_with('-'));
+    if !long || !has_value {
+        return;
+    }
     let name = flag.trim_start_matches('-');
-    if long
-        && (out.accept)(name)
+    if (out.accept)(name)
         && !is_switch_flag(flag)
         && let Some(value) = value()
     {
