@@ -199,23 +199,33 @@ const SHORT_PASSWORD_OPTIONS: &[ShortPasswordOption] = &[
     (&["sqlcmd", "bcp", "zip", "unzip"], 'P', false, None),
 ];
 
-/// Flags whose value is a `KEY=VALUE` pair (or several, comma-separated).
-const KEY_VALUE_FLAGS: &[&str] = &[
-    "--set",
-    "--set-string",
-    "--conf",
-    "--from-literal",
-    "--build-arg",
-    "--env",
-    "--set-env-vars",
-    "--update-env-vars",
-];
+// The lists below are `matches!` rather than slices: they are asked about every flag or
+// command, and a `match` on strings compares the length first.
 
-/// Programs for which `-e KEY=VALUE` sets an environment variable.
-const ENV_FLAG_PROGRAMS: &[&str] = &["docker", "podman", "nerdctl", "kubectl", "oc"];
+/// True for a flag whose value is a `KEY=VALUE` pair (or several, comma-separated).
+fn is_key_value_flag(flag: &str) -> bool {
+    matches!(
+        flag,
+        "--set"
+            | "--set-string"
+            | "--conf"
+            | "--from-literal"
+            | "--build-arg"
+            | "--env"
+            | "--set-env-vars"
+            | "--update-env-vars"
+    )
+}
 
-/// Builtins whose `NAME=VALUE` arguments are assignments.
-const DECLARATION_BUILTINS: &[&str] = &["export", "declare", "typeset", "local", "readonly"];
+/// True for a program for which `-e KEY=VALUE` sets an environment variable.
+fn has_env_flag(program: &str) -> bool {
+    matches!(program, "docker" | "podman" | "nerdctl" | "kubectl" | "oc")
+}
+
+/// True for a builtin whose `NAME=VALUE` arguments are assignments.
+fn is_declaration_builtin(program: &str) -> bool {
+    matches!(program, "export" | "declare" | "typeset" | "local" | "readonly")
+}
 
 /// Gathers sinks, skipping early (before any allocation) those whose name is not wanted.
 struct Collector<'a> {
@@ -279,7 +289,7 @@ fn command_sinks_of(command: &Command, out: &mut Collector<'_>) {
     }
     let Some(program) = command.program() else { return };
     let args = command.args();
-    if DECLARATION_BUILTINS.contains(&program) {
+    if is_declaration_builtin(program) {
         for word in args {
             out.assignment_word(word, || "variable".to_string());
         }
@@ -369,7 +379,8 @@ fn flag_sinks(
     if !text.starts_with('-') || text == "-" || text == "--" {
         return;
     }
-    if short_password_option(program, short_option, args, word, next, out) {
+    // (None of the short options is spelled with two dashes.)
+    if !text.starts_with("--") && short_password_option(program, short_option, args, word, next, out) {
         return;
     }
     let (flag, attached) = match memchr::memchr(b'=', text.as_bytes()) {
@@ -384,8 +395,8 @@ fn flag_sinks(
         }
     };
     // `--set auth.password=X`, `--from-literal=password=X`, `docker run -e TOKEN=X`.
-    let env_flag = flag == "-e" && ENV_FLAG_PROGRAMS.contains(&program);
-    if KEY_VALUE_FLAGS.contains(&flag) || env_flag {
+    let env_flag = flag == "-e" && has_env_flag(program);
+    if is_key_value_flag(flag) || env_flag {
         let Some(value) = value() else { return };
         let mut offset = 0;
         for pair in value.as_str().split(',') {
