@@ -9,6 +9,7 @@
 //! references (placeholders, `$VAR`, `$(…)`, paths) never count.
 
 use std::cell::OnceCell;
+use std::ops::Range;
 use std::sync::LazyLock;
 
 use regex::Regex;
@@ -313,7 +314,7 @@ fn command_sinks_of(command: &Command, out: &mut Collector<'_>) {
         flag_sinks(program, &short_option, args, word, next, out);
         // A URL with a password holds `@` and `://`, a header a colon.
         if holds.at && holds.colon {
-            url_sinks(word, || format!("a URL given to `{program}`"), out);
+            url_sinks(word.as_str(), |range| word.slice(range), || format!("a URL given to `{program}`"), out);
         }
         if holds.colon {
             header_sinks(word, program, out);
@@ -535,9 +536,14 @@ fn user_password(value: &MappedText, separator: char, label: impl FnOnce() -> St
     }
 }
 
-/// Passwords in `scheme://user:password@host` URLs inside `text`.
-fn url_sinks(text: &Word, label: impl Fn() -> String, out: &mut Collector<'_>) {
-    let raw = text.as_str();
+/// Passwords in `scheme://user:password@host` URLs inside `raw`; `slice` maps a range of
+/// `raw` to the file.
+fn url_sinks(
+    raw: &str,
+    slice: impl Fn(Range<usize>) -> MappedText,
+    label: impl Fn() -> String,
+    out: &mut Collector<'_>,
+) {
     // `@` first: a byte search rules out nearly every word before the substring search.
     if !raw.contains('@') || !raw.contains("://") {
         return;
@@ -548,7 +554,7 @@ fn url_sinks(text: &Word, label: impl Fn() -> String, out: &mut Collector<'_>) {
         // GitHub's `https://TOKEN:x-oauth-basic@github.com`: the user is the secret.
         let secret = if password.as_str() == "x-oauth-basic" { user } else { password };
         if !secret.as_str().is_empty() {
-            out.positional(|| format!("the password of {}", label()), || text.slice(secret.range()));
+            out.positional(|| format!("the password of {}", label()), || slice(secret.range()));
         }
     }
 }
@@ -666,12 +672,13 @@ fn python_sinks(source: &PythonSource, out: &mut Collector<'_>) {
         if !url && !header {
             continue;
         }
-        let mapped = Word::from(source.file_text(string));
-        url_sinks(&mapped, || "a URL in Python".to_string(), out);
+        // Mapping the string to the file costs more than the searches: only what is found is.
+        let file_text = |range: Range<usize>| source.file_text(&string.slice(range));
+        url_sinks(text, file_text, || "a URL in Python".to_string(), out);
         if let Some(regex) = AUTHORIZATION.as_ref().filter(|_| header) {
             for captures in regex.captures_iter(text) {
                 if let Some(value) = captures.name("value") {
-                    out.positional(|| "an `Authorization` header in Python".into(), || mapped.slice(value.range()));
+                    out.positional(|| "an `Authorization` header in Python".into(), || file_text(value.range()));
                 }
             }
         }
