@@ -812,6 +812,16 @@ mod tests {
     }
 
     #[test]
+    fn authorization_is_found_in_any_case() {
+        for text in ["Authorization: Bearer x", "-H 'proxy-AUTHORIZATION: x'", "authorization"] {
+            assert!(mentions_authorization(text), "{text}");
+        }
+        for text in ["zip", "authorisation", "uthorization", "Authorizatio", "{\"a\": \"z\"}"] {
+            assert!(!mentions_authorization(text), "{text}");
+        }
+    }
+
+    #[test]
     fn python_credentials_are_found() {
         let source = "import boto3, psycopg2\n\
 s3 = boto3.client('s3', aws_secret_access_key='S3cr3tKey123')\n\
