@@ -6,7 +6,7 @@
 //! symbolic `path` made of names (never line numbers) for fingerprints.
 
 use std::borrow::Cow;
-use std::cell::OnceCell;
+use std::cell::{LazyCell, OnceCell};
 use std::sync::Arc;
 
 use crate::analysis::Code;
@@ -61,6 +61,23 @@ pub struct Pipeline<'t> {
 }
 
 impl<'t> Pipeline<'t> {
+    /// Records the `(name, value)` parameters of one list or mapping, all declared in
+    /// `scope`. `section` builds the list's symbolic location once, and only if the list
+    /// yields a parameter: parameters are read by the thousand, and their siblings share it.
+    pub fn add_parameters(
+        &mut self,
+        found: impl IntoIterator<Item = (NodeRef<'t>, NodeRef<'t>)>,
+        kind: ParameterKind,
+        scope: Cow<'t, str>,
+        section: impl FnOnce() -> String,
+    ) {
+        let section = LazyCell::new(|| Arc::<str>::from(section()));
+        for (name, value) in found {
+            let section = Arc::clone(&section);
+            self.parameters.push(Parameter { name, value, kind, scope: scope.clone(), section });
+        }
+    }
+
     pub fn pod_of(&self, container: &Container<'t>) -> Option<&PodSettings<'t>> {
         container.pod.and_then(|index| self.pods.get(index))
     }

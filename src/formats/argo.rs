@@ -41,14 +41,13 @@
 //! `{{...}}` expressions, or claim WorkflowEventBindings and other kinds (`None`).
 
 use std::borrow::Cow;
-use std::cell::{Cell, LazyCell, OnceCell};
+use std::cell::{Cell, OnceCell};
 use std::collections::HashMap;
 use std::sync::Arc;
 
 use super::{Embedded, k8s, kfp_v2, kubernetes};
 use crate::model::{
-    Container, EnvValue, EnvVar, Format, Parameter, ParameterKind, Pipeline, PodSettings, Role, SecurityContext,
-    Setting,
+    Container, EnvValue, EnvVar, Format, ParameterKind, Pipeline, PodSettings, Role, SecurityContext, Setting,
 };
 use crate::yaml::NodeRef;
 
@@ -324,8 +323,8 @@ impl<'t> Builder<'t> {
 
         let arguments = named(spec.at(&["arguments", "parameters"]))
             .filter(|(name, _)| !(kfp_backend && is_kfp_backend_parameter(name.as_str().unwrap_or_default())))
-            .map(|(name, parameter)| (name, parameter.get("value")));
-        self.parameters(arguments, ParameterKind::Default, "workflow".into(), || {
+            .filter_map(|(name, parameter)| Some((name, literal(parameter.get("value"))?)));
+        self.pipeline.add_parameters(arguments, ParameterKind::Default, "workflow".into(), || {
             [&scope.path, "arguments.parameters"].join(".")
         });
 
@@ -354,8 +353,9 @@ impl<'t> Builder<'t> {
             for task in template_tasks {
                 // The KFP v2 backend's task arguments are its own plumbing (JSON, placeholders).
                 let arguments = if kfp_backend { None } else { task.node.at(&["arguments", "parameters"]) };
-                let arguments = named(arguments).map(|(argument, value)| (argument, value.get("value")));
-                self.parameters(arguments, ParameterKind::Argument, task.name.clone(), || {
+                let arguments =
+                    named(arguments).filter_map(|(argument, value)| Some((argument, literal(value.get("value"))?)));
+                self.pipeline.add_parameters(arguments, ParameterKind::Argument, task.name.clone(), || {
                     task.path(path) + ".arguments.parameters"
                 });
                 if let Some(inline) = task.node.get("inline").filter(|i| i.is_mapping()) {
@@ -380,9 +380,11 @@ impl<'t> Builder<'t> {
     ) -> usize {
         let fields = TemplateFields::of(template);
         let inputs = if scope.kfp_backend { None } else { value(fields.inputs).and_then(|i| i.get("parameters")) };
-        let inputs = named(inputs)
-            .map(|(parameter, definition)| (parameter, definition.get("default").or_else(|| definition.get("value"))));
-        self.parameters(inputs, ParameterKind::Default, name.clone(), || [path, "inputs.parameters"].join("."));
+        let inputs = named(inputs).filter_map(|(parameter, definition)| {
+            Some((parameter, literal(definition.get("default").or_else(|| definition.get("value")))?))
+        });
+        self.pipeline
+            .add_parameters(inputs, ParameterKind::Default, name.clone(), || [path, "inputs.parameters"].join("."));
         let own_patch = self.patch(value(fields.pod_spec_patch));
         let template_patch = own_patch.or(settings.default_patch);
         let pod = self.template_pod(template, &fields, &name, own_patch, settings);
@@ -570,28 +572,6 @@ impl<'t> Builder<'t> {
                 };
                 self.workflow(spec, &inner);
             }
-        }
-    }
-
-    /// Records the `(name, value)` parameters of one list that have a literal value; `section`
-    /// builds the list's symbolic location, once, if one has.
-    fn parameters(
-        &mut self,
-        found: impl Iterator<Item = (NodeRef<'t>, Option<NodeRef<'t>>)>,
-        kind: ParameterKind,
-        scope: Cow<'t, str>,
-        section: impl FnOnce() -> String,
-    ) {
-        let section = LazyCell::new(|| Arc::<str>::from(section()));
-        for (name, value) in found {
-            let Some(value) = value.filter(|v| v.as_str().is_some()) else { continue };
-            self.pipeline.parameters.push(Parameter {
-                name,
-                value,
-                kind,
-                scope: scope.clone(),
-                section: Arc::clone(&section),
-            });
         }
     }
 
@@ -961,6 +941,11 @@ fn tasks(template: NodeRef<'_>) -> Vec<Task<'_>> {
     found
 }
 
+/// A parameter's value when it is a literal (a string scalar), the only kind rules read.
+fn literal(value: Option<NodeRef<'_>>) -> Option<NodeRef<'_>> {
+    value.filter(|value| value.as_str().is_some())
+}
+
 /// The `name`d entries of a parameter list.
 fn named<'t>(list: Option<NodeRef<'t>>) -> impl Iterator<Item = (NodeRef<'t>, NodeRef<'t>)> {
     list.into_iter()
@@ -985,6 +970,7 @@ fn is_placeholder(text: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::Parameter;
     use crate::yaml::{Limits, Tree};
 
     fn with_pipeline(text: &str, check: impl FnOnce(Option<&Pipeline<'_>>)) {

@@ -7,13 +7,11 @@
 //! joined onto the executor it configures.
 
 use std::borrow::Cow;
-use std::cell::LazyCell;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use crate::model::{
-    Container, EnvValue, EnvVar, Format, Parameter, ParameterKind, Pipeline, PodSettings, Role, SecurityContext,
-    Setting,
+    Container, EnvValue, EnvVar, Format, ParameterKind, Pipeline, PodSettings, Role, SecurityContext, Setting,
 };
 use crate::yaml::NodeRef;
 
@@ -256,17 +254,9 @@ pub(crate) fn read_input_defaults<'t>(
     path: &str,
 ) {
     let Some(parameters) = component.at(&["inputDefinitions", "parameters"]) else { return };
-    let section = LazyCell::new(|| Arc::from([path, "inputDefinitions.parameters"].join(".")));
-    for (name, definition) in parameters.entries() {
-        let Some(value) = definition.get("defaultValue") else { continue };
-        pipeline.parameters.push(Parameter {
-            name,
-            value,
-            kind: ParameterKind::Default,
-            scope: scope.clone(),
-            section: Arc::clone(&section),
-        });
-    }
+    let defaults = parameters.entries().filter_map(|(name, definition)| Some((name, definition.get("defaultValue")?)));
+    pipeline
+        .add_parameters(defaults, ParameterKind::Default, scope, || [path, "inputDefinitions.parameters"].join("."));
 }
 
 pub(crate) fn read_task_arguments<'t>(pipeline: &mut Pipeline<'t>, component: NodeRef<'t>, path: &str) {
@@ -274,20 +264,15 @@ pub(crate) fn read_task_arguments<'t>(pipeline: &mut Pipeline<'t>, component: No
     for (task_key, task) in tasks.entries() {
         let Some(task_name) = task_key.as_str() else { continue };
         let Some(inputs) = task.at(&["inputs", "parameters"]) else { continue };
-        let section = LazyCell::new(|| Arc::from([path, "dag.tasks", task_name, "inputs.parameters"].join(".")));
-        for (name, input) in inputs.entries() {
+        let constants = inputs.entries().filter_map(|(name, input)| {
             let value = input
                 .at(&["runtimeValue", "constant"])
                 .or_else(|| input.at(&["runtimeValue", "constantValue", "stringValue"]));
-            let Some(value) = value else { continue };
-            pipeline.parameters.push(Parameter {
-                name,
-                value,
-                kind: ParameterKind::Argument,
-                scope: task_name.into(),
-                section: Arc::clone(&section),
-            });
-        }
+            Some((name, value?))
+        });
+        pipeline.add_parameters(constants, ParameterKind::Argument, task_name.into(), || {
+            [path, "dag.tasks", task_name, "inputs.parameters"].join(".")
+        });
     }
 }
 
@@ -300,14 +285,6 @@ fn read_runtime_config<'t>(pipeline: &mut Pipeline<'t>, runtime_config: NodeRef<
             Some((name, literal?))
         });
     let plain = runtime_config.get("parameterValues").into_iter().flat_map(|map| map.entries());
-    let section: Arc<str> = Arc::from("runtimeConfig");
-    for (name, value) in typed.chain(plain) {
-        pipeline.parameters.push(Parameter {
-            name,
-            value,
-            kind: ParameterKind::Default,
-            scope: "pipeline".into(),
-            section: Arc::clone(&section),
-        });
-    }
+    pipeline
+        .add_parameters(typed.chain(plain), ParameterKind::Default, "pipeline".into(), || "runtimeConfig".to_string());
 }

@@ -44,13 +44,10 @@
 //! and the `taskRunSpecs` entry of the enclosing top-level task apply to their steps too.
 
 use std::borrow::Cow;
-use std::cell::LazyCell;
 use std::sync::Arc;
 
 use super::{Embedded, k8s};
-use crate::model::{
-    Container, EnvVar, Format, Parameter, ParameterKind, Pipeline, PodSettings, Role, SecurityContext, Setting,
-};
+use crate::model::{Container, EnvVar, Format, ParameterKind, Pipeline, PodSettings, Role, SecurityContext, Setting};
 use crate::yaml::NodeRef;
 
 /// The core Tekton API versions.
@@ -222,16 +219,9 @@ impl<'t> Builder<'t> {
     /// Reads what a PipelineRun, TaskRun or CustomRun sets for the tasks it runs: its
     /// parameter values, pod templates and per-task specs.
     fn read_run(&mut self, spec: NodeRef<'t>, label: &str) {
-        let section = LazyCell::new(|| Arc::from("spec.params"));
-        for (name, value, _) in named_values(spec.get("params"), "value") {
-            self.pipeline.parameters.push(Parameter {
-                name,
-                value,
-                kind: ParameterKind::Default,
-                scope: label.to_string().into(),
-                section: Arc::clone(&section),
-            });
-        }
+        let values = named_values(spec.get("params"), "value");
+        self.pipeline
+            .add_parameters(values, ParameterKind::Default, label.to_string().into(), || "spec.params".to_string());
         let pod_template = spec.get("podTemplate").or_else(|| spec.at(&["taskRunTemplate", "podTemplate"]));
         if let Some(template) = pod_template.filter(|t| t.is_mapping()) {
             self.run.pod_template = Some(template);
@@ -269,18 +259,12 @@ impl<'t> Builder<'t> {
         name: Cow<'t, str>,
         depth: usize,
     ) {
-        let section = LazyCell::new(|| Arc::from([path, "params"].join(".")));
-        for (parameter, value, parameter_name) in named_values(task.get("params"), "value") {
-            self.pipeline.parameters.push(Parameter {
-                name: parameter,
-                value,
-                kind: ParameterKind::Argument,
-                scope: name.clone(),
-                section: Arc::clone(&section),
-            });
-            if parameter_name == "runtime-config" {
-                self.kfp_runtime_config(value, &[path, "params.runtime-config"].join("."));
-            }
+        let arguments = named_values(task.get("params"), "value");
+        let runtime_config = arguments.iter().filter(|(parameter, _)| parameter.as_str() == Some("runtime-config"));
+        let runtime_configs: Vec<NodeRef<'t>> = runtime_config.map(|&(_, value)| value).collect();
+        self.pipeline.add_parameters(arguments, ParameterKind::Argument, name.clone(), || [path, "params"].join("."));
+        for value in runtime_configs {
+            self.kfp_runtime_config(value, &[path, "params.runtime-config"].join("."));
         }
         let mut inner = chain.to_vec();
         inner.push(name);
@@ -414,37 +398,24 @@ impl<'t> Builder<'t> {
 
     /// `params[].default` (or `value`) as parameter defaults of `scope`, at `path.section`.
     fn defaults(&mut self, params: Option<NodeRef<'t>>, scope: Cow<'t, str>, path: &str, section: &str) {
-        let section = LazyCell::new(|| Arc::from([path, section].join(".")));
-        for (name, value, _) in named_values(params, "default") {
-            self.pipeline.parameters.push(Parameter {
-                name,
-                value,
-                kind: ParameterKind::Default,
-                scope: scope.clone(),
-                section: Arc::clone(&section),
-            });
-        }
+        let defaults = named_values(params, "default");
+        self.pipeline.add_parameters(defaults, ParameterKind::Default, scope, || [path, section].join("."));
     }
 
     /// The KFP v2 Tekton backend's `runtime-config` parameter: the run's parameter values as
     /// JSON (`{"parameters": {"text": {"stringValue": "hi"}}}`).
     fn kfp_runtime_config(&mut self, value: NodeRef<'t>, path: &str) {
         let Some(tree) = self.embedded.parse(value) else { return };
-        let section = LazyCell::new(|| Arc::from([path, "parameters"].join(".")));
-        for root in tree.documents() {
-            for (name, typed) in root.get("parameters").into_iter().flat_map(|map| map.entries()) {
-                let literal =
-                    typed.get("stringValue").or_else(|| typed.get("intValue")).or_else(|| typed.get("doubleValue"));
-                let Some(literal) = literal.filter(|l| l.as_str().is_some()) else { continue };
-                self.pipeline.parameters.push(Parameter {
-                    name,
-                    value: literal,
-                    kind: ParameterKind::Default,
-                    scope: "pipeline".into(),
-                    section: Arc::clone(&section),
-                });
-            }
-        }
+        let literals =
+            tree.documents().flat_map(|root| root.get("parameters")).flat_map(|map| map.entries()).filter_map(
+                |(name, typed)| {
+                    let literal =
+                        typed.get("stringValue").or_else(|| typed.get("intValue")).or_else(|| typed.get("doubleValue"));
+                    Some((name, literal.filter(|l| l.as_str().is_some())?))
+                },
+            );
+        self.pipeline
+            .add_parameters(literals, ParameterKind::Default, "pipeline".into(), || [path, "parameters"].join("."));
     }
 
     /// Custom-task bodies kfp-tekton stores as JSON in the `tekton.dev/resource_templates`
@@ -477,15 +448,14 @@ fn label(node: NodeRef<'_>, index: usize) -> Cow<'_, str> {
     node.get("name").and_then(|n| n.as_str()).map_or_else(|| Cow::Owned(index.to_string()), Cow::Borrowed)
 }
 
-/// `(name node, value node, name)` of each `{name, <key>: <scalar>}` entry of a params list.
-fn named_values<'t>(params: Option<NodeRef<'t>>, key: &str) -> Vec<(NodeRef<'t>, NodeRef<'t>, &'t str)> {
+/// `(name node, value node)` of each `{name: <string>, <key>: <scalar>}` entry of a params list.
+fn named_values<'t>(params: Option<NodeRef<'t>>, key: &str) -> Vec<(NodeRef<'t>, NodeRef<'t>)> {
     params
         .into_iter()
         .flat_map(|list| list.items())
         .filter_map(|entry| {
-            let name = entry.get("name")?;
-            let value = entry.get(key).filter(|v| v.as_str().is_some())?;
-            Some((name, value, name.as_str()?))
+            let name = entry.get("name").filter(|name| name.as_str().is_some())?;
+            Some((name, entry.get(key).filter(|v| v.as_str().is_some())?))
         })
         .collect()
 }
@@ -560,6 +530,7 @@ fn apply_overrides<'t>(container: &mut Container<'t>, specs: Option<NodeRef<'t>>
 mod tests {
     use super::*;
     use crate::model::EnvValue;
+    use crate::model::Parameter;
     use crate::yaml::{Limits, Tree};
 
     fn parse(text: &str) -> Tree {
