@@ -91,7 +91,9 @@ impl<'a> ImageRef<'a> {
     /// Parses an image reference; `None` for empty or templated ones (decided at run time).
     pub fn parse(image: &'a str) -> Option<Self> {
         let image = image.trim();
-        let templated = image.contains("{{") || image.contains('$') || image.contains("{…}");
+        // Looked for by `char` (a `&str` needle builds a searcher on every call, and images
+        // are parsed by the thousand); most images hold no `{`.
+        let templated = image.contains('$') || (image.contains('{') && (image.contains("{{") || image.contains("{…}")));
         if image.is_empty() || templated || image.contains(char::is_whitespace) {
             return None;
         }
@@ -121,19 +123,30 @@ impl<'a> ImageRef<'a> {
 
 /// Every container's image with its text, each image node once.
 fn images<'p, 't>(pipeline: &'p Pipeline<'t>) -> Vec<(&'p Container<'t>, crate::yaml::NodeRef<'t>, &'t str)> {
-    let mut seen = std::collections::HashSet::new();
-    let mut found = Vec::new();
-    for container in &pipeline.containers {
-        let Some(node) = container.image else { continue };
-        let Some(text) = node.as_str() else { continue };
-        // An image inherited by several containers (a Tekton stepTemplate) is one finding.
-        // Keyed on the node itself (its tree and its id there): its file position would
-        // build the file map of every embedded tree holding an image.
-        if seen.insert((std::ptr::from_ref(node.tree()), node.id())) {
-            found.push((container, node, text));
-        }
+    let found: Vec<_> = pipeline
+        .containers
+        .iter()
+        .filter_map(|container| {
+            let node = container.image?;
+            Some((container, node, node.as_str()?))
+        })
+        .collect();
+    // An image inherited by several containers (a Tekton stepTemplate, a YAML alias) is one
+    // finding, for the first of them. Keyed on the node itself (its tree and its id there):
+    // its file position would build the file map of every embedded tree holding an image.
+    // Sorted rather than hashed: cheaper for the handful of containers most pipelines have.
+    let mut firsts: Vec<_> = found
+        .iter()
+        .enumerate()
+        .map(|(index, (_, node, _))| (std::ptr::from_ref(node.tree()), node.id(), index))
+        .collect();
+    firsts.sort_unstable();
+    firsts.dedup_by_key(|(tree, id, _)| (*tree, *id));
+    if firsts.len() == found.len() {
+        return found;
     }
-    found
+    firsts.sort_unstable_by_key(|&(_, _, index)| index);
+    firsts.into_iter().map(|(_, _, index)| found[index]).collect()
 }
 
 fn emit(
