@@ -23,7 +23,7 @@ use kfpguard::policy::Policy;
 use kfpguard::render::Renderer;
 use kfpguard::render::json::Json;
 use kfpguard::render::sarif::Sarif;
-use kfpguard::report::{FileOutcome, FileResult, PipelineInfo, Report, ReportBuilder, ReportedFinding, snippet};
+use kfpguard::report::{FileOutcome, FileResult, PipelineInfo, Report, ReportBuilder, ReportedFinding};
 use kfpguard::rules::{self, Emitter};
 use kfpguard::source::SourceFile;
 use kfpguard::yaml::Tree;
@@ -125,20 +125,7 @@ fn lint(path: &Path, display: &str, options: &LintOptions, clock: &mut Clock) ->
         }
         findings
     });
-    result.findings = clock.time(4, || {
-        let secrets = kfpguard::lint::secret_ranges(&file.text, &findings);
-        let path: std::sync::Arc<str> = display.into();
-        findings
-            .into_iter()
-            .map(|finding| ReportedFinding {
-                path: std::sync::Arc::clone(&path),
-                region: file.region(finding.span.clone()),
-                related: finding.related.iter().map(|r| (file.region(r.span.clone()), r.message.clone())).collect(),
-                snippet: Some(snippet(&file, finding.span.clone(), &secrets)),
-                finding,
-            })
-            .collect()
-    });
+    result.findings = clock.time(4, || kfpguard::lint::place(&file, findings, true));
     result.outcome = FileOutcome::Linted { documents: recognized.documents };
     result
 }

@@ -177,20 +177,37 @@ fn lint_source(
             containers: pipeline.containers.len(),
         });
     }
-    let path: Arc<str> = Arc::from(file.display_path.as_str());
-    let secrets = if options.snippets { secret_ranges(&file.text, &findings) } else { Vec::new() };
-    result.findings = findings
-        .into_iter()
-        .map(|finding| ReportedFinding {
-            path: Arc::clone(&path),
-            region: file.region(finding.span.clone()),
-            related: finding.related.iter().map(|r| (file.region(r.span.clone()), r.message.clone())).collect(),
-            snippet: options.snippets.then(|| snippet(file, finding.span.clone(), &secrets)),
-            finding,
-        })
-        .collect();
+    result.findings = place(file, findings, options.snippets);
     result.outcome = FileOutcome::Linted { documents: recognized.documents };
     Ok(())
+}
+
+/// Places a file's findings: their regions and those of their related locations, all found
+/// in one pass over the text, and a snippet with secrets masked for each if `snippets`.
+pub fn place(file: &SourceFile, findings: Vec<Finding>, snippets: bool) -> Vec<ReportedFinding> {
+    let path: Arc<str> = Arc::from(file.display_path.as_str());
+    let secrets = if snippets { secret_ranges(&file.text, &findings) } else { Vec::new() };
+    // Each finding's span, then its related ones: taken back in the same order below.
+    let spans: Vec<Range<usize>> = findings
+        .iter()
+        .flat_map(|finding| std::iter::once(&finding.span).chain(finding.related.iter().map(|r| &r.span)))
+        .cloned()
+        .collect();
+    let mut regions = file.regions(&spans).into_iter();
+    findings
+        .into_iter()
+        .map_while(|finding| {
+            let region = regions.next()?;
+            let related = finding.related.iter().zip(regions.by_ref());
+            Some(ReportedFinding {
+                path: Arc::clone(&path),
+                region,
+                related: related.map(|(related, region)| (region, related.message.clone())).collect(),
+                snippet: snippets.then(|| snippet(file, finding.span.clone(), &secrets)),
+                finding,
+            })
+        })
+        .collect()
 }
 
 /// Every byte range of `text` holding a secret some finding reported: the reported range

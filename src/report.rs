@@ -283,17 +283,18 @@ const MAX_SNIPPET_LINE: usize = 240;
 pub fn snippet(file: &SourceFile, span: Range<usize>, secrets: &[Range<usize>]) -> Snippet {
     let text = &file.text;
     let start = span.start.min(text.len());
+    let lines = file.lines();
     let region = file.region(span.clone());
     // The span's own lines (at most 3), plus one line of context on each side.
     let first_line = region.start.line.saturating_sub(1).max(1);
     let last_span_line = region.end.line.min(region.start.line + 2);
-    let last_line = (last_span_line + 1).min(file.lines.line_count());
-    let from = file.lines.line_range(text, first_line).start;
-    let to = file.lines.line_range(text, last_line).end.max(from);
+    let last_line = (last_span_line + 1).min(lines.line_count());
+    let from = lines.line_range(text, first_line).start;
+    let to = lines.line_range(text, last_line).end.max(from);
     let mut shown = String::with_capacity((to - from).min(4 * MAX_SNIPPET_LINE));
     let mut relative_span = 0..0;
     for line in first_line..=last_line {
-        let range = file.lines.line_range(text, line);
+        let range = lines.line_range(text, line);
         let (mut clip_from, mut clip_to) = (range.start, range.end);
         if range.len() > MAX_SNIPPET_LINE {
             let anchor = if (range.start..=range.end).contains(&start) { start } else { range.start };

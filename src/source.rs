@@ -1,9 +1,11 @@
-//! Source files and the one conversion from byte offsets to 1-based line/column.
+//! Source files and the conversion from byte offsets to 1-based line/column.
 //!
 //! Everything else in kfpguard keeps positions as byte offsets into the file
-//! ([`std::ops::Range<usize>`]); only [`LineIndex`] turns them into lines and
-//! columns, when a finding is reported.
+//! ([`std::ops::Range<usize>`]); only this module turns them into lines and columns, when a
+//! finding is reported: all of a file's findings at once with [`SourceFile::regions`], one
+//! pass over the text, or one at a time through a [`LineIndex`].
 
+use std::cell::OnceCell;
 use std::ops::Range;
 use std::path::PathBuf;
 
@@ -15,20 +17,35 @@ pub struct SourceFile {
     /// The path shown to users and written into reports (relative, `/`-separated).
     pub display_path: String,
     pub text: String,
-    pub lines: LineIndex,
+    /// Built on first use: placing findings ([`SourceFile::regions`]) does without it; only
+    /// snippets and single lookups need it.
+    lines: OnceCell<LineIndex>,
 }
 
 impl SourceFile {
     pub fn new(path: PathBuf, display_path: String, text: String) -> Self {
-        let lines = LineIndex::new(&text);
-        Self { path, display_path, text, lines }
+        Self { path, display_path, text, lines: OnceCell::new() }
+    }
+
+    /// The start of every line.
+    pub fn lines(&self) -> &LineIndex {
+        self.lines.get_or_init(|| LineIndex::new(&self.text))
     }
 
     /// 1-based start and end positions of `range` in this file.
     pub fn region(&self, range: Range<usize>) -> Region {
-        let start = self.lines.position(&self.text, range.start);
-        let end = self.lines.position(&self.text, range.end.max(range.start));
+        let start = self.lines().position(&self.text, range.start);
+        let end = self.lines().position(&self.text, range.end.max(range.start));
         Region { start, end }
+    }
+
+    /// What [`SourceFile::region`] gives for each of `spans`, in one pass over the text up
+    /// to the last of them: lines are counted between consecutive offsets, a few vector
+    /// instructions per 16 bytes, instead of indexing every line start of the file.
+    pub fn regions(&self, spans: &[Range<usize>]) -> Vec<Region> {
+        let offsets: Vec<usize> = spans.iter().flat_map(|span| [span.start, span.end.max(span.start)]).collect();
+        let positions = positions(&self.text, &offsets);
+        positions.chunks_exact(2).map(|pair| Region { start: pair[0], end: pair[1] }).collect()
     }
 }
 
@@ -61,11 +78,8 @@ impl LineIndex {
         if memchr::memchr(b'\r', bytes).is_none() {
             starts.extend(memchr::memchr_iter(b'\n', bytes).map(|index| index + 1));
         } else {
-            for index in memchr::memchr2_iter(b'\n', b'\r', bytes) {
-                if bytes[index] == b'\n' || bytes.get(index + 1) != Some(&b'\n') {
-                    starts.push(index + 1);
-                }
-            }
+            let breaks = memchr::memchr2_iter(b'\n', b'\r', bytes).filter(|&index| ends_line(bytes, index));
+            starts.extend(breaks.map(|index| index + 1));
         }
         Self { starts }
     }
@@ -73,10 +87,7 @@ impl LineIndex {
     /// The 1-based position of byte `offset` of `text` (clamped to the text, and moved
     /// back to a character boundary).
     pub fn position(&self, text: &str, offset: usize) -> Position {
-        let mut offset = offset.min(text.len());
-        while !text.is_char_boundary(offset) {
-            offset -= 1;
-        }
+        let offset = clamp(text, offset);
         let line_index = self.starts.partition_point(|&start| start <= offset).saturating_sub(1);
         let line_start = self.starts.get(line_index).copied().unwrap_or(0);
         let column = text.get(line_start..offset).map_or(0, |prefix| prefix.chars().count());
@@ -100,6 +111,75 @@ impl LineIndex {
     pub fn line_count(&self) -> usize {
         self.starts.len()
     }
+}
+
+/// `offset`, clamped to `text` and moved back to a character boundary: where a position is
+/// taken. Never moves an offset past a larger one's.
+fn clamp(text: &str, offset: usize) -> usize {
+    let mut offset = offset.min(text.len());
+    while !text.is_char_boundary(offset) {
+        offset -= 1;
+    }
+    offset
+}
+
+/// True if byte `index` of `bytes` ends a line: a `\n`, or a `\r` not followed by `\n`
+/// (`\r\n` is one break, ending at its `\n`).
+fn ends_line(bytes: &[u8], index: usize) -> bool {
+    match bytes[index] {
+        b'\n' => true,
+        b'\r' => bytes.get(index + 1) != Some(&b'\n'),
+        _ => false,
+    }
+}
+
+/// The position of each of `offsets` (in any order), as [`LineIndex::position`] gives it,
+/// from one walk over `text` through the offsets in ascending order: from one offset to the
+/// next, the line grows by the breaks in between, and the column by the characters since the
+/// last of them (or since the previous offset when there is none). Linear in the text up to
+/// the largest offset, however many offsets.
+fn positions(text: &str, offsets: &[usize]) -> Vec<Position> {
+    let bytes = text.as_bytes();
+    // Most files have no `\r`: their breaks are counted without looking at the next byte.
+    let only_newlines = memchr::memchr(b'\r', bytes).is_none();
+    let mut order: Vec<usize> = (0..offsets.len()).collect();
+    order.sort_unstable_by_key(|&index| offsets[index]);
+    let mut placed = vec![Position { line: 1, column: 1 }; offsets.len()];
+    let mut at = Position { line: 1, column: 1 };
+    let mut from = 0;
+    for index in order {
+        let to = clamp(text, offsets[index]);
+        let passed = &bytes[from..to];
+        let (breaks, last_break) = if only_newlines {
+            (count_newlines(passed), memchr::memrchr(b'\n', passed))
+        } else {
+            let mut breaks = memchr::memchr2_iter(b'\n', b'\r', passed).filter(|&i| ends_line(bytes, from + i));
+            let last = breaks.next_back();
+            (breaks.count() + usize::from(last.is_some()), last)
+        };
+        let line_start = match last_break {
+            Some(last) => {
+                at = Position { line: at.line + breaks, column: 1 };
+                from + last + 1
+            }
+            None => from,
+        };
+        at.column += text[line_start..to].chars().count();
+        placed[index] = at;
+        from = to;
+    }
+    placed
+}
+
+/// How many `\n` `bytes` holds. Summed in blocks short enough for a byte per lane not to
+/// overflow, which the compiler turns into vector compares and adds (a few instructions per
+/// 16 bytes, where `memchr_iter(..).count()` spends tens per line).
+fn count_newlines(bytes: &[u8]) -> usize {
+    const BLOCK: usize = 192;
+    let count = |block: &[u8]| usize::from(block.iter().fold(0u8, |sum, &byte| sum + u8::from(byte == b'\n')));
+    let blocks = bytes.chunks_exact(BLOCK);
+    let rest = count(blocks.remainder());
+    blocks.map(count).sum::<usize>() + rest
 }
 
 /// Converts character indices (what the YAML parser reports) to byte offsets.
@@ -159,6 +239,33 @@ mod tests {
         let index = LineIndex::new(text);
         assert_eq!(index.starts, vec![0, 2, 5, 7, 9, 11, 13, 14]);
         assert_eq!(LineIndex::new("a\nb\n\nc").starts, vec![0, 2, 4, 5]);
+    }
+
+    #[test]
+    fn one_pass_positions_are_the_line_index_positions() {
+        let mut next = crate::rules::tests::fixed_random(11);
+        // Every kind of break, several at once, multibyte characters, long lines.
+        const PIECES: &[&str] = &["a", "key: value", "\n", "\r\n", "\r", "\n\n", "\r\r\n", "é", "日本", "🦀", "x"];
+        for case in 0..300 {
+            let pieces = 1 + next(if case % 10 == 0 { 2000 } else { 60 });
+            let text: String = (0..pieces).map(|_| PIECES[next(PIECES.len() as u64)]).collect();
+            // Offsets anywhere, inside characters and past the end too, some repeated.
+            let mut offsets: Vec<usize> = (0..next(40)).map(|_| next(text.len() as u64 + 8)).collect();
+            offsets.extend_from_slice(&offsets.clone()[..offsets.len() / 4]);
+            offsets.extend([0, text.len()]);
+            let index = LineIndex::new(&text);
+            let expected: Vec<Position> = offsets.iter().map(|&offset| index.position(&text, offset)).collect();
+            assert_eq!(positions(&text, &offsets), expected, "{text:?} {offsets:?}");
+        }
+    }
+
+    #[test]
+    fn newlines_are_counted_across_blocks() {
+        for length in [0, 1, 191, 192, 193, 1000] {
+            let text: Vec<u8> = (0..length).map(|i| if i % 3 == 0 { b'\n' } else { b'x' }).collect();
+            assert_eq!(count_newlines(&text), text.iter().filter(|&&b| b == b'\n').count(), "{length}");
+        }
+        assert_eq!(count_newlines(&[b'\n'; 1000]), 1000);
     }
 
     #[test]
