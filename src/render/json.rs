@@ -5,9 +5,10 @@ use std::io::{self, Write};
 
 use serde::Serialize;
 
-use super::json_writer::write_object;
+use super::json_writer::{push_number, push_string};
 use super::{Renderer, close_json_array, write_json, write_json_element};
 use crate::report::{Counts, FileCounts, FileOutcome, JSON_SCHEMA_VERSION, Report, ReportedFinding, Suppressed};
+use crate::source::Region;
 
 #[derive(Serialize)]
 struct Tool {
@@ -34,32 +35,56 @@ struct JsonFile<'r> {
     outcome: &'r FileOutcome,
 }
 
-/// One element of `findings`, four spaces in.
+/// One element of `findings`, four spaces in: serde_json's pretty layout spelled out, each
+/// member's separator, indentation and name copied as one literal. Through
+/// [`super::json_writer::Object`], placing a member cost about as much as writing its value,
+/// and a run writes a dozen members for each of thousands of findings.
 fn write_finding(out: &mut Vec<u8>, reported: &ReportedFinding) {
     let finding = &reported.finding;
-    write_object(out, 4, |object| {
-        object.string("rule", finding.rule);
-        object.string("severity", finding.severity.as_str());
-        object.string("message", &finding.message);
-        object.string("path", &reported.path);
-        object.number("line", reported.region.start.line);
-        object.number("column", reported.region.start.column);
-        object.number("end_line", reported.region.end.line);
-        object.number("end_column", reported.region.end.column);
-        object.string("pipeline", &finding.pipeline);
-        object.optional_string("container", finding.container.as_deref());
-        object.strings("steps", &finding.steps);
-        object.string("fingerprint", &finding.fingerprint);
-        object.array("related", |related| {
-            for (region, message) in &reported.related {
-                related.object(|entry| {
-                    entry.number("line", region.start.line);
-                    entry.number("column", region.start.column);
-                    entry.string("message", message);
-                });
-            }
-        });
-    });
+    let Region { start, end } = reported.region;
+    out.extend_from_slice(b"{\n      \"rule\": ");
+    push_string(out, finding.rule);
+    out.extend_from_slice(b",\n      \"severity\": ");
+    push_string(out, finding.severity.as_str());
+    out.extend_from_slice(b",\n      \"message\": ");
+    push_string(out, &finding.message);
+    out.extend_from_slice(b",\n      \"path\": ");
+    push_string(out, &reported.path);
+    out.extend_from_slice(b",\n      \"line\": ");
+    push_number(out, start.line);
+    out.extend_from_slice(b",\n      \"column\": ");
+    push_number(out, start.column);
+    out.extend_from_slice(b",\n      \"end_line\": ");
+    push_number(out, end.line);
+    out.extend_from_slice(b",\n      \"end_column\": ");
+    push_number(out, end.column);
+    out.extend_from_slice(b",\n      \"pipeline\": ");
+    push_string(out, &finding.pipeline);
+    out.extend_from_slice(b",\n      \"container\": ");
+    match &finding.container {
+        Some(container) => push_string(out, container),
+        None => out.extend_from_slice(b"null"),
+    }
+    out.extend_from_slice(b",\n      \"steps\": [");
+    for (index, step) in finding.steps.iter().enumerate() {
+        out.extend_from_slice(if index == 0 { b"\n        " } else { b",\n        " });
+        push_string(out, step);
+    }
+    out.extend_from_slice(if finding.steps.is_empty() { b"]" } else { b"\n      ]" });
+    out.extend_from_slice(b",\n      \"fingerprint\": ");
+    push_string(out, &finding.fingerprint);
+    out.extend_from_slice(b",\n      \"related\": [");
+    for (index, (region, message)) in reported.related.iter().enumerate() {
+        out.extend_from_slice(if index == 0 { b"\n        {" } else { b",\n        {" });
+        out.extend_from_slice(b"\n          \"line\": ");
+        push_number(out, region.start.line);
+        out.extend_from_slice(b",\n          \"column\": ");
+        push_number(out, region.start.column);
+        out.extend_from_slice(b",\n          \"message\": ");
+        push_string(out, message);
+        out.extend_from_slice(b"\n        }");
+    }
+    out.extend_from_slice(if reported.related.is_empty() { b"]\n    }" } else { b"\n      ]\n    }" });
 }
 
 /// Streams the JSON report. Keys come in the order `schema_version`, `tool`, `findings`,
@@ -85,7 +110,7 @@ impl Renderer for Json {
     }
 
     fn findings(&mut self, out: &mut dyn Write, findings: &[ReportedFinding]) -> io::Result<()> {
-        // Written by hand (see `json_writer`): a run has thousands of findings.
+        // Written by hand (see `write_finding`): a run has thousands of findings.
         for reported in findings {
             self.scratch.clear();
             self.scratch.extend_from_slice(if self.written == 0 { b"\n    " } else { b",\n    " });
@@ -128,5 +153,98 @@ impl Renderer for Json {
         };
         write_json(out, &summary, 2, &mut self.scratch)?;
         out.write_all(b"\n}\n")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::finding::{Finding, Severity};
+    use crate::source::Position;
+
+    /// The members of a finding in `write_finding`'s order, for serde_json to lay out.
+    #[derive(Serialize)]
+    struct Expected<'f> {
+        rule: &'f str,
+        severity: &'f str,
+        message: &'f str,
+        path: &'f str,
+        line: usize,
+        column: usize,
+        end_line: usize,
+        end_column: usize,
+        pipeline: &'f str,
+        container: Option<&'f str>,
+        steps: &'f [String],
+        fingerprint: &'f str,
+        related: Vec<ExpectedRelated<'f>>,
+    }
+
+    #[derive(Serialize)]
+    struct ExpectedRelated<'f> {
+        line: usize,
+        column: usize,
+        message: &'f str,
+    }
+
+    #[test]
+    fn findings_are_written_as_serde_json_writes_them() {
+        let at = |line, column| Position { line, column };
+        let awkward = "\"quoted\" \\ tab\t newline\n \u{1} café 🦀";
+        let steps: [&[&str]; 3] = [&[], &["one"], &["a", awkward, "c"]];
+        for (case, steps) in steps.iter().enumerate() {
+            let related: Vec<(Region, String)> = (0..case)
+                .map(|n| (Region { start: at(n + 1, 2), end: at(n + 1, 9) }, format!("set in {awkward} {n}")))
+                .collect();
+            let reported = ReportedFinding {
+                path: Arc::from(format!("dir/{awkward}.yaml")),
+                region: Region { start: at(12, 7), end: at(130, 1) },
+                finding: Finding {
+                    rule: "missing-cpu-limit",
+                    severity: Severity::Medium,
+                    message: format!("container `{awkward}` has no limit"),
+                    span: 0..0,
+                    secret: None,
+                    related: Vec::new(),
+                    pipeline: Arc::from(awkward),
+                    container: (case != 1).then(|| Arc::from("main")),
+                    steps: steps.iter().map(|step| step.to_string()).collect(),
+                    fingerprint: "0123456789abcdef0123456789abcdef:2".to_string(),
+                },
+                related,
+                snippet: None,
+            };
+            let finding = &reported.finding;
+            let expected = Expected {
+                rule: finding.rule,
+                severity: finding.severity.as_str(),
+                message: &finding.message,
+                path: &reported.path,
+                line: 12,
+                column: 7,
+                end_line: 130,
+                end_column: 1,
+                pipeline: &finding.pipeline,
+                container: finding.container.as_deref(),
+                steps: &finding.steps,
+                fingerprint: &finding.fingerprint,
+                related: reported
+                    .related
+                    .iter()
+                    .map(|(region, message)| ExpectedRelated {
+                        line: region.start.line,
+                        column: region.start.column,
+                        message,
+                    })
+                    .collect(),
+            };
+            // Four spaces in, as an element of `findings`.
+            let expected = serde_json::to_string_pretty(&expected).unwrap().replace('\n', "\n    ");
+            let mut out = Vec::new();
+            write_finding(&mut out, &reported);
+            assert_eq!(String::from_utf8(out).unwrap(), expected, "case {case}");
+        }
     }
 }

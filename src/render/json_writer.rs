@@ -2,6 +2,8 @@
 //! finding: going through serde costs several thousand instructions per finding, most of
 //! them escaping strings byte by byte. The output is byte for byte what serde_json prints
 //! (tests below compare the two); everything written once per run still goes through serde.
+//! The JSON report's findings, the most numerous records, spell the layout out with
+//! [`push_string`] and [`push_number`] instead (`json::write_finding`).
 
 /// Writes an object whose own line is indented by `indent` spaces (the caller has put the
 /// cursor where its `{` goes), its members written by `members`.
@@ -28,14 +30,6 @@ impl Object<'_> {
 
     pub(super) fn string(&mut self, key: &str, value: &str) {
         push_string(self.key(key), value);
-    }
-
-    /// The string, or `null` for `None`.
-    pub(super) fn optional_string(&mut self, key: &str, value: Option<&str>) {
-        match value {
-            Some(value) => self.string(key, value),
-            None => self.key(key).extend_from_slice(b"null"),
-        }
     }
 
     /// One string made of `parts`, without putting them together first.
@@ -127,7 +121,7 @@ fn new_line(out: &mut Vec<u8>, indent: usize) {
     }
 }
 
-fn push_number(out: &mut Vec<u8>, mut value: usize) {
+pub(super) fn push_number(out: &mut Vec<u8>, mut value: usize) {
     let mut digits = [0u8; 20];
     let mut start = digits.len();
     loop {
@@ -144,7 +138,7 @@ fn push_number(out: &mut Vec<u8>, mut value: usize) {
 /// Appends `text` as a JSON string escaped as serde_json escapes it: `"`, `\` and the control
 /// characters, those with a short form as `\n`, `\t`, ..., the others as `\u00XX`; everything
 /// else (non-ASCII, U+2028) as it is.
-fn push_string(out: &mut Vec<u8>, text: &str) {
+pub(super) fn push_string(out: &mut Vec<u8>, text: &str) {
     out.reserve(text.len() + 2);
     out.push(b'"');
     push_escaped(out, text);
@@ -229,11 +223,9 @@ mod tests {
             "count": 42,
             "empty": {},
             "joined": format!("a/{}/b", AWKWARD[3]),
-            "missing": null,
             "name": AWKWARD[2],
             "nested": { "list": [{ "line": 1 }, {}] },
             "none": [],
-            "present": AWKWARD[3],
             "some": AWKWARD,
         });
         let expected = serde_json::to_string_pretty(&expected).unwrap();
@@ -245,7 +237,6 @@ mod tests {
                 object.number("count", 42);
                 object.object("empty", |_| {});
                 object.joined_string("joined", &["a/", AWKWARD[3], "/b"]);
-                object.optional_string("missing", None);
                 object.string("name", AWKWARD[2]);
                 object.object("nested", |nested| {
                     nested.array("list", |list| {
@@ -254,7 +245,6 @@ mod tests {
                     })
                 });
                 object.strings("none", &[]);
-                object.optional_string("present", Some(AWKWARD[3]));
                 object.strings("some", &AWKWARD.iter().map(|text| text.to_string()).collect::<Vec<_>>());
             });
             let indented = expected.replace('\n', &format!("\n{}", " ".repeat(indent)));
