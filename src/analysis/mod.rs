@@ -19,7 +19,7 @@ use std::fmt;
 use std::hash::{BuildHasherDefault, Hasher};
 use std::ops::{Deref, Range};
 use std::rc::Rc;
-use std::sync::{Arc, LazyLock, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, LazyLock, Mutex, MutexGuard, OnceLock, PoisonError};
 
 use memchr::memmem::Finder;
 
@@ -72,6 +72,8 @@ struct ScriptCommand {
     in_substitution: Option<usize>,
     /// What its words hold, for every container running the script.
     mentions: Mentions,
+    /// What rules concluded from its words, for every container running the script.
+    facts: Arc<CommandFacts>,
 }
 
 /// The commands of `script` ([`shell::parse`]) as [`Code`] records them.
@@ -98,6 +100,7 @@ fn parse_script(script: &str) -> ParsedScript {
             redirects,
             pipe_from: command.pipe_from,
             in_substitution: command.in_substitution,
+            facts: Arc::default(),
         });
     }
     ParsedScript { texts, commands }
@@ -359,6 +362,21 @@ pub struct Command {
     /// What its words hold; `None` only for a [`Command::default`], which rules then read
     /// word by word.
     mentions: Option<Mentions>,
+    /// Shared by the commands of every container running the same parsed script; `None`
+    /// for the others.
+    facts: Option<Arc<CommandFacts>>,
+}
+
+/// What rules conclude from a command's texts alone (not from where they are in the file),
+/// kept with a parsed script's command so that each conclusion is reached once per distinct
+/// script instead of once per container running it (22,000 of the corpus's 30,000 commands
+/// come from 506 distinct scripts).
+#[derive(Debug, Default)]
+pub struct CommandFacts {
+    /// The names under which the command hands a value to something that may expect a
+    /// credential, whatever names count as secret (found and read by `secret-in-args`:
+    /// when it wants none of them, it does not search the command).
+    pub credential_names: OnceLock<Box<[String]>>,
 }
 
 /// Substrings that rules search every word of every command for, noted once per command
@@ -428,6 +446,12 @@ impl Command {
     /// known).
     pub fn may_be_option_or_hold_colon(&self, index: usize) -> bool {
         self.mentions.is_none_or(|mentions| index >= 64 || mentions.option_or_colon_args & 1 << index != 0)
+    }
+
+    /// What rules concluded about this command's texts, shared with the same command of
+    /// every container running the same script (`None` for commands not from a script).
+    pub fn facts(&self) -> Option<&CommandFacts> {
+        self.facts.as_deref()
     }
 }
 
@@ -535,6 +559,7 @@ impl Code {
             substituted_into: None,
             program_start,
             mentions: None,
+            facts: None,
         });
         // The arguments already followed as inline code (and, for a shell, its `$0`...).
         let mut consumed = 0..0;
@@ -586,6 +611,7 @@ impl Code {
                 assignments: Assignments(script_words.run(command.assignments.clone())),
                 program_start: command.program_start,
                 mentions: Some(command.mentions),
+                facts: Some(Arc::clone(&command.facts)),
             });
         }
         for code in python_inline {

@@ -233,28 +233,47 @@ struct Collector<'a> {
     accept: &'a dyn Fn(&str) -> bool,
     python: bool,
     sinks: Vec<Sink>,
+    /// When set, only the sinks' names are gathered, here (not `sinks`).
+    names: Option<Vec<String>>,
 }
 
 impl Collector<'_> {
     fn named(&mut self, name: &str, label: impl FnOnce() -> String, value: impl FnOnce() -> MappedText) {
-        if (self.accept)(name) {
-            let sink =
-                Sink { name: name.to_string(), label: label(), value: value(), positional: false, python: self.python };
-            self.sinks.push(sink);
+        if !(self.accept)(name) {
+            return;
+        }
+        match &mut self.names {
+            Some(names) => names.push(name.to_string()),
+            None => {
+                let sink = Sink {
+                    name: name.to_string(),
+                    label: label(),
+                    value: value(),
+                    positional: false,
+                    python: self.python,
+                };
+                self.sinks.push(sink);
+            }
         }
     }
 
     /// A credential known by position; judged under the name `password`.
     fn positional(&mut self, label: impl FnOnce() -> String, value: impl FnOnce() -> MappedText) {
-        if (self.accept)("password") {
-            let sink = Sink {
-                name: "password".to_string(),
-                label: label(),
-                value: value(),
-                positional: true,
-                python: self.python,
-            };
-            self.sinks.push(sink);
+        if !(self.accept)("password") {
+            return;
+        }
+        match &mut self.names {
+            Some(names) => names.push("password".to_string()),
+            None => {
+                let sink = Sink {
+                    name: "password".to_string(),
+                    label: label(),
+                    value: value(),
+                    positional: true,
+                    python: self.python,
+                };
+                self.sinks.push(sink);
+            }
         }
     }
 
@@ -272,8 +291,14 @@ impl Collector<'_> {
 /// Every sink in a container's code (its commands with their assignments, and its Python
 /// sources) whose name `accept` wants. Credentials known by position are named `password`.
 pub(super) fn command_sinks(code: &Code, accept: &dyn Fn(&str) -> bool) -> Vec<Sink> {
-    let mut collector = Collector { accept, python: false, sinks: Vec::new() };
+    let mut collector = Collector { accept, python: false, sinks: Vec::new(), names: None };
     for command in &code.commands {
+        // A script's command is searched once per container only if a name it hands a
+        // value under is wanted (most hand none).
+        let names = command.facts().map(|facts| facts.credential_names.get_or_init(|| sink_names(command)));
+        if names.is_some_and(|names| !names.iter().any(|name| accept(name))) {
+            continue;
+        }
         command_sinks_of(command, &mut collector);
     }
     collector.python = true;
@@ -281,6 +306,14 @@ pub(super) fn command_sinks(code: &Code, accept: &dyn Fn(&str) -> bool) -> Vec<S
         python_sinks(source, &mut collector);
     }
     collector.sinks
+}
+
+/// The names of `command`'s sinks whatever names are accepted. `accept` only filters the
+/// sinks found, so `command` has a sink for an `accept` only if it accepts one of these.
+fn sink_names(command: &Command) -> Box<[String]> {
+    let mut collector = Collector { accept: &|_| true, python: false, sinks: Vec::new(), names: Some(Vec::new()) };
+    command_sinks_of(command, &mut collector);
+    collector.names.unwrap_or_default().into_boxed_slice()
 }
 
 fn command_sinks_of(command: &Command, out: &mut Collector<'_>) {
