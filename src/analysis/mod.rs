@@ -700,7 +700,8 @@ fn wrapper_assignments<W: AsRef<str>, P>(words: &[W], part: impl Fn(&W, Range<us
         .collect()
 }
 
-fn is_python(program: &str) -> bool {
+/// True for a Python interpreter's base name: `python`, `python3`, `python3.11`.
+pub fn is_python(program: &str) -> bool {
     program == "python"
         || program.strip_prefix("python").is_some_and(|v| v.chars().all(|c| c.is_ascii_digit() || c == '.'))
 }

@@ -12,7 +12,7 @@ use std::path::Path;
 use regex::Regex;
 
 use super::{Check, Docs, Emitter, Hit, Rule, RuleMeta};
-use crate::analysis::{Command, Word, python};
+use crate::analysis::{Command, Word, is_python, python};
 use crate::finding::Severity;
 use crate::model::{Container, EnvValue, Pipeline};
 use crate::yaml::{Limits, NodeRef, Tree};
@@ -21,6 +21,47 @@ use crate::yaml::{Limits, NodeRef, Tree};
 #[derive(Debug)]
 pub struct PatternRule {
     patterns: Vec<Pattern>,
+    /// The programs of the commands its patterns read.
+    programs: ProgramsRead,
+}
+
+/// The programs whose commands some pattern of a rule reads: a command running another
+/// matches none of its patterns.
+#[derive(Debug, Default)]
+struct ProgramsRead {
+    names: Vec<String>,
+    /// Any Python (`python -m MODULE` patterns).
+    python: bool,
+    /// `export`, `declare`, ... (env patterns).
+    declarations: bool,
+}
+
+impl ProgramsRead {
+    fn of(patterns: &[Pattern]) -> ProgramsRead {
+        let mut read = ProgramsRead::default();
+        for pattern in patterns {
+            match &pattern.matcher {
+                Matcher::Command { programs, .. } => {
+                    for program in programs {
+                        match program {
+                            Program::Name(name) if !read.names.contains(name) => read.names.push(name.clone()),
+                            Program::Name(_) => {}
+                            Program::PythonModule(_) => read.python = true,
+                        }
+                    }
+                }
+                Matcher::Env { .. } => read.declarations = true,
+                Matcher::PythonCall { .. } => {}
+            }
+        }
+        read
+    }
+
+    fn contains(&self, program: &str) -> bool {
+        self.names.iter().any(|name| name == program)
+            || self.python && is_python(program)
+            || self.declarations && is_declaration(program)
+    }
 }
 
 #[derive(Debug)]
@@ -180,7 +221,7 @@ pub fn parse(name: &str, stem: &str, text: &str) -> Result<Rule, Box<RuleFileErr
             tags: Vec::leak(tags),
             docs,
         },
-        check: Check::Pattern(PatternRule { patterns }),
+        check: Check::Pattern(PatternRule { programs: ProgramsRead::of(&patterns), patterns }),
     })
 }
 
@@ -291,9 +332,17 @@ fn parse_pattern(node: NodeRef<'_>, error: &MakeError<'_>) -> Result<Pattern, Bo
 impl PatternRule {
     /// Reports every match of every pattern in every container.
     pub fn check(&self, meta: &RuleMeta, pipeline: &Pipeline<'_>, out: &mut Emitter<'_>) {
+        // The commands some pattern reads, with their programs: each command's program is
+        // read once for all the patterns, and most commands run none that they name.
+        let mut commands = Vec::new();
         for container in &pipeline.containers {
+            commands.clear();
+            commands.extend(container.code().commands.iter().filter_map(|command| {
+                let program = command.program()?;
+                self.programs.contains(program).then_some((command, program))
+            }));
             for pattern in &self.patterns {
-                for (span, token, program) in pattern.matcher.matches(container) {
+                for (span, token, program) in pattern.matcher.matches(container, &commands) {
                     if out.covered(meta.id, &span) {
                         continue;
                     }
@@ -325,13 +374,15 @@ impl PatternRule {
 type Match = (Range<usize>, String, String);
 
 impl Matcher {
-    fn matches(&self, container: &Container<'_>) -> Vec<Match> {
+    /// The matches in `container`, given its commands that the rule reads
+    /// ([`ProgramsRead`]) with their programs.
+    fn matches(&self, container: &Container<'_>, commands: &[(&Command, &str)]) -> Vec<Match> {
         match self {
             Matcher::Command { programs, subcommands, flags, arg_regex } => {
                 let mut found = Vec::new();
-                for command in &container.code().commands {
-                    let Some(args) = program_args(command, programs) else { continue };
-                    let program = command.program().unwrap_or_default().to_string();
+                for &(command, program) in commands {
+                    let Some(args) = program_args(command, program, programs) else { continue };
+                    let program = program.to_string();
                     if !subcommands.is_empty() {
                         let first = args.iter().find(|a| !a.as_str().starts_with('-'));
                         if !first.is_some_and(|a| subcommands.iter().any(|s| s == a.as_str())) {
@@ -375,8 +426,8 @@ impl Matcher {
                     }
                 }
                 // `export NAME=VALUE` and `env NAME=VALUE cmd` in scripts.
-                for command in &container.code().commands {
-                    if !matches!(command.program(), Some("export" | "declare" | "typeset" | "setenv")) {
+                for &(command, program) in commands {
+                    if !is_declaration(program) {
                         continue;
                     }
                     for word in command.args() {
@@ -433,15 +484,18 @@ impl Matcher {
     }
 }
 
-/// The arguments after the program (or after `-m MODULE`) if `command` runs one of `programs`.
-fn program_args<'c>(command: &'c Command, programs: &[Program]) -> Option<&'c [Word]> {
-    let name = command.program()?;
+/// True for the builtins whose `NAME=VALUE` arguments set variables that env patterns read.
+fn is_declaration(program: &str) -> bool {
+    matches!(program, "export" | "declare" | "typeset" | "setenv")
+}
+
+/// The arguments after the program (or after `-m MODULE`) if `command`, running `name`,
+/// runs one of `programs`.
+fn program_args<'c>(command: &'c Command, name: &str, programs: &[Program]) -> Option<&'c [Word]> {
     programs.iter().find_map(|program| match program {
         Program::Name(wanted) => (wanted == name).then(|| command.args()),
         Program::PythonModule(module) => {
-            let is_python = name == "python"
-                || name.strip_prefix("python").is_some_and(|v| v.chars().all(|c| c.is_ascii_digit() || c == '.'));
-            if !is_python {
+            if !is_python(name) {
                 return None;
             }
             let args = command.args();
