@@ -760,14 +760,19 @@ mod tests {
     use crate::model::{Container, Role};
     use crate::yaml::{Limits, Tree};
 
-    /// The literal secrets among the sinks of a container running `argv`.
-    pub(crate) fn literal_secrets(argv: &[&str]) -> Vec<(String, String)> {
+    /// The sinks that `accept` wants in a container running `argv`.
+    fn sinks(argv: &[&str], accept: &dyn Fn(&str) -> bool) -> Vec<Sink> {
         let yaml = serde_json::json!({ "command": argv }).to_string();
         let Ok(tree) = Tree::parse(yaml, None, Limits::default()) else { panic!("test YAML") };
         let Some(document) = tree.documents().next() else { panic!("no document") };
         let mut container = Container::new("main", Role::Main, document, "main".into());
         container.command = document.get("command").map(|list| list.items().collect()).unwrap_or_default();
-        command_sinks(container.code(), &|name| classify_name(name, &[]) != NameClass::Plain)
+        command_sinks(container.code(), accept)
+    }
+
+    /// The literal secrets among the sinks of a container running `argv`.
+    pub(crate) fn literal_secrets(argv: &[&str]) -> Vec<(String, String)> {
+        sinks(argv, &|name| classify_name(name, &[]) != NameClass::Plain)
             .into_iter()
             .filter(|sink| sink.is_literal_secret(&[]))
             .map(|sink| (sink.label, sink.value.as_str().to_string()))
@@ -808,6 +813,19 @@ mod tests {
             let found = sinks_of(script);
             assert!(found.iter().any(|(_, value)| value == secret), "{script}: {found:?}");
         }
+    }
+
+    #[test]
+    fn a_script_seen_before_is_searched_for_what_each_caller_accepts() {
+        // After the first container, the script's commands come from the parse cache with
+        // the sink names found then, whatever the first caller accepted.
+        let script = "mysql -pS3cr3tPass db\npython run.py --wandb-key k-1234567 --epochs 3\necho done\n";
+        let names = |accept: &dyn Fn(&str) -> bool| -> Vec<String> {
+            sinks(&["sh", "-c", script], accept).into_iter().map(|sink| sink.name).collect()
+        };
+        assert!(names(&|name| name == "nothing").is_empty());
+        assert_eq!(names(&|name| name.contains("wandb")), ["wandb-key"]);
+        assert_eq!(names(&|_| true), ["password", "wandb-key", "epochs"]);
     }
 
     #[test]
