@@ -51,6 +51,7 @@ struct Parsed {
 
 /// A parsed script's commands, their texts mapped to the script rather than the file, so
 /// that every container running the same script shares them (in the [`Parsed`] cache).
+#[derive(Debug)]
 struct ParsedScript {
     /// The texts of all the commands' words, command after command (its words, redirect
     /// targets, then assignment names and values): a container running the script decodes
@@ -60,6 +61,7 @@ struct ParsedScript {
 }
 
 /// A command of a [`ParsedScript`]: its words as ranges of [`ParsedScript::texts`].
+#[derive(Debug)]
 struct ScriptCommand {
     /// The words from the program on (wrappers such as `env` dropped).
     words: Range<usize>,
@@ -73,7 +75,7 @@ struct ScriptCommand {
     /// What its words hold, for every container running the script.
     mentions: Mentions,
     /// What rules concluded from its words, for every container running the script.
-    facts: Arc<CommandFacts>,
+    facts: CommandFacts,
 }
 
 /// The commands of `script` ([`shell::parse`]) as [`Code`] records them.
@@ -100,7 +102,7 @@ fn parse_script(script: &str) -> ParsedScript {
             redirects,
             pipe_from: command.pipe_from,
             in_substitution: command.in_substitution,
-            facts: Arc::default(),
+            facts: CommandFacts::default(),
         });
     }
     ParsedScript { texts, commands }
@@ -362,9 +364,9 @@ pub struct Command {
     /// What its words hold; `None` only for a [`Command::default`], which rules then read
     /// word by word.
     mentions: Option<Mentions>,
-    /// Shared by the commands of every container running the same parsed script; `None`
-    /// for the others.
-    facts: Option<Arc<CommandFacts>>,
+    /// The parsed script it comes from and its index there, shared by every container
+    /// running the script; `None` for the other commands.
+    script_command: Option<(Arc<ParsedScript>, usize)>,
 }
 
 /// What rules conclude from a command's texts alone (not from where they are in the file),
@@ -451,7 +453,10 @@ impl Command {
     /// What rules concluded about this command's texts, shared with the same command of
     /// every container running the same script (`None` for commands not from a script).
     pub fn facts(&self) -> Option<&CommandFacts> {
-        self.facts.as_deref()
+        self.script_command
+            .as_ref()
+            .and_then(|(script, index)| script.commands.get(*index))
+            .map(|command| &command.facts)
     }
 }
 
@@ -559,7 +564,7 @@ impl Code {
             substituted_into: None,
             program_start,
             mentions: None,
-            facts: None,
+            script_command: None,
         });
         // The arguments already followed as inline code (and, for a shell, its `$0`...).
         let mut consumed = 0..0;
@@ -594,7 +599,7 @@ impl Code {
         // Words are decoded from the script's text: each keeps its map to the script.
         let script = Rc::new(script.clone());
         let script_words: Words = parsed.texts.iter().map(|local| Word::within(local, &script)).collect();
-        for command in &parsed.commands {
+        for (index, command) in parsed.commands.iter().enumerate() {
             let words = script_words.run(command.words.clone());
             if words.first().is_some_and(|w| w.as_str() == "$0") {
                 runs_positional = true;
@@ -611,7 +616,7 @@ impl Code {
                 assignments: Assignments(script_words.run(command.assignments.clone())),
                 program_start: command.program_start,
                 mentions: Some(command.mentions),
-                facts: Some(Arc::clone(&command.facts)),
+                script_command: Some((Arc::clone(&parsed), index)),
             });
         }
         for code in python_inline {
