@@ -113,12 +113,16 @@ pub fn lint_file(
     };
     // A FIFO, socket or device found while walking is not an input error: it is skipped
     // (and never opened, which could block). Named explicitly, it fails below.
-    let special = std::fs::metadata(path).is_ok_and(|m| !m.is_file() && !m.is_dir());
+    let metadata = std::fs::metadata(path);
+    let special = metadata.as_ref().is_ok_and(|m| !m.is_file() && !m.is_dir());
     if special && !explicit {
         result.outcome = FileOutcome::Skipped { reason: "not a regular file (FIFO, socket or device)".to_string() };
         return result;
     }
-    let text = match read_text(path, options.max_file_size) {
+    let text = match metadata
+        .map_err(FileError::from)
+        .and_then(|metadata| read_text(path, &metadata, options.max_file_size))
+    {
         Ok(text) => text,
         Err(error) => {
             result.outcome = failed(&error, None);
@@ -270,10 +274,10 @@ fn in_one_pass(text: &str, values: &[&str]) -> Option<Vec<Range<usize>>> {
     Some(found)
 }
 
-/// Reads a file as UTF-8 text, refusing what is too large or not UTF-8.
-fn read_text(path: &Path, max_size: u64) -> Result<String, FileError> {
+/// Reads a file as UTF-8 text, refusing what is too large or not UTF-8. `metadata` is the
+/// path's, taken once by the caller for both checks (one `stat` per file, not two).
+fn read_text(path: &Path, metadata: &std::fs::Metadata, max_size: u64) -> Result<String, FileError> {
     // Check the type before opening: opening a FIFO would block until a writer appears.
-    let metadata = std::fs::metadata(path)?;
     if !metadata.is_file() {
         return Err(FileError::Read(std::io::Error::other("not a regular file")));
     }
