@@ -21,6 +21,7 @@ mod secret_in_env;
 mod secret_in_parameter_default;
 
 use std::borrow::Cow;
+use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet};
 use std::ops::Range;
 use std::sync::{Arc, OnceLock};
@@ -220,9 +221,10 @@ pub struct Emitter<'a> {
     settings: &'a RuleSettings,
     sources: &'a [NodeRef<'a>],
     findings: Vec<Finding>,
-    /// What [`Emitter::covered`] asks about the findings so far, per rule (a few rules
-    /// report in a pipeline: a list, not a hash map hashing the id at every finding).
-    reach: Vec<(&'static str, Reach)>,
+    /// The reach of each rule [`Emitter::covered`] was asked about (a list: a few are). Most
+    /// findings come from rules nobody asks about, so a rule's reach takes in its new
+    /// findings when the rule is asked about, not at every finding.
+    reach: RefCell<Vec<RuleReach>>,
     /// The fingerprint prefix of the rule that emitted last (rules emit one after another).
     fingerprint_prefix: Option<(&'static str, FingerprintPrefix)>,
 }
@@ -236,6 +238,13 @@ pub struct Emitter<'a> {
 /// furthest of all that do, and covers the span if any does.
 #[derive(Default)]
 struct Reach(BTreeMap<usize, usize>);
+
+/// The [`Reach`] of one rule's findings among the first `folded` findings of the pipeline.
+struct RuleReach {
+    rule: &'static str,
+    reach: Reach,
+    folded: usize,
+}
 
 impl Reach {
     fn add(&mut self, start: usize, end: usize) {
@@ -269,7 +278,7 @@ impl<'a> Emitter<'a> {
             settings: &DEFAULT_SETTINGS,
             sources: &[],
             findings: Vec::new(),
-            reach: Vec::new(),
+            reach: RefCell::new(Vec::new()),
             fingerprint_prefix: None,
         }
     }
@@ -303,12 +312,6 @@ impl<'a> Emitter<'a> {
             slot => slot.insert((rule.id, FingerprintPrefix::new(rule.id, self.file, &self.pipeline))),
         };
         let fingerprint = prefix.finish(container_path, &hit.field, &hit.value);
-        // An empty span still covers the byte it points at.
-        let reach = match self.reach.iter().position(|(id, _)| *id == rule.id) {
-            Some(index) => &mut self.reach[index].1,
-            None => &mut self.reach.push_mut((rule.id, Reach::default())).1,
-        };
-        reach.add(hit.span.start, hit.span.end.max(hit.span.start + 1));
         self.findings.push(Finding {
             rule: rule.id,
             severity: rule.severity,
@@ -324,8 +327,22 @@ impl<'a> Emitter<'a> {
     }
 
     /// True if a finding of `rule` already covers bytes `span` (a stronger rule ran first).
-    pub fn covered(&self, rule: &str, span: &Range<usize>) -> bool {
-        self.reach.iter().find(|(id, _)| *id == rule).is_some_and(|(_, reach)| reach.covers(span.start, span.end))
+    pub fn covered(&self, rule: &'static str, span: &Range<usize>) -> bool {
+        let mut reaches = self.reach.borrow_mut();
+        let index = match reaches.iter().position(|reach| reach.rule == rule) {
+            Some(index) => index,
+            None => {
+                reaches.push(RuleReach { rule, reach: Reach::default(), folded: 0 });
+                reaches.len() - 1
+            }
+        };
+        let RuleReach { reach, folded, .. } = &mut reaches[index];
+        for finding in self.findings[*folded..].iter().filter(|finding| finding.rule == rule) {
+            // An empty span still covers the byte it points at.
+            reach.add(finding.span.start, finding.span.end.max(finding.span.start + 1));
+        }
+        *folded = self.findings.len();
+        reach.covers(span.start, span.end)
     }
 
     pub fn into_findings(self) -> Vec<Finding> {
