@@ -198,20 +198,21 @@ pub fn place(file: &SourceFile, findings: Vec<Finding>, snippets: bool) -> Vec<R
         .cloned()
         .collect();
     let mut regions = file.regions(&spans).into_iter();
-    findings
-        .into_iter()
-        .map_while(|finding| {
-            let region = regions.next()?;
-            let related = finding.related.iter().zip(regions.by_ref());
-            Some(ReportedFinding {
-                path: Arc::clone(&path),
-                region,
-                related: related.map(|(related, region)| (region, related.message.clone())).collect(),
-                snippet: snippets.then(|| snippet(file, finding.span.clone(), &secrets)),
-                finding,
-            })
-        })
-        .collect()
+    // Allocated at its final size: collected from an iterator that may stop early, the
+    // findings (a few hundred bytes each) would be copied at every growth.
+    let mut placed = Vec::with_capacity(findings.len());
+    for finding in findings {
+        let Some(region) = regions.next() else { break };
+        let related = finding.related.iter().zip(regions.by_ref());
+        placed.push(ReportedFinding {
+            path: Arc::clone(&path),
+            region,
+            related: related.map(|(related, region)| (region, related.message.clone())).collect(),
+            snippet: snippets.then(|| snippet(file, finding.span.clone(), &secrets)),
+            finding,
+        });
+    }
+    placed
 }
 
 /// Every byte range of `text` holding a secret some finding reported: the reported range
