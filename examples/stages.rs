@@ -35,7 +35,7 @@ const USAGE: &str = "usage: stages [--repeat N] PATH...";
 
 /// The stages, in pipeline order.
 const STAGES: [&str; 8] = [
-    "read (+ line index)",
+    "read",
     "parse (Tree::parse)",
     "normalize (recognize)",
     "rules (Emitter::run_all)",
