@@ -239,39 +239,30 @@ struct Collector<'a> {
 
 impl Collector<'_> {
     fn named(&mut self, name: &str, label: impl FnOnce() -> String, value: impl FnOnce() -> MappedText) {
+        self.found(name, false, label, value);
+    }
+
+    /// A credential known by position; judged under the name `password`.
+    fn positional(&mut self, label: impl FnOnce() -> String, value: impl FnOnce() -> MappedText) {
+        self.found("password", true, label, value);
+    }
+
+    /// Keeps a sink named `name` if it is wanted: its name only when gathering names.
+    fn found(
+        &mut self,
+        name: &str,
+        positional: bool,
+        label: impl FnOnce() -> String,
+        value: impl FnOnce() -> MappedText,
+    ) {
         if !(self.accept)(name) {
             return;
         }
         match &mut self.names {
             Some(names) => names.push(name.to_string()),
             None => {
-                let sink = Sink {
-                    name: name.to_string(),
-                    label: label(),
-                    value: value(),
-                    positional: false,
-                    python: self.python,
-                };
-                self.sinks.push(sink);
-            }
-        }
-    }
-
-    /// A credential known by position; judged under the name `password`.
-    fn positional(&mut self, label: impl FnOnce() -> String, value: impl FnOnce() -> MappedText) {
-        if !(self.accept)("password") {
-            return;
-        }
-        match &mut self.names {
-            Some(names) => names.push("password".to_string()),
-            None => {
-                let sink = Sink {
-                    name: "password".to_string(),
-                    label: label(),
-                    value: value(),
-                    positional: true,
-                    python: self.python,
-                };
+                let sink =
+                    Sink { name: name.to_string(), label: label(), value: value(), positional, python: self.python };
                 self.sinks.push(sink);
             }
         }
