@@ -2,11 +2,12 @@
 //! pipeline's documents.
 //!
 //! Every scalar of the documents the pipeline was built from is scanned (keys, values,
-//! embedded scripts and JSON annotations alike) for credential formats that carry a fixed
-//! prefix ([`crate::secrets::find_tokens`]). Formats without one (a W&B API key is 40 hex
-//! digits, like any SHA-1) are only judged where a credential is expected: secret-named
-//! env vars, parameters, assignments and flags ([`crate::secrets::sink_token`]). It runs
-//! before the weaker secret rules, which skip the values it reported.
+//! embedded scripts and JSON annotations alike), and so is every YAML comment, for
+//! credential formats that carry a fixed prefix ([`crate::secrets::find_tokens`]). Formats
+//! without one (a W&B API key is 40 hex digits, like any SHA-1) are only judged where a
+//! credential is expected: secret-named env vars, parameters, assignments and flags
+//! ([`crate::secrets::sink_token`]). It runs before the weaker secret rules, which skip the
+//! values it reported.
 
 use std::cell::OnceCell;
 use std::ops::Range;
@@ -21,7 +22,7 @@ use crate::finding::Severity;
 use crate::model::{Container, EnvValue, Pipeline};
 use crate::secrets::{PEM_PREFIX, TokenMatch, credential_prefixes, find_tokens, redact, sink_token};
 use crate::text::MappedText;
-use crate::yaml::NodeRef;
+use crate::yaml::{NodeRef, Tree};
 
 pub static RULE: Rule = Rule {
     meta: RuleMeta {
@@ -33,7 +34,8 @@ pub static RULE: Rule = Rule {
         tags: &["security", "secrets", "CWE-798", "CWE-321"],
         docs: Docs {
             what: "Flags credentials whose format identifies them, wherever they appear in the \
-file (env values, parameter defaults, commands, scripts, embedded Python, annotations): AWS \
+file (env values, parameter defaults, commands, scripts, embedded Python, annotations, \
+comments): AWS \
 access key IDs (`AKIA…`, `ASIA…`), GitHub tokens (`ghp_`, `gho_`, `ghu_`, `ghs_`, `ghr_`, \
 `github_pat_`), GitLab `glpat-`, Slack tokens (`xoxb-`, `xoxp-`, …, `xapp-`) and webhook URLs, \
 Google API keys (`AIza…`) and OAuth client secrets (`GOCSPX-`), Hugging Face `hf_`, OpenAI \
@@ -47,7 +49,9 @@ Visible placeholders are not reported (`ghp_xxxx…`, `AKIAXXXXXXXXXXXXXXXX`, `0
 `your-token-here`, a PEM header without a body). Keys that spell `EXAMPLE` (such as \
 `AKIAIOSFODNN7EXAMPLE`, AWS's documentation key) *are* reported, with a note: the pipeline \
 still passes a literal credential where a real one will end up, and skipping them would let \
-any key ending in `EXAMPLE` through. A value reported here is not reported again by \
+any key ending in `EXAMPLE` through. A credential in a comment is reported unless the same \
+value is already reported in a value of the pipeline (the KFP v2 SDK repeats parameter \
+defaults in the comment that heads the file). A value reported here is not reported again by \
 `secret-in-env`, `secret-in-parameter-default` or `secret-in-args`.",
             why: "A compiled pipeline is committed, uploaded to the pipeline server, shown in its \
 UI and copied into every run: a live provider credential in it is as good as published. \
@@ -81,8 +85,12 @@ fn check(pipeline: &Pipeline<'_>, out: &mut Emitter<'_>) {
     let owners = OnceCell::new();
     let owner_of = |span: &Range<usize>| owners.get_or_init(|| Owners::new(container_spans(pipeline))).of(span);
     let mut mentions_wandb = false;
+    let mut in_scalars: Vec<String> = Vec::new();
+    let mut comments: Vec<(&Tree, Range<usize>)> = Vec::new();
     for document in out.sources() {
-        for scalar in candidates(*document) {
+        let candidates = candidates(*document);
+        comments.extend(candidates.comments.into_iter().map(|line| (document.tree(), line)));
+        for scalar in candidates.scalars {
             let Some(value) = scalar.as_str() else { continue };
             mentions_wandb = mentions_wandb || spells_wandb(value);
             let tokens = find_tokens(value);
@@ -93,9 +101,24 @@ fn check(pipeline: &Pipeline<'_>, out: &mut Emitter<'_>) {
             let text = scalar.text();
             let tokens = if text.as_str() == value { tokens } else { find_tokens(text.as_str()) };
             for token in tokens {
+                let value = text.as_str().get(token.range.clone()).unwrap_or_default();
+                in_scalars.push(value.to_string());
                 let span = text.source_range(token.range.clone());
-                report(out, &text, &token, span.clone(), owner_of(&span));
+                report(out, value, &token, span.clone(), Place::Container(owner_of(&span)));
             }
+        }
+    }
+    // Comments are written verbatim. The KFP v2 SDK echoes parameter defaults in its header
+    // comment: a credential found in a value is not reported again there.
+    for (tree, line) in comments {
+        let text = &tree.source()[line.clone()];
+        for token in find_tokens(text) {
+            let value = text.get(token.range.clone()).unwrap_or_default();
+            if in_scalars.iter().any(|reported| reported == value) {
+                continue;
+            }
+            let span = tree.file_range(line.start + token.range.start..line.start + token.range.end);
+            report(out, value, &token, span, Place::Comment);
         }
     }
     // Formats recognisable only by where they are written (only W&B keys so far).
@@ -121,7 +144,8 @@ fn check(pipeline: &Pipeline<'_>, out: &mut Emitter<'_>) {
 fn sink(out: &mut Emitter<'_>, name: &str, value: &MappedText, container: Option<&Container<'_>>) {
     if let Some(token) = sink_token(name, value.as_str()) {
         let span = value.source_range(token.range.clone());
-        report(out, value, &token, span, container);
+        let text = value.as_str().get(token.range.clone()).unwrap_or_default();
+        report(out, text, &token, span, Place::Container(container));
     }
 }
 
@@ -131,27 +155,42 @@ fn spells_wandb(text: &str) -> bool {
     text.contains("wandb") || text.contains("WANDB")
 }
 
-/// The scalars of `document` whose decoded value may hold a credential or a W&B mention.
-fn candidates(document: NodeRef<'_>) -> Vec<NodeRef<'_>> {
+/// Where in a document a credential or a W&B mention may be written.
+struct Candidates<'t> {
+    /// The scalars whose decoded value may hold one.
+    scalars: Vec<NodeRef<'t>>,
+    /// Byte ranges of the document's tree source, each a comment (from its `#` to the end
+    /// of its line) that may hold a credential.
+    comments: Vec<Range<usize>>,
+}
+
+/// What of `document` may hold a credential or a W&B mention.
+fn candidates(document: NodeRef<'_>) -> Candidates<'_> {
     let tree = document.tree();
     let source = tree.source();
     // A single-document tree is scanned flat, without `NodeRef::scalars`' bookkeeping.
     if tree.document_count() == 1 {
-        return Leads::new(source, 0..source.len()).candidates(tree.scalars());
+        return Leads::new(source, 0..source.len()).candidates(source, tree.scalars());
     }
     // A document's scalars are written from its start to the next document's (anywhere,
     // for a node that is no document's root): most documents hold no lead there, and their
-    // scalars are never gathered.
+    // scalars are never gathered. The first document's range starts with the file, so that
+    // the comments before it (the KFP SDK's header) are searched too.
+    let mut roots = tree.documents();
+    let first = roots.next().map(|root| root.id());
     let mut roots = tree.documents().skip_while(|root| root.id() != document.id());
     let range = match roots.next() {
-        Some(root) => root.span().start..roots.next().map_or(source.len(), |next| next.span().start),
+        Some(root) => {
+            let start = if Some(root.id()) == first { 0 } else { root.span().start };
+            start..roots.next().map_or(source.len(), |next| next.span().start)
+        }
         None => 0..source.len(),
     };
     let leads = Leads::new(source, range);
     if leads.none() {
-        return Vec::new();
+        return Candidates { scalars: Vec::new(), comments: Vec::new() };
     }
-    leads.candidates(document.scalars())
+    leads.candidates(source, document.scalars())
 }
 
 /// Where the scalars of a document may hold what [`check`] looks for, a credential prefix
@@ -280,12 +319,41 @@ impl Leads {
         self.starts.as_ref().is_some_and(Vec::is_empty) && self.escapes.is_empty()
     }
 
-    /// The `scalars` whose decoded value may hold a credential or a W&B mention.
-    fn candidates<'t>(&self, scalars: impl IntoIterator<Item = NodeRef<'t>>) -> Vec<NodeRef<'t>> {
+    /// The `scalars` of `source` whose decoded value may hold a credential or a W&B
+    /// mention, and the comments that may hold a credential.
+    fn candidates<'t>(&self, source: &str, scalars: impl IntoIterator<Item = NodeRef<'t>>) -> Candidates<'t> {
         if self.none() {
-            return Vec::new();
+            return Candidates { scalars: Vec::new(), comments: Vec::new() };
         }
-        scalars.into_iter().filter(|scalar| self.may_be_in(scalar)).collect()
+        let scalars: Vec<NodeRef<'t>> = scalars.into_iter().filter(|scalar| self.may_be_in(scalar)).collect();
+        let comments = self.comments(source, &scalars);
+        Candidates { scalars, comments }
+    }
+
+    /// The comments of `source` that hold a literal found by the searches: a literal in
+    /// none of the `candidates` (every scalar holding a literal is one), on a line where a
+    /// `#` that starts a comment comes before it.
+    fn comments(&self, source: &str, candidates: &[NodeRef<'_>]) -> Vec<Range<usize>> {
+        let Some(starts) = &self.starts else { return Vec::new() };
+        let mut spans: Vec<Range<usize>> = candidates.iter().map(NodeRef::span).collect();
+        spans.sort_unstable_by_key(|span| span.start);
+        let bytes = source.as_bytes();
+        let mut comments: Vec<Range<usize>> = Vec::new();
+        for &start in starts {
+            let holder = spans.partition_point(|span| span.start <= start);
+            let in_scalar = holder.checked_sub(1).is_some_and(|index| start < spans[index].end);
+            if in_scalar || comments.last().is_some_and(|comment| comment.contains(&start)) {
+                continue;
+            }
+            let line_start = memchr::memrchr2(b'\n', b'\r', &bytes[..start]).map_or(0, |at| at + 1);
+            let line_end = memchr::memchr2(b'\n', b'\r', &bytes[start..]).map_or(bytes.len(), |at| start + at);
+            let opens_comment =
+                |&at: &usize| bytes[at] == b'#' && (at == line_start || matches!(bytes[at - 1], b' ' | b'\t'));
+            if let Some(hash) = (line_start..start).find(opens_comment) {
+                comments.push(hash..line_end);
+            }
+        }
+        comments
     }
 
     /// False if the decoded value of `scalar` can hold no literal.
@@ -434,18 +502,24 @@ impl<T: Copy> Owners<T> {
     }
 }
 
-fn report(
-    out: &mut Emitter<'_>,
-    text: &MappedText,
-    token: &TokenMatch,
-    span: Range<usize>,
-    container: Option<&Container<'_>>,
-) {
+/// Where a credential was found, for its message.
+#[derive(Clone, Copy)]
+enum Place<'p, 't> {
+    /// In a value, in this container if it is one of a container's.
+    Container(Option<&'p Container<'t>>),
+    /// In a YAML comment.
+    Comment,
+}
+
+/// Reports credential `token`, whose text is `value`, at file bytes `span`.
+fn report(out: &mut Emitter<'_>, value: &str, token: &TokenMatch, span: Range<usize>, place: Place<'_, '_>) {
     if span.is_empty() || out.covered(RULE.meta.id, &span) {
         return;
     }
-    let value = text.as_str().get(token.range.clone()).unwrap_or_default();
-    let place = container.map(|c| format!(" in container `{}`", c.name)).unwrap_or_default();
+    let (container, place) = match place {
+        Place::Container(container) => (container, container.map(|c| format!(" in container `{}`", c.name))),
+        Place::Comment => (None, Some(" in a comment".to_string())),
+    };
     let note = if token.example {
         "; it looks like a documentation example, but a real key would sit in the same place"
     } else {
@@ -455,7 +529,12 @@ fn report(
         &RULE.meta,
         Hit {
             span: span.clone(),
-            message: format!("{} ({}) written into the pipeline{place}{note}", token.kind, redact(value)),
+            message: format!(
+                "{} ({}) written into the pipeline{}{note}",
+                token.kind,
+                redact(value),
+                place.unwrap_or_default()
+            ),
             container,
             field: format!("credential.{}", token.kind).into(),
             value: value.to_string(),
@@ -494,6 +573,37 @@ mod tests {
             found += usize::from(scanned.is_some());
         }
         assert!((100..2900).contains(&found), "{found}");
+    }
+
+    #[test]
+    fn comments_holding_a_lead_are_found_and_values_are_not_comments() {
+        let key = "ghp_hDAEYqL62pBum9BIy2ewA5s02KGvdiP4TLqi";
+        let comments_of = |text: &str| -> Vec<String> {
+            let tree = Tree::parse(text.to_string(), None, Limits::default()).unwrap();
+            let source = tree.source();
+            tree.documents()
+                .flat_map(|document| candidates(document).comments)
+                .map(|comment| source[comment].to_string())
+                .collect()
+        };
+        // A whole-line comment, a trailing one, and one before the first of two documents
+        // (the KFP SDK's header); each from its `#` to the end of its line.
+        assert_eq!(comments_of(&format!("# old: {key}\na: 1\n")), [format!("# old: {key}")]);
+        assert_eq!(comments_of(&format!("a: 1  # {key} x\r\nb: 2\n")), [format!("# {key} x")]);
+        let two_documents = format!("# {key}\n---\na: 1\n---\nb: 2 #{key}\n");
+        assert_eq!(comments_of(&two_documents), [format!("# {key}"), format!("#{key}")]);
+        // A `#` inside a value, after a non-blank, or a line of a block scalar opens none.
+        for text in [
+            format!("a: \"x # {key}\"\n"),
+            format!("a: 'x # {key}' # y\n"),
+            format!("a: http://h/#{key}\n"),
+            format!("a: |\n  # {key}\n  b\n"),
+            format!("a: >-\n  x\n  # {key}\n"),
+        ] {
+            assert!(comments_of(&text).is_empty(), "{text:?}");
+        }
+        // Two leads on one comment line: one comment.
+        assert_eq!(comments_of(&format!("a: 1 # {key} {key}\n")).len(), 1);
     }
 
     #[test]
@@ -585,7 +695,7 @@ mod tests {
         for text in &texts {
             let tree = Tree::parse(text.clone(), None, Limits::default()).unwrap();
             for document in tree.documents() {
-                let candidates: Vec<_> = candidates(document).iter().map(NodeRef::id).collect();
+                let candidates: Vec<_> = candidates(document).scalars.iter().map(NodeRef::id).collect();
                 for scalar in document.scalars() {
                     let value = scalar.as_str().unwrap();
                     let candidate = candidates.contains(&scalar.id());
