@@ -82,7 +82,10 @@ def main():
                     check=True,
                 )
                 totals[name].update(samples_by_symbol(data))
-    per_run_ms = lambda samples: samples * 1000 / args.freq / args.runs  # noqa: E731
+
+    def per_run_ms(samples):
+        return samples * 1000 / args.freq / args.runs
+
     lint, parse = totals["lint"], totals["parse-only"]
     lint_ms, parse_ms = per_run_ms(sum(lint.values())), per_run_ms(sum(parse.values()))
     print(f"lint {lint_ms:.1f} ms/run, parse-only {parse_ms:.1f} ms/run, ratio {lint_ms / parse_ms:.2f} "
