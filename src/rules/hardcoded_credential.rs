@@ -49,9 +49,9 @@ Visible placeholders are not reported (`ghp_xxxx…`, `AKIAXXXXXXXXXXXXXXXX`, `0
 `your-token-here`, a PEM header without a body). Keys that spell `EXAMPLE` (such as \
 `AKIAIOSFODNN7EXAMPLE`, AWS's documentation key) *are* reported, with a note: the pipeline \
 still passes a literal credential where a real one will end up, and skipping them would let \
-any key ending in `EXAMPLE` through. A credential in a comment is reported unless the same \
-value is already reported in a value of the pipeline (the KFP v2 SDK repeats parameter \
-defaults in the comment that heads the file). A value reported here is not reported again by \
+any key ending in `EXAMPLE` through. In comments (a private key commented out line by line \
+included), a credential is reported unless the same value is already reported in a value of \
+the pipeline (the KFP v2 SDK repeats parameter defaults in the comment that heads the file). A value reported here is not reported again by \
 `secret-in-env`, `secret-in-parameter-default` or `secret-in-args`.",
             why: "A compiled pipeline is committed, uploaded to the pipeline server, shown in its \
 UI and copied into every run: a live provider credential in it is as good as published. \
@@ -86,10 +86,10 @@ fn check(pipeline: &Pipeline<'_>, out: &mut Emitter<'_>) {
     let owner_of = |span: &Range<usize>| owners.get_or_init(|| Owners::new(container_spans(pipeline))).of(span);
     let mut mentions_wandb = false;
     let mut in_scalars: Vec<String> = Vec::new();
-    let mut comments: Vec<(&Tree, Range<usize>)> = Vec::new();
+    let mut comments: Vec<(&Tree, MappedText)> = Vec::new();
     for document in out.sources() {
         let candidates = candidates(*document);
-        comments.extend(candidates.comments.into_iter().map(|line| (document.tree(), line)));
+        comments.extend(candidates.comments.into_iter().map(|comment| (document.tree(), comment)));
         for scalar in candidates.scalars {
             let Some(value) = scalar.as_str() else { continue };
             mentions_wandb = mentions_wandb || spells_wandb(value);
@@ -108,16 +108,15 @@ fn check(pipeline: &Pipeline<'_>, out: &mut Emitter<'_>) {
             }
         }
     }
-    // Comments are written verbatim. The KFP v2 SDK echoes parameter defaults in its header
-    // comment: a credential found in a value is not reported again there.
-    for (tree, line) in comments {
-        let text = &tree.source()[line.clone()];
-        for token in find_tokens(text) {
-            let value = text.get(token.range.clone()).unwrap_or_default();
+    // The KFP v2 SDK echoes parameter defaults in its header comment: a credential found
+    // in a value is not reported again there.
+    for (tree, comment) in comments {
+        for token in find_tokens(comment.as_str()) {
+            let value = comment.as_str().get(token.range.clone()).unwrap_or_default();
             if in_scalars.iter().any(|reported| reported == value) {
                 continue;
             }
-            let span = tree.file_range(line.start + token.range.start..line.start + token.range.end);
+            let span = tree.file_range(comment.source_range(token.range.clone()));
             report(out, value, &token, span, Place::Comment);
         }
     }
@@ -159,9 +158,9 @@ fn spells_wandb(text: &str) -> bool {
 struct Candidates<'t> {
     /// The scalars whose decoded value may hold one.
     scalars: Vec<NodeRef<'t>>,
-    /// Byte ranges of the document's tree source, each a comment (from its `#` to the end
-    /// of its line) that may hold a credential.
-    comments: Vec<Range<usize>>,
+    /// The comments that may hold a credential, mapped to the document's tree source
+    /// ([`Leads::comments`]).
+    comments: Vec<MappedText>,
 }
 
 /// What of `document` may hold a credential or a W&B mention.
@@ -330,28 +329,47 @@ impl Leads {
         Candidates { scalars, comments }
     }
 
-    /// The comments of `source` that hold a literal found by the searches: a literal in
-    /// none of the `candidates` (every scalar holding a literal is one), on a line where a
-    /// `#` that starts a comment comes before it.
-    fn comments(&self, source: &str, candidates: &[NodeRef<'_>]) -> Vec<Range<usize>> {
+    /// The comments of `source` that hold a literal found by the searches (a literal in
+    /// none of the `candidates`, which hold every scalar holding one, on a line where a `#`
+    /// that opens a comment comes before it): each the text after its `#` to the end of its
+    /// line, joined by a line feed to the text of the whole-line comments right below it (a
+    /// private key commented out line by line), mapped to `source`.
+    fn comments(&self, source: &str, candidates: &[NodeRef<'_>]) -> Vec<MappedText> {
         let Some(starts) = &self.starts else { return Vec::new() };
         let mut spans: Vec<Range<usize>> = candidates.iter().map(NodeRef::span).collect();
         spans.sort_unstable_by_key(|span| span.start);
         let bytes = source.as_bytes();
-        let mut comments: Vec<Range<usize>> = Vec::new();
+        let line_end = |from: usize| memchr::memchr2(b'\n', b'\r', &bytes[from..]).map_or(bytes.len(), |at| from + at);
+        let mut comments = Vec::new();
+        // Where the last comment taken ends: a literal before it is in it.
+        let mut taken = 0;
         for &start in starts {
             let holder = spans.partition_point(|span| span.start <= start);
             let in_scalar = holder.checked_sub(1).is_some_and(|index| start < spans[index].end);
-            if in_scalar || comments.last().is_some_and(|comment| comment.contains(&start)) {
+            if in_scalar || start < taken {
                 continue;
             }
             let line_start = memchr::memrchr2(b'\n', b'\r', &bytes[..start]).map_or(0, |at| at + 1);
-            let line_end = memchr::memchr2(b'\n', b'\r', &bytes[start..]).map_or(bytes.len(), |at| start + at);
             let opens_comment =
                 |&at: &usize| bytes[at] == b'#' && (at == line_start || matches!(bytes[at - 1], b' ' | b'\t'));
-            if let Some(hash) = (line_start..start).find(opens_comment) {
-                comments.push(hash..line_end);
+            let Some(hash) = (line_start..start).find(opens_comment) else { continue };
+            let mut end = line_end(start);
+            let mut comment = MappedText::verbatim(&source[hash + 1..end], hash + 1);
+            loop {
+                let next = end + if bytes[end..].starts_with(b"\r\n") { 2 } else { 1 };
+                let indentation = bytes
+                    .get(next..)
+                    .map_or(0, |rest| rest.iter().take_while(|&&byte| byte == b' ' || byte == b'\t').count());
+                if next >= bytes.len() || bytes.get(next + indentation) != Some(&b'#') {
+                    break;
+                }
+                comment.push_decoded("\n", end..next);
+                let text_start = next + indentation + 1;
+                end = line_end(text_start);
+                comment.push_verbatim(&source[text_start..end], text_start);
             }
+            taken = end;
+            comments.push(comment);
         }
         comments
     }
@@ -580,18 +598,17 @@ mod tests {
         let key = "ghp_hDAEYqL62pBum9BIy2ewA5s02KGvdiP4TLqi";
         let comments_of = |text: &str| -> Vec<String> {
             let tree = Tree::parse(text.to_string(), None, Limits::default()).unwrap();
-            let source = tree.source();
             tree.documents()
                 .flat_map(|document| candidates(document).comments)
-                .map(|comment| source[comment].to_string())
+                .map(|c| c.as_str().to_string())
                 .collect()
         };
         // A whole-line comment, a trailing one, and one before the first of two documents
-        // (the KFP SDK's header); each from its `#` to the end of its line.
-        assert_eq!(comments_of(&format!("# old: {key}\na: 1\n")), [format!("# old: {key}")]);
-        assert_eq!(comments_of(&format!("a: 1  # {key} x\r\nb: 2\n")), [format!("# {key} x")]);
+        // (the KFP SDK's header); each from after its `#` to the end of its line.
+        assert_eq!(comments_of(&format!("# old: {key}\na: 1\n")), [format!(" old: {key}")]);
+        assert_eq!(comments_of(&format!("a: 1  # {key} x\r\nb: 2\n")), [format!(" {key} x")]);
         let two_documents = format!("# {key}\n---\na: 1\n---\nb: 2 #{key}\n");
-        assert_eq!(comments_of(&two_documents), [format!("# {key}"), format!("#{key}")]);
+        assert_eq!(comments_of(&two_documents), [format!(" {key}"), key.to_string()]);
         // A `#` inside a value, after a non-blank, or a line of a block scalar opens none.
         for text in [
             format!("a: \"x # {key}\"\n"),
@@ -602,8 +619,26 @@ mod tests {
         ] {
             assert!(comments_of(&text).is_empty(), "{text:?}");
         }
-        // Two leads on one comment line: one comment.
+        // Two leads on one line, or in whole-line comments below it: one comment.
         assert_eq!(comments_of(&format!("a: 1 # {key} {key}\n")).len(), 1);
+        assert_eq!(
+            comments_of(&format!("a: 1 # {key}\n  # {key}\r\n#\nb: 2 # {key}\n")),
+            [format!(" {key}\n {key}\n"), format!(" {key}")]
+        );
+    }
+
+    #[test]
+    fn a_private_key_commented_out_line_by_line_is_reported_where_it_is_written() {
+        let key = "-----BEGIN RSA PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7\n-----END RSA PRIVATE KEY-----";
+        let commented: String = key.lines().map(|line| format!("  # {line}\n")).collect();
+        let text = format!("a: 1\n{commented}b: 2\n");
+        let tree = Tree::parse(text.clone(), None, Limits::default()).unwrap();
+        let document = tree.documents().next().unwrap();
+        let [comment] = &candidates(document).comments[..] else { panic!("one comment") };
+        let [token] = &find_tokens(comment.as_str())[..] else { panic!("{comment:?}") };
+        let span = comment.source_range(token.range.clone());
+        assert_eq!(&text[span.clone()], commented.trim().strip_prefix("# ").unwrap());
+        assert_eq!(span.start, text.find("-----BEGIN").unwrap());
     }
 
     #[test]
