@@ -343,17 +343,26 @@ impl Leads {
         let mut comments = Vec::new();
         // Where the last comment taken ends: a literal before it is in it.
         let mut taken = 0;
+        // The line of the last literal looked at, and how far no `#` opens a comment on it:
+        // each line is searched once, however many literals it holds.
+        let (mut line, mut searched) = (0..0, 0);
         for &start in starts {
             let holder = spans.partition_point(|span| span.start <= start);
             let in_scalar = holder.checked_sub(1).is_some_and(|index| start < spans[index].end);
             if in_scalar || start < taken {
                 continue;
             }
-            let line_start = memchr::memrchr2(b'\n', b'\r', &bytes[..start]).map_or(0, |at| at + 1);
+            if !line.contains(&start) {
+                let line_start = memchr::memrchr2(b'\n', b'\r', &bytes[..start]).map_or(0, |at| at + 1);
+                line = line_start..line_end(start);
+                searched = line_start;
+            }
             let opens_comment =
-                |&at: &usize| bytes[at] == b'#' && (at == line_start || matches!(bytes[at - 1], b' ' | b'\t'));
-            let Some(hash) = (line_start..start).find(opens_comment) else { continue };
-            let mut end = line_end(start);
+                |&at: &usize| bytes[at] == b'#' && (at == line.start || matches!(bytes[at - 1], b' ' | b'\t'));
+            let found = (searched..start).find(opens_comment);
+            searched = start;
+            let Some(hash) = found else { continue };
+            let mut end = line.end;
             let mut comment = MappedText::verbatim(&source[hash + 1..end], hash + 1);
             loop {
                 let next = end + if bytes[end..].starts_with(b"\r\n") { 2 } else { 1 };
@@ -624,6 +633,21 @@ mod tests {
         assert_eq!(
             comments_of(&format!("a: 1 # {key}\n  # {key}\r\n#\nb: 2 # {key}\n")),
             [format!(" {key}\n {key}\n"), format!(" {key}")]
+        );
+    }
+
+    #[test]
+    fn a_line_of_many_literals_outside_values_is_searched_once() {
+        // Aliases are neither values nor comments: 20,000 literals on one line, each
+        // searched back to the line's start, would be 2 G steps.
+        let aliases = ", *sk-a".repeat(20_000);
+        let text = format!("a: [&sk-a x{aliases}] # ghp_hDAEYqL62pBum9BIy2ewA5s02KGvdiP4TLqi\n");
+        let tree = Tree::parse(text, None, Limits::default()).unwrap();
+        let document = tree.documents().next().unwrap();
+        let comments = candidates(document).comments;
+        assert_eq!(
+            comments.iter().map(MappedText::as_str).collect::<Vec<_>>(),
+            [" ghp_hDAEYqL62pBum9BIy2ewA5s02KGvdiP4TLqi"]
         );
     }
 
