@@ -35,8 +35,7 @@ pub static RULE: Rule = Rule {
         docs: Docs {
             what: "Flags credentials whose format identifies them, wherever they appear in the \
 file (env values, parameter defaults, commands, scripts, embedded Python, annotations, \
-comments): AWS \
-access key IDs (`AKIA…`, `ASIA…`), GitHub tokens (`ghp_`, `gho_`, `ghu_`, `ghs_`, `ghr_`, \
+comments): AWS access key IDs (`AKIA…`, `ASIA…`), GitHub tokens (`ghp_`, `gho_`, `ghu_`, `ghs_`, `ghr_`, \
 `github_pat_`), GitLab `glpat-`, Slack tokens (`xoxb-`, `xoxp-`, …, `xapp-`) and webhook URLs, \
 Google API keys (`AIza…`) and OAuth client secrets (`GOCSPX-`), Hugging Face `hf_`, OpenAI \
 `sk-…`/`sk-proj-…`, Anthropic `sk-ant-…`, Stripe live keys (`sk_live_`, `rk_live_`), Azure \
@@ -51,8 +50,9 @@ Visible placeholders are not reported (`ghp_xxxx…`, `AKIAXXXXXXXXXXXXXXXX`, `0
 still passes a literal credential where a real one will end up, and skipping them would let \
 any key ending in `EXAMPLE` through. In comments (a private key commented out line by line \
 included), a credential is reported unless the same value is already reported in a value of \
-the pipeline (the KFP v2 SDK repeats parameter defaults in the comment that heads the file). A value reported here is not reported again by \
-`secret-in-env`, `secret-in-parameter-default` or `secret-in-args`.",
+the pipeline (the KFP v2 SDK repeats parameter defaults in the comment that heads the file). \
+A value reported here is not reported again by `secret-in-env`, \
+`secret-in-parameter-default` or `secret-in-args`.",
             why: "A compiled pipeline is committed, uploaded to the pipeline server, shown in its \
 UI and copied into every run: a live provider credential in it is as good as published. \
 Unlike a password, these tokens work from anywhere, often with broad scope (cloud storage, \
@@ -175,8 +175,7 @@ fn candidates(document: NodeRef<'_>) -> Candidates<'_> {
     // for a node that is no document's root): most documents hold no lead there, and their
     // scalars are never gathered. The first document's range starts with the file, so that
     // the comments before it (the KFP SDK's header) are searched too.
-    let mut roots = tree.documents();
-    let first = roots.next().map(|root| root.id());
+    let first = tree.documents().next().map(|root| root.id());
     let mut roots = tree.documents().skip_while(|root| root.id() != document.id());
     let range = match roots.next() {
         Some(root) => {
