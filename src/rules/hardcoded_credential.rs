@@ -101,9 +101,8 @@ fn check(pipeline: &Pipeline<'_>, out: &mut Emitter<'_>) {
             let text = scalar.text();
             let tokens = if text.as_str() == value { tokens } else { find_tokens(text.as_str()) };
             for token in tokens {
-                let value = text.as_str().get(token.range.clone()).unwrap_or_default();
+                let (value, span) = written(&text, &token);
                 in_scalars.push(value.to_string());
-                let span = text.source_range(token.range.clone());
                 report(out, value, &token, span.clone(), Place::Container(owner_of(&span)));
             }
         }
@@ -112,12 +111,11 @@ fn check(pipeline: &Pipeline<'_>, out: &mut Emitter<'_>) {
     // in a value is not reported again there.
     for (tree, comment) in comments {
         for token in find_tokens(comment.as_str()) {
-            let value = comment.as_str().get(token.range.clone()).unwrap_or_default();
+            let (value, span) = written(&comment, &token);
             if in_scalars.iter().any(|reported| reported == value) {
                 continue;
             }
-            let span = tree.file_range(comment.source_range(token.range.clone()));
-            report(out, value, &token, span, Place::Comment);
+            report(out, value, &token, tree.file_range(span), Place::Comment);
         }
     }
     // Formats recognisable only by where they are written (only W&B keys so far).
@@ -142,10 +140,15 @@ fn check(pipeline: &Pipeline<'_>, out: &mut Emitter<'_>) {
 
 fn sink(out: &mut Emitter<'_>, name: &str, value: &MappedText, container: Option<&Container<'_>>) {
     if let Some(token) = sink_token(name, value.as_str()) {
-        let span = value.source_range(token.range.clone());
-        let text = value.as_str().get(token.range.clone()).unwrap_or_default();
+        let (text, span) = written(value, &token);
         report(out, text, &token, span, Place::Container(container));
     }
+}
+
+/// The text of `token`, found in `text`, and where it is written in the source `text` maps to.
+fn written<'a>(text: &'a MappedText, token: &TokenMatch) -> (&'a str, Range<usize>) {
+    let value = text.as_str().get(token.range.clone()).unwrap_or_default();
+    (value, text.source_range(token.range.clone()))
 }
 
 /// True if `text` spells `wandb` or `WANDB`: in a scalar, the sign that W&B keys may sit
