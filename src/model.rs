@@ -9,7 +9,7 @@ use std::borrow::Cow;
 use std::cell::{LazyCell, OnceCell};
 use std::sync::Arc;
 
-use crate::analysis::Code;
+use crate::analysis::{Code, QuietChecks};
 use crate::yaml::NodeRef;
 
 /// The families of files kfpguard understands.
@@ -139,6 +139,9 @@ pub struct Container<'t> {
     pub pod: Option<usize>,
     /// What the container's commands do, analysed on first use.
     pub code: OnceCell<Code>,
+    /// The checks known to find nothing in its code, looked up on first use (by the rules'
+    /// [`crate::rules::Emitter::check_code`]).
+    pub quiet: OnceCell<Arc<QuietChecks>>,
 }
 
 impl<'t> Container<'t> {
@@ -160,6 +163,7 @@ impl<'t> Container<'t> {
             security: SecurityContext::default(),
             pod: None,
             code: OnceCell::new(),
+            quiet: OnceCell::new(),
         }
     }
 

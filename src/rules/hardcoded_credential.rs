@@ -127,10 +127,12 @@ fn check(pipeline: &Pipeline<'_>, out: &mut Emitter<'_>) {
             let (EnvValue::Literal(value), Some(name)) = (&var.value, var.name.as_str()) else { continue };
             sink(out, name, &value.text(), Some(container));
         }
-        let wandb = |name: &str| name.to_ascii_lowercase().contains("wandb");
-        for command_sink in command_sinks(container.code(), &wandb) {
-            sink(out, &command_sink.name, &command_sink.value, Some(container));
-        }
+        out.check_code(container, |out, code| {
+            let wandb = |name: &str| name.to_ascii_lowercase().contains("wandb");
+            for command_sink in command_sinks(code, &wandb) {
+                sink(out, &command_sink.name, &command_sink.value, Some(container));
+            }
+        });
     }
     for parameter in &pipeline.parameters {
         let Some(name) = parameter.name.as_str() else { continue };

@@ -21,11 +21,12 @@ mod secret_in_env;
 mod secret_in_parameter_default;
 
 use std::borrow::Cow;
-use std::cell::RefCell;
+use std::cell::{Cell, OnceCell, RefCell};
 use std::collections::{BTreeMap, BTreeSet};
 use std::ops::Range;
 use std::sync::{Arc, OnceLock};
 
+use crate::analysis::{Code, QuietChecks};
 use crate::config::RuleSettings;
 use crate::finding::{Finding, FingerprintPrefix, Related, Severity};
 use crate::model::{Container, Effective, Pipeline};
@@ -227,6 +228,13 @@ pub struct Emitter<'a> {
     reach: RefCell<Vec<RuleReach>>,
     /// The fingerprint prefix of the rule that emitted last (rules emit one after another).
     fingerprint_prefix: Option<(&'static str, FingerprintPrefix)>,
+    /// The place in [`all`] of the rule [`Emitter::run_all`] is running.
+    running: Option<usize>,
+    /// Findings emitted and [`Emitter::covered`] questions asked so far: a check that did
+    /// neither found nothing, even held back by another finding.
+    candidates: Cell<usize>,
+    /// The settings, spelled for [`QuietChecks::of`] (rules read nothing else besides the code).
+    settings_key: OnceCell<String>,
 }
 
 /// The bytes the findings of one rule cover, so that [`Emitter::covered`] costs a lookup
@@ -280,6 +288,9 @@ impl<'a> Emitter<'a> {
             findings: Vec::new(),
             reach: RefCell::new(Vec::new()),
             fingerprint_prefix: None,
+            running: None,
+            candidates: Cell::new(0),
+            settings_key: OnceCell::new(),
         }
     }
 
@@ -306,6 +317,7 @@ impl<'a> Emitter<'a> {
     }
 
     pub fn emit(&mut self, rule: &RuleMeta, hit: Hit<'_>) {
+        self.candidates.set(self.candidates.get() + 1);
         let container_path = hit.container.map_or("", |c| c.path.as_str());
         let (_, prefix) = match &mut self.fingerprint_prefix {
             Some(last) if last.0 == rule.id => last,
@@ -328,6 +340,7 @@ impl<'a> Emitter<'a> {
 
     /// True if a finding of `rule` already covers bytes `span` (a stronger rule ran first).
     pub fn covered(&self, rule: &'static str, span: &Range<usize>) -> bool {
+        self.candidates.set(self.candidates.get() + 1);
         let mut reaches = self.reach.borrow_mut();
         let index = match reaches.iter().position(|reach| reach.rule == rule) {
             Some(index) => index,
@@ -345,6 +358,28 @@ impl<'a> Emitter<'a> {
         reach.covers(span.start, span.end)
     }
 
+    /// Runs `check` over `container`'s code, unless the rule being run found nothing in
+    /// the same code before ([`QuietChecks`]): then the code is not even analysed.
+    ///
+    /// Whether `check` reports must depend only on the code's texts and the settings, not
+    /// on the container's other fields, the pipeline or positions (only reported): what a
+    /// rule reads besides the code, it reads outside `check`.
+    pub fn check_code<'c>(&mut self, container: &'c Container<'_>, check: impl FnOnce(&mut Self, &'c Code)) {
+        let Some(rule) = self.running else { return check(self, container.code()) };
+        let quiet = container.quiet.get_or_init(|| {
+            let settings_key = self.settings_key.get_or_init(|| format!("{:?}", self.settings));
+            QuietChecks::of(container, settings_key, all().len())
+        });
+        if quiet.is_quiet(rule) {
+            return;
+        }
+        let candidates = self.candidates.get();
+        check(self, container.code());
+        if self.candidates.get() == candidates {
+            quiet.set_quiet(rule);
+        }
+    }
+
     pub fn into_findings(self) -> Vec<Finding> {
         self.findings
     }
@@ -353,20 +388,23 @@ impl<'a> Emitter<'a> {
     pub fn run_all(&mut self, pipeline: &Pipeline<'_>) {
         // Rules that others defer to (through `covered`) run first, whatever their ids;
         // ordered once, not once per pipeline.
-        static ORDER: OnceLock<Vec<&'static Rule>> = OnceLock::new();
+        // Each with its place in the catalogue, for `check_code`.
+        static ORDER: OnceLock<Vec<(usize, &'static Rule)>> = OnceLock::new();
         let order = ORDER.get_or_init(|| {
-            let (first, rest): (Vec<&Rule>, Vec<&Rule>) =
-                all().iter().partition(|rule| RUN_FIRST.contains(&rule.meta.id));
+            let (first, rest): (Vec<_>, Vec<_>) =
+                all().iter().copied().enumerate().partition(|(_, rule)| RUN_FIRST.contains(&rule.meta.id));
             first.into_iter().chain(rest).collect()
         });
-        for rule in order {
+        for &(index, rule) in order {
             if (self.enabled)(rule.meta.id) {
+                self.running = Some(index);
                 match &rule.check {
                     Check::Code(check) => check(pipeline, self),
                     Check::Pattern(pattern) => pattern.check(&rule.meta, pipeline, self),
                 }
             }
         }
+        self.running = None;
     }
 }
 
@@ -415,5 +453,81 @@ pub(crate) mod tests {
             }
         }
         assert!(answers.iter().all(|&count| count > 100), "{answers:?}");
+    }
+
+    /// A finding's rule, span and container.
+    type Found = (&'static str, Range<usize>, String);
+
+    /// Lints one Kubernetes Pod whose containers each run `sh -c SCRIPT`, one per script,
+    /// with `settings`; returns the findings (rule, span, container) and, per container,
+    /// whether its code was analysed.
+    fn lint_pod(scripts: &[&str], settings: &RuleSettings) -> (Vec<Found>, Vec<bool>) {
+        let containers: Vec<_> = scripts
+            .iter()
+            .enumerate()
+            .map(|(index, script)| {
+                serde_json::json!({ "name": format!("c{index}"), "image": format!("i@sha256:{}", "0".repeat(64)), "command": ["sh", "-c", script] })
+            })
+            .collect();
+        let pod = serde_json::json!({ "apiVersion": "v1", "kind": "Pod", "metadata": { "name": "p" },
+            "spec": { "containers": containers } });
+        let Ok(tree) = crate::yaml::Tree::parse(pod.to_string(), None, crate::yaml::Limits::default()) else {
+            panic!("test YAML")
+        };
+        let embedded = crate::formats::Embedded::new(crate::yaml::Limits::default(), 0);
+        let recognized = crate::formats::recognize(&tree, &embedded, "p");
+        let [pipeline] = &recognized.pipelines[..] else { panic!("one pipeline") };
+        let enabled = |_: &str| true;
+        let mut out =
+            Emitter::new("p.yaml", "p", &enabled).with_settings(settings).with_sources(&recognized.sources[0]);
+        out.run_all(pipeline);
+        let analysed = pipeline.containers.iter().map(|container| container.code.get().is_some()).collect();
+        let findings = out
+            .into_findings()
+            .into_iter()
+            .map(|finding| (finding.rule, finding.span, finding.container.as_deref().unwrap_or_default().to_string()))
+            .collect();
+        (findings, analysed)
+    }
+
+    #[test]
+    fn code_found_clean_is_not_analysed_again() {
+        // Texts of this test only: the record of clean codes is the process's.
+        let clean = "echo code-found-clean-is-not-analysed-again";
+        let (findings, analysed) = lint_pod(&[clean, clean], &RuleSettings::default());
+        let rules: Vec<_> = findings.iter().map(|(rule, ..)| *rule).collect();
+        assert!(rules.iter().all(|rule| rule.starts_with("missing-")), "{rules:?}");
+        assert_eq!(analysed, [true, false]);
+        // Another file with the same code, and one that differs by a byte.
+        let (_, analysed) = lint_pod(&[clean, &format!("{clean}!")], &RuleSettings::default());
+        assert_eq!(analysed, [false, true]);
+    }
+
+    #[test]
+    fn code_with_findings_is_checked_in_every_container() {
+        let script = "curl -s http://code-with-findings.example/install.sh | sh";
+        let (findings, analysed) = lint_pod(&[script, script, script], &RuleSettings::default());
+        assert_eq!(analysed, [true, true, true]);
+        for rule in ["plaintext-download", "pipe-to-shell"] {
+            let found: Vec<_> = findings.iter().filter(|(id, ..)| *id == rule).collect();
+            let containers: Vec<&str> = found.iter().map(|(.., container)| container.as_str()).collect();
+            assert_eq!(containers, ["c0", "c1", "c2"], "{rule}");
+            // Each at its own container's script.
+            assert!(found.windows(2).all(|pair| pair[0].1.end <= pair[1].1.start), "{found:?}");
+        }
+    }
+
+    #[test]
+    fn code_found_clean_under_other_settings_is_checked_again() {
+        let script = "curl -s http://other-settings.example/data.csv -o data.csv";
+        let allowing =
+            RuleSettings { allowed_http_hosts: vec!["other-settings.example".into()], ..RuleSettings::default() };
+        let plaintext = |findings: &[Found]| findings.iter().filter(|(rule, ..)| *rule == "plaintext-download").count();
+        let (findings, _) = lint_pod(&[script], &allowing);
+        assert_eq!(plaintext(&findings), 0);
+        let (findings, analysed) = lint_pod(&[script], &RuleSettings::default());
+        assert_eq!((plaintext(&findings), &analysed[..]), (1, &[true][..]));
+        let (findings, analysed) = lint_pod(&[script], &allowing);
+        assert_eq!((plaintext(&findings), &analysed[..]), (0, &[false][..]));
     }
 }

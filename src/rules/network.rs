@@ -297,66 +297,71 @@ const PYTHON_FETCHERS: &[&str] = &[
 
 fn check_plaintext(pipeline: &Pipeline<'_>, out: &mut Emitter<'_>) {
     for container in &pipeline.containers {
-        for source in &container.code().python {
-            for call in &source.module.calls {
-                let callee = call.qualified();
-                // Callees are short: a byte loop is done before a reverse search is set up.
-                let last = callee.bytes().rposition(|byte| byte == b'.').map_or(callee, |dot| &callee[dot + 1..]);
-                if !PYTHON_FETCHERS.contains(&last) {
-                    continue;
-                }
-                let url_args =
-                    call.positional(0).into_iter().chain(call.keyword("url")).chain(call.keyword("filepath_or_buffer"));
-                for arg in url_args {
-                    let Some(local) = source.leading_literal(arg) else { continue };
-                    // Mapped to the file (the whole source's map, on first use) only when
-                    // there is a URL to report.
-                    let ranges = plain_http_urls(local.as_str(), out.settings());
-                    if ranges.is_empty() {
+        out.check_code(container, |out, code| {
+            for source in &code.python {
+                for call in &source.module.calls {
+                    let callee = call.qualified();
+                    // Callees are short: a byte loop is done before a reverse search is set up.
+                    let last = callee.bytes().rposition(|byte| byte == b'.').map_or(callee, |dot| &callee[dot + 1..]);
+                    if !PYTHON_FETCHERS.contains(&last) {
                         continue;
                     }
-                    let text = source.file_text(local);
-                    for range in ranges {
-                        let url = text.as_str()[range.clone()].to_string();
+                    let url_args = call
+                        .positional(0)
+                        .into_iter()
+                        .chain(call.keyword("url"))
+                        .chain(call.keyword("filepath_or_buffer"));
+                    for arg in url_args {
+                        let Some(local) = source.leading_literal(arg) else { continue };
+                        // Mapped to the file (the whole source's map, on first use) only when
+                        // there is a URL to report.
+                        let ranges = plain_http_urls(local.as_str(), out.settings());
+                        if ranges.is_empty() {
+                            continue;
+                        }
+                        let text = source.file_text(local);
+                        for range in ranges {
+                            let url = text.as_str()[range.clone()].to_string();
+                            emit_token(
+                                out,
+                                &PLAINTEXT_DOWNLOAD.meta,
+                                container,
+                                &text,
+                                range,
+                                format!("`{callee}` fetches `{url}` over plain HTTP in container `{}`", container.name),
+                            );
+                        }
+                    }
+                }
+            }
+            for command in &code.commands {
+                let Some(program) = command.program() else { continue };
+                let is_pip = matches!(program, "pip" | "pip3") || is_python_module(command, "pip");
+                if !DOWNLOADERS.contains(&program) && !is_pip {
+                    continue;
+                }
+                let mut after_trusted_host = false;
+                for word in command.args() {
+                    // `--trusted-host URL` names a host, it downloads nothing (insecure-tls's business).
+                    let trusted_host = after_trusted_host || word.as_str().starts_with("--trusted-host=");
+                    after_trusted_host = word.as_str() == "--trusted-host";
+                    if trusted_host {
+                        continue;
+                    }
+                    for range in plain_http_urls(word.as_str(), out.settings()) {
+                        let url = word.as_str()[range.clone()].to_string();
                         emit_token(
                             out,
                             &PLAINTEXT_DOWNLOAD.meta,
                             container,
-                            &text,
+                            word,
                             range,
-                            format!("`{callee}` fetches `{url}` over plain HTTP in container `{}`", container.name),
+                            format!("`{program}` fetches `{url}` over plain HTTP in container `{}`", container.name),
                         );
                     }
                 }
             }
-        }
-        for command in &container.code().commands {
-            let Some(program) = command.program() else { continue };
-            let is_pip = matches!(program, "pip" | "pip3") || is_python_module(command, "pip");
-            if !DOWNLOADERS.contains(&program) && !is_pip {
-                continue;
-            }
-            let mut after_trusted_host = false;
-            for word in command.args() {
-                // `--trusted-host URL` names a host, it downloads nothing (insecure-tls's business).
-                let trusted_host = after_trusted_host || word.as_str().starts_with("--trusted-host=");
-                after_trusted_host = word.as_str() == "--trusted-host";
-                if trusted_host {
-                    continue;
-                }
-                for range in plain_http_urls(word.as_str(), out.settings()) {
-                    let url = word.as_str()[range.clone()].to_string();
-                    emit_token(
-                        out,
-                        &PLAINTEXT_DOWNLOAD.meta,
-                        container,
-                        word,
-                        range,
-                        format!("`{program}` fetches `{url}` over plain HTTP in container `{}`", container.name),
-                    );
-                }
-            }
-        }
+        });
     }
 }
 
@@ -384,91 +389,99 @@ fn has_flag(args: &[Word], letters: &[char], long: &[&str]) -> Option<usize> {
 
 fn check_netcat(pipeline: &Pipeline<'_>, out: &mut Emitter<'_>) {
     for container in &pipeline.containers {
-        for command in &container.code().commands {
-            let Some(program) = command.program() else { continue };
-            match program {
-                "nc" | "ncat" | "netcat" | "nc.traditional" | "nc.openbsd"
-                    if has_flag(command.args(), &['l', 'e', 'c'], &["listen", "exec", "sh-exec", "lua-exec"])
-                        .is_some() =>
-                {
-                    let word = &command.words[0];
-                    let message =
-                        format!("`{program}` opens a listener or executes a shell in container `{}`", container.name);
-                    emit_token(out, &NETCAT_LISTENER.meta, container, word, 0..word.len(), message);
-                }
-                "socat" => {
-                    let dangerous = command.args().iter().any(|word| {
-                        let upper = word.as_str().to_ascii_uppercase();
-                        upper.contains("-LISTEN")
-                            || upper.starts_with("EXEC:")
-                            || upper.starts_with("SYSTEM:")
-                            || upper.contains(",EXEC:")
-                    });
-                    if dangerous {
+        out.check_code(container, |out, code| {
+            for command in &code.commands {
+                let Some(program) = command.program() else { continue };
+                match program {
+                    "nc" | "ncat" | "netcat" | "nc.traditional" | "nc.openbsd"
+                        if has_flag(command.args(), &['l', 'e', 'c'], &["listen", "exec", "sh-exec", "lua-exec"])
+                            .is_some() =>
+                    {
                         let word = &command.words[0];
-                        let message =
-                            format!("`socat` opens a listener or executes a command in container `{}`", container.name);
+                        let message = format!(
+                            "`{program}` opens a listener or executes a shell in container `{}`",
+                            container.name
+                        );
                         emit_token(out, &NETCAT_LISTENER.meta, container, word, 0..word.len(), message);
                     }
+                    "socat" => {
+                        let dangerous = command.args().iter().any(|word| {
+                            let upper = word.as_str().to_ascii_uppercase();
+                            upper.contains("-LISTEN")
+                                || upper.starts_with("EXEC:")
+                                || upper.starts_with("SYSTEM:")
+                                || upper.contains(",EXEC:")
+                        });
+                        if dangerous {
+                            let word = &command.words[0];
+                            let message = format!(
+                                "`socat` opens a listener or executes a command in container `{}`",
+                                container.name
+                            );
+                            emit_token(out, &NETCAT_LISTENER.meta, container, word, 0..word.len(), message);
+                        }
+                    }
+                    _ => {}
                 }
-                _ => {}
-            }
-            if !command.may_hold_device_path() {
-                continue;
-            }
-            for word in command.words.iter().chain(&command.redirects) {
-                let text = word.as_str();
-                // Most words are shorter than the markers; one search for what both start
-                // with rules out nearly every other one.
-                static DEV: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new("/dev/"));
-                if text.len() < "/dev/tcp/".len() || DEV.find(text.as_bytes()).is_none() {
+                if !command.may_hold_device_path() {
                     continue;
                 }
-                for marker in ["/dev/tcp/", "/dev/udp/"] {
-                    if let Some(position) = text.find(marker) {
-                        emit_token(
-                            out,
-                            &NETCAT_LISTENER.meta,
-                            container,
-                            word,
-                            position..text.len(),
-                            format!(
-                                "reverse-shell style connection through `{marker}` in container `{}`",
-                                container.name
-                            ),
-                        );
+                for word in command.words.iter().chain(&command.redirects) {
+                    let text = word.as_str();
+                    // Most words are shorter than the markers; one search for what both start
+                    // with rules out nearly every other one.
+                    static DEV: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new("/dev/"));
+                    if text.len() < "/dev/tcp/".len() || DEV.find(text.as_bytes()).is_none() {
+                        continue;
+                    }
+                    for marker in ["/dev/tcp/", "/dev/udp/"] {
+                        if let Some(position) = text.find(marker) {
+                            emit_token(
+                                out,
+                                &NETCAT_LISTENER.meta,
+                                container,
+                                word,
+                                position..text.len(),
+                                format!(
+                                    "reverse-shell style connection through `{marker}` in container `{}`",
+                                    container.name
+                                ),
+                            );
+                        }
                     }
                 }
             }
-        }
+        });
     }
 }
 
 fn check_remote_shell(pipeline: &Pipeline<'_>, out: &mut Emitter<'_>) {
     for container in &pipeline.containers {
-        for command in &container.code().commands {
-            let Some(program) = command.program() else { continue };
-            let remote = match program {
-                "ssh" | "scp" | "sftp" | "sshpass" | "slogin" | "autossh" => true,
-                "rsync" => rsync_over_ssh(command.args()),
-                _ => false,
-            };
-            if remote {
-                let word = &command.words[0];
-                let message = format!("`{program}` connects to a remote host in container `{}`", container.name);
-                emit_token(out, &REMOTE_SHELL.meta, container, word, 0..word.len(), message);
-            }
-        }
-        for source in &container.code().python {
-            for call in &source.module.calls {
-                let callee = call.qualified();
-                if REMOTE_SHELL_PYTHON.contains(&callee) {
-                    let span = source.file_range(call.callee_span.clone());
-                    let message = format!("`{callee}` opens an SSH connection in container `{}`", container.name);
-                    emit_span(out, &REMOTE_SHELL.meta, container, span, callee, message);
+        out.check_code(container, |out, code| {
+            for command in &code.commands {
+                let Some(program) = command.program() else { continue };
+                let remote = match program {
+                    "ssh" | "scp" | "sftp" | "sshpass" | "slogin" | "autossh" => true,
+                    "rsync" => rsync_over_ssh(command.args()),
+                    _ => false,
+                };
+                if remote {
+                    let word = &command.words[0];
+                    let message = format!("`{program}` connects to a remote host in container `{}`", container.name);
+                    emit_token(out, &REMOTE_SHELL.meta, container, word, 0..word.len(), message);
                 }
             }
-        }
+            for source in &code.python {
+                for call in &source.module.calls {
+                    let callee = call.qualified();
+                    if REMOTE_SHELL_PYTHON.contains(&callee) {
+                        let span = source.file_range(call.callee_span.clone());
+                        let message = format!("`{callee}` opens an SSH connection in container `{}`", container.name);
+                        emit_span(out, &REMOTE_SHELL.meta, container, span, callee, message);
+                    }
+                }
+            }
+        });
     }
 }
 
@@ -539,45 +552,49 @@ fn ftp_urls(text: &str) -> Vec<std::ops::Range<usize>> {
 
 fn check_ftp(pipeline: &Pipeline<'_>, out: &mut Emitter<'_>) {
     for container in &pipeline.containers {
-        for command in &container.code().commands {
-            let Some(program) = command.program() else { continue };
-            if matches!(program, "ftp" | "tftp" | "lftp" | "ncftp" | "ncftpget" | "ncftpput" | "pftp") {
-                let word = &command.words[0];
-                let message = format!("`{program}` transfers files over FTP in container `{}`", container.name);
-                emit_token(out, &FTP_TRANSFER.meta, container, word, 0..word.len(), message);
-                continue;
-            }
-            if !command.may_hold_url() {
-                continue;
-            }
-            for word in command.args() {
-                for range in ftp_urls(word.as_str()) {
-                    let message = format!("`{}` URL in container `{}`", &word.as_str()[range.clone()], container.name);
-                    emit_token(out, &FTP_TRANSFER.meta, container, word, range, message);
-                }
-            }
-        }
-        for source in &container.code().python {
-            for call in &source.module.calls {
-                let callee = call.qualified();
-                if callee.starts_with("ftplib.FTP") {
-                    let span = source.file_range(call.callee_span.clone());
-                    let message = format!("`{callee}` transfers files over FTP in container `{}`", container.name);
-                    emit_span(out, &FTP_TRANSFER.meta, container, span, callee, message);
-                }
-            }
-            for local in &source.module.strings {
-                let ranges = ftp_urls(local.as_str());
-                if ranges.is_empty() {
+        out.check_code(container, |out, code| {
+            for command in &code.commands {
+                let Some(program) = command.program() else { continue };
+                if matches!(program, "ftp" | "tftp" | "lftp" | "ncftp" | "ncftpget" | "ncftpput" | "pftp") {
+                    let word = &command.words[0];
+                    let message = format!("`{program}` transfers files over FTP in container `{}`", container.name);
+                    emit_token(out, &FTP_TRANSFER.meta, container, word, 0..word.len(), message);
                     continue;
                 }
-                let text = source.file_text(local);
-                for range in ranges {
-                    let message = format!("`{}` URL in container `{}`", &text.as_str()[range.clone()], container.name);
-                    emit_token(out, &FTP_TRANSFER.meta, container, &text, range, message);
+                if !command.may_hold_url() {
+                    continue;
+                }
+                for word in command.args() {
+                    for range in ftp_urls(word.as_str()) {
+                        let message =
+                            format!("`{}` URL in container `{}`", &word.as_str()[range.clone()], container.name);
+                        emit_token(out, &FTP_TRANSFER.meta, container, word, range, message);
+                    }
                 }
             }
-        }
+            for source in &code.python {
+                for call in &source.module.calls {
+                    let callee = call.qualified();
+                    if callee.starts_with("ftplib.FTP") {
+                        let span = source.file_range(call.callee_span.clone());
+                        let message = format!("`{callee}` transfers files over FTP in container `{}`", container.name);
+                        emit_span(out, &FTP_TRANSFER.meta, container, span, callee, message);
+                    }
+                }
+                for local in &source.module.strings {
+                    let ranges = ftp_urls(local.as_str());
+                    if ranges.is_empty() {
+                        continue;
+                    }
+                    let text = source.file_text(local);
+                    for range in ranges {
+                        let message =
+                            format!("`{}` URL in container `{}`", &text.as_str()[range.clone()], container.name);
+                        emit_token(out, &FTP_TRANSFER.meta, container, &text, range, message);
+                    }
+                }
+            }
+        });
     }
 }
 

@@ -12,7 +12,7 @@ use std::path::Path;
 use regex::Regex;
 
 use super::{Check, Docs, Emitter, Hit, Rule, RuleMeta};
-use crate::analysis::{Command, Word, is_python, python};
+use crate::analysis::{Code, Command, Word, is_python, python};
 use crate::finding::Severity;
 use crate::model::{Container, EnvValue, Pipeline};
 use crate::yaml::{Limits, NodeRef, Tree};
@@ -336,47 +336,66 @@ impl PatternRule {
         // read once for all the patterns, and most commands run none that they name.
         let mut commands = Vec::new();
         for container in &pipeline.containers {
-            commands.clear();
-            commands.extend(container.code().commands.iter().filter_map(|command| {
-                let program = command.program()?;
-                self.programs.contains(program).then_some((command, program))
-            }));
             for pattern in &self.patterns {
-                for (span, token, program) in pattern.matcher.matches(container, &commands) {
-                    if out.covered(meta.id, &span) {
-                        continue;
-                    }
-                    let message = match &pattern.message {
-                        Some(template) => template
-                            .replace("{program}", &program)
-                            .replace("{token}", &token)
-                            .replace("{container}", &container.name),
-                        None => format!("{}: `{token}` in container `{}`", meta.summary, container.name),
-                    };
-                    out.emit(
-                        meta,
-                        Hit {
-                            span,
-                            message,
-                            container: Some(container),
-                            field: "code".into(),
-                            value: token,
-                            ..Hit::default()
-                        },
-                    );
+                for found in pattern.matcher.env_matches(container) {
+                    report(meta, pattern, container, found, out);
                 }
             }
+            out.check_code(container, |out, code| {
+                commands.clear();
+                commands.extend(code.commands.iter().filter_map(|command| {
+                    let program = command.program()?;
+                    self.programs.contains(program).then_some((command, program))
+                }));
+                for pattern in &self.patterns {
+                    for found in pattern.matcher.code_matches(code, &commands) {
+                        report(meta, pattern, container, found, out);
+                    }
+                }
+            });
         }
     }
+}
+
+/// Reports a match of `pattern` in `container`, unless a finding of the rule covers it.
+fn report(meta: &RuleMeta, pattern: &Pattern, container: &Container<'_>, found: Match, out: &mut Emitter<'_>) {
+    let (span, token, program) = found;
+    if out.covered(meta.id, &span) {
+        return;
+    }
+    let message = match &pattern.message {
+        Some(template) => {
+            template.replace("{program}", &program).replace("{token}", &token).replace("{container}", &container.name)
+        }
+        None => format!("{}: `{token}` in container `{}`", meta.summary, container.name),
+    };
+    out.emit(
+        meta,
+        Hit { span, message, container: Some(container), field: "code".into(), value: token, ..Hit::default() },
+    );
 }
 
 /// (file span, matched text, program or variable name) of each match.
 type Match = (Range<usize>, String, String);
 
 impl Matcher {
-    /// The matches in `container`, given its commands that the rule reads
+    /// The matches among `container`'s environment variables (only env patterns have any).
+    fn env_matches(&self, container: &Container<'_>) -> Vec<Match> {
+        let Matcher::Env { names } = self else { return Vec::new() };
+        let mut found = Vec::new();
+        for var in &container.env {
+            let (EnvValue::Literal(value), Some(name)) = (&var.value, var.name.as_str()) else { continue };
+            if env_wanted(names, name, value.as_str().unwrap_or_default()) {
+                let text = value.text();
+                found.push((var.name.file_span(), format!("{name}={}", text.as_str()), name.to_string()));
+            }
+        }
+        found
+    }
+
+    /// The matches in a container's `code`, given its commands that the rule reads
     /// ([`ProgramsRead`]) with their programs.
-    fn matches(&self, container: &Container<'_>, commands: &[(&Command, &str)]) -> Vec<Match> {
+    fn code_matches(&self, code: &Code, commands: &[(&Command, &str)]) -> Vec<Match> {
         match self {
             Matcher::Command { programs, subcommands, flags, arg_regex } => {
                 let mut found = Vec::new();
@@ -412,27 +431,15 @@ impl Matcher {
                 found
             }
             Matcher::Env { names } => {
-                let mut found = Vec::new();
-                let wanted = |name: &str, value: &str| {
-                    names.iter().any(|(wanted, expected)| {
-                        wanted == name && expected.as_ref().is_none_or(|v| v.eq_ignore_ascii_case(value.trim()))
-                    })
-                };
-                for var in &container.env {
-                    let (EnvValue::Literal(value), Some(name)) = (&var.value, var.name.as_str()) else { continue };
-                    if wanted(name, value.as_str().unwrap_or_default()) {
-                        let text = value.text();
-                        found.push((var.name.file_span(), format!("{name}={}", text.as_str()), name.to_string()));
-                    }
-                }
                 // `export NAME=VALUE` and `env NAME=VALUE cmd` in scripts.
+                let mut found = Vec::new();
                 for &(command, program) in commands {
                     if !is_declaration(program) {
                         continue;
                     }
                     for word in command.args() {
                         let Some((name, value)) = word.as_str().split_once('=') else { continue };
-                        if wanted(name, value) {
+                        if env_wanted(names, name, value) {
                             found.push((word.source_span(), word.as_str().to_string(), name.to_string()));
                         }
                     }
@@ -441,7 +448,7 @@ impl Matcher {
             }
             Matcher::PythonCall { callees, keyword } => {
                 let mut found = Vec::new();
-                for source in &container.code().python {
+                for source in &code.python {
                     for call in &source.module.calls {
                         let qualified = call.qualified();
                         // `qualified` is `c` or ends with `.c` (without formatting `.c` per call).
@@ -482,6 +489,13 @@ impl Matcher {
             }
         }
     }
+}
+
+/// True if an env pattern's `names` want variable `name` set to `value`.
+fn env_wanted(names: &[(String, Option<String>)], name: &str, value: &str) -> bool {
+    names.iter().any(|(wanted, expected)| {
+        wanted == name && expected.as_ref().is_none_or(|v| v.eq_ignore_ascii_case(value.trim()))
+    })
 }
 
 /// True for the builtins whose `NAME=VALUE` arguments set variables that env patterns read.

@@ -193,35 +193,37 @@ fn piped_download(commands: &[Command], index: usize) -> Option<usize> {
 
 fn check(pipeline: &Pipeline<'_>, out: &mut Emitter<'_>) {
     for container in &pipeline.containers {
-        let commands = &container.code().commands;
-        for (index, command) in commands.iter().enumerate() {
-            let Some(program) = command.program() else { continue };
-            let executes = is_interpreter(program) || matches!(program, "source" | "." | "eval");
-            // `curl … | sh`
-            if executes
-                && program_source(command) == ProgramSource::Stdin
-                && let Some(download) = piped_download(commands, index)
-                && output_file(&commands[download]).is_none()
-            {
-                report(out, container, command, &commands[download], Execution::Pipe);
+        out.check_code(container, |out, code| {
+            let commands = &code.commands;
+            for (index, command) in commands.iter().enumerate() {
+                let Some(program) = command.program() else { continue };
+                let executes = is_interpreter(program) || matches!(program, "source" | "." | "eval");
+                // `curl … | sh`
+                if executes
+                    && program_source(command) == ProgramSource::Stdin
+                    && let Some(download) = piped_download(commands, index)
+                    && output_file(&commands[download]).is_none()
+                {
+                    report(out, container, command, &commands[download], Execution::Pipe);
+                }
             }
-        }
-        // `bash <(curl …)`, `sh -c "$(curl …)"`, `$(curl …)` run as a command, `bash < <(curl …)`.
-        // Few commands run in a substitution: that is asked first.
-        let substituted_downloads =
-            commands.iter().filter(|command| command.substituted_into.is_some() && is_download(command));
-        for download in substituted_downloads {
-            let (Some(runner), Some(first)) = (download.substituted_into, download.words.first()) else { continue };
-            let Some(runner) = commands.get(runner) else { continue };
-            // `$(curl -o F …)`, `$(curl … >& F)`: the content goes to a file, not into the code.
-            if output_file(download).is_none() && substitution_is_executed(runner, &first.source_span()) {
-                report(out, container, runner, download, Execution::Substitution);
+            // `bash <(curl …)`, `sh -c "$(curl …)"`, `$(curl …)` run as a command, `bash < <(curl …)`.
+            // Few commands run in a substitution: that is asked first.
+            let substituted_downloads =
+                commands.iter().filter(|command| command.substituted_into.is_some() && is_download(command));
+            for download in substituted_downloads {
+                let (Some(runner), Some(first)) = (download.substituted_into, download.words.first()) else { continue };
+                let Some(runner) = commands.get(runner) else { continue };
+                // `$(curl -o F …)`, `$(curl … >& F)`: the content goes to a file, not into the code.
+                if output_file(download).is_none() && substitution_is_executed(runner, &first.source_span()) {
+                    report(out, container, runner, download, Execution::Substitution);
+                }
             }
-        }
-        downloaded_files_run(out, container, commands);
-        for source in &container.code().python {
-            python_exec_of_download(out, container, source);
-        }
+            downloaded_files_run(out, container, commands);
+            for source in &code.python {
+                python_exec_of_download(out, container, source);
+            }
+        });
     }
 }
 

@@ -711,36 +711,38 @@ fn python_sinks(source: &PythonSource, out: &mut Collector<'_>) {
 
 fn check(pipeline: &Pipeline<'_>, out: &mut Emitter<'_>) {
     for container in &pipeline.containers {
-        let extra = &out.settings().secret_name_words;
-        let accept = |name: &str| may_be_secret_name(name, extra) && classify_name(name, extra) != NameClass::Plain;
-        let sinks = command_sinks(container.code(), &accept);
-        for sink in sinks {
-            if !sink.is_literal_secret(&out.settings().secret_name_words) {
-                continue;
+        out.check_code(container, |out, code| {
+            let extra = &out.settings().secret_name_words;
+            let accept = |name: &str| may_be_secret_name(name, extra) && classify_name(name, extra) != NameClass::Plain;
+            let sinks = command_sinks(code, &accept);
+            for sink in sinks {
+                if !sink.is_literal_secret(&out.settings().secret_name_words) {
+                    continue;
+                }
+                let span = sink.value.source_span();
+                if span.is_empty() || out.covered("hardcoded-credential", &span) || out.covered(RULE.meta.id, &span) {
+                    continue;
+                }
+                let value = sink.value.as_str();
+                out.emit(
+                    &RULE.meta,
+                    Hit {
+                        span: span.clone(),
+                        message: format!(
+                            "{} holds a literal secret ({}) in container `{}`",
+                            sink.label,
+                            redact(value),
+                            container.name
+                        ),
+                        container: Some(container),
+                        field: format!("code.{}", sink.name).into(),
+                        value: value.to_string(),
+                        secret: Some(span),
+                        ..Hit::default()
+                    },
+                );
             }
-            let span = sink.value.source_span();
-            if span.is_empty() || out.covered("hardcoded-credential", &span) || out.covered(RULE.meta.id, &span) {
-                continue;
-            }
-            let value = sink.value.as_str();
-            out.emit(
-                &RULE.meta,
-                Hit {
-                    span: span.clone(),
-                    message: format!(
-                        "{} holds a literal secret ({}) in container `{}`",
-                        sink.label,
-                        redact(value),
-                        container.name
-                    ),
-                    container: Some(container),
-                    field: format!("code.{}", sink.name).into(),
-                    value: value.to_string(),
-                    secret: Some(span),
-                    ..Hit::default()
-                },
-            );
-        }
+        });
     }
 }
 
