@@ -2,13 +2,16 @@
 # kfpguard performance benchmark: builds the release binary and measures it against the
 # targets in docs/performance.md.
 #
-# Usage: bench/run.sh [--files N] [--runs N] [--corpus DIR] [--no-criterion]
+# Usage: bench/run.sh [--files N] [--runs N] [--corpus DIR] [--no-criterion] [--instructions]
 #
 #   --files N       files in the generated corpus (env KFPGUARD_BENCH_FILES, default 100)
 #   --runs N        timed runs per measurement (env KFPGUARD_BENCH_RUNS, default 11)
 #   --corpus DIR    the real corpus (env KFPGUARD_BENCH_CORPUS, default ../shared/corpus
 #                   next to the repository); skipped with a message when absent
 #   --no-criterion  skip the in-process render benchmark (env KFPGUARD_BENCH_CRITERION=0)
+#   --instructions  also count the instructions of full lint and parse-only at -j 1
+#                   (valgrind's cachegrind, about a minute per corpus; env
+#                   KFPGUARD_BENCH_INSTRUCTIONS=1): a ratio the host's noise does not move
 #
 # Measures, for (a) a corpus generated from fixtures/ (bench/gen_corpus.py: sizes 5 KB to
 # 1 MB, written to a temp dir) and (b) the real corpus:
@@ -31,6 +34,7 @@ FILES="${KFPGUARD_BENCH_FILES:-100}"
 RUNS="${KFPGUARD_BENCH_RUNS:-11}"
 CORPUS="${KFPGUARD_BENCH_CORPUS:-$ROOT/../shared/corpus}"
 CRITERION="${KFPGUARD_BENCH_CRITERION:-1}"
+INSTRUCTIONS="${KFPGUARD_BENCH_INSTRUCTIONS:-0}"
 SINGLE_FIXTURE="$ROOT/fixtures/examples/training-pipeline.yaml"
 
 usage() { sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; }
@@ -40,6 +44,7 @@ while [[ $# -gt 0 ]]; do
         --runs) RUNS="${2:?--runs needs a number}"; shift 2 ;;
         --corpus) CORPUS="${2:?--corpus needs a directory}"; shift 2 ;;
         --no-criterion) CRITERION=0; shift ;;
+        --instructions) INSTRUCTIONS=1; shift ;;
         -h | --help) usage; exit 0 ;;
         *) echo "bench/run.sh: unknown argument: $1" >&2; usage >&2; exit 2 ;;
     esac
@@ -51,6 +56,7 @@ missing=()
 command -v cargo >/dev/null || missing+=(cargo)
 [[ -x /usr/bin/time ]] || missing+=("GNU time (apt-get install time)")
 python3 -c 'import yaml' 2>/dev/null || missing+=("python3 with PyYAML (apt-get install python3-yaml)")
+[[ "$INSTRUCTIONS" == 0 ]] || command -v valgrind >/dev/null || missing+=("valgrind, for --instructions (apt-get install valgrind)")
 if [[ ${#missing[@]} -gt 0 ]]; then
     printf 'bench/run.sh: missing: %s\n' "${missing[@]}" >&2
     exit 2
@@ -101,6 +107,11 @@ rss_pair() {
 
 # calc EXPR -> EXPR evaluated by python (floats), "n/a" on error.
 calc() { python3 -c "print(format($1, '.2f'))" 2>/dev/null || echo "n/a"; }
+# Instructions a command executes (cachegrind's "I refs"), or n/a.
+instructions() {
+    valgrind --tool=cachegrind --cache-sim=no --cachegrind-out-file=/dev/null "$@" 2>&1 >/dev/null \
+        | sed -n 's/.*I *refs: *//p' | tr -d , | grep . || echo n/a
+}
 verdict() { python3 -c "print('PASS' if $1 else 'FAIL')" 2>/dev/null || echo "?"; }
 
 SUMMARY="$WORK/summary.txt"
@@ -135,6 +146,12 @@ measure_corpus() {
     { read -r full1 full1_cpu; read -r full2 full2_cpu; read -r parse1 parse1_cpu; read -r parse2 parse2_cpu
       read -r ratio1; read -r ratio2; read -r speedup; read -r speedup_parse; } <<<"$timings"
 
+    local instructions_full=n/a instructions_parse=n/a
+    if [[ "$INSTRUCTIONS" != 0 ]]; then
+        instructions_full="$(instructions "${lint[@]}" -j 1 "$dir")"
+        instructions_parse="$(instructions "$PARSE_ALL" -q -j 1 "$dir")"
+    fi
+
     echo "-- stages (examples/stages.rs, 1 thread, in-process)"
     "$STAGES" "$dir" | sed 's/^/   /'
 
@@ -166,6 +183,10 @@ measure_corpus() {
         # Ratios: median of the per-round ratios (of the medians in brackets).
         printf '   %-40s %10s (of medians %s; cpu %s)\n' "full / parse-only, -j 1" "$(calc "$ratio1")" "$(calc "$full1 / $parse1")" "$(calc "$full1_cpu / $parse1_cpu")"
         printf '   %-40s %10s (of medians %s; cpu %s)\n' "full / parse-only, -j 2" "$(calc "$ratio2")" "$(calc "$full2 / $parse2")" "$(calc "$full2_cpu / $parse2_cpu")"
+        if [[ "$INSTRUCTIONS" != 0 ]]; then
+            printf '   %-40s %10s (%s M / %s M instructions)\n' "full / parse-only, -j 1, instructions" \
+                "$(calc "$instructions_full / $instructions_parse")" "$(calc "$instructions_full / 1e6")" "$(calc "$instructions_parse / 1e6")"
+        fi
         printf '   %-40s %10s (of medians %s)\n' "speed-up -j 1 -> -j 2 (full lint)" "$(calc "$speedup")x" "$(calc "$full1 / $full2")x"
         printf '   %-40s %10s (of medians %s)\n' "speed-up -j 1 -> -j 2 (parse-only)" "$(calc "$speedup_parse")x" "$(calc "$parse1 / $parse2")x"
         printf '   %-40s %10s %10s\n' "peak RSS MB, -j 2" "1x" "10x"
