@@ -362,8 +362,10 @@ impl<'a> Emitter<'a> {
     /// the same code before ([`QuietChecks`]): then the code is not even analysed.
     ///
     /// Whether `check` reports must depend only on the code's texts and the settings, not
-    /// on the container's other fields, the pipeline or positions (only reported): what a
-    /// rule reads besides the code, it reads outside `check`.
+    /// on the container's other fields or the pipeline: what a rule reads besides the
+    /// code, it reads outside `check`. A candidate counts when it is emitted or `covered` is
+    /// asked about it, so a rule that may drop one for where it is (an empty span) asks
+    /// `covered` first.
     pub fn check_code<'c>(&mut self, container: &'c Container<'_>, check: impl FnOnce(&mut Self, &'c Code)) {
         let Some(rule) = self.running else { return check(self, container.code()) };
         let quiet = container.quiet.get_or_init(|| {
