@@ -338,6 +338,10 @@ impl Output {
     }
 }
 
+/// Bytes written to an output at once: a report of the corpus is 9 MB of JSON (21 MB of
+/// SARIF), 140 writes instead of 1,100 with `BufWriter`'s 8 KiB; a pipe holds 64 KiB.
+const OUTPUT_BUFFER: usize = 64 * 1024;
+
 /// The `--format` output (standard output or `-o`) and the `--output-format` files,
 /// created before linting starts so a bad path fails at once.
 fn open_outputs(args: &Args) -> Result<Vec<Output>, String> {
@@ -347,11 +351,12 @@ fn open_outputs(args: &Args) -> Result<Vec<Output>, String> {
         .map(|(format, path, main)| {
             let interactive = main && path.is_none() && std::io::stdout().is_terminal();
             let writer: Box<dyn Write> = match &path {
-                Some(path) => Box::new(BufWriter::new(
+                Some(path) => Box::new(BufWriter::with_capacity(
+                    OUTPUT_BUFFER,
                     std::fs::File::create(path)
                         .map_err(|error| format!("cannot write the report to {}: {error}", path.display()))?,
                 )),
-                None => Box::new(BufWriter::new(std::io::stdout())),
+                None => Box::new(BufWriter::with_capacity(OUTPUT_BUFFER, std::io::stdout())),
             };
             Ok(Output { renderer: renderer_for(format, args, main), writer, path, interactive, error: None })
         })
