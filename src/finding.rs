@@ -6,6 +6,8 @@ use std::sync::Arc;
 
 use sha2::{Digest, Sha256};
 
+use crate::text::HEX_DIGITS;
+
 /// How bad a finding is. Ordered: `Low < Medium < High`.
 #[derive(
     Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize, clap::ValueEnum,
@@ -100,11 +102,10 @@ impl FingerprintPrefix {
         }
         let digest = hasher.finalize();
         // Lower-case hex of the first 16 bytes, without a `format!` per byte.
-        const HEX: &[u8; 16] = b"0123456789abcdef";
         let mut hex = String::with_capacity(32);
         for &byte in digest.iter().take(16) {
-            hex.push(char::from(HEX[usize::from(byte >> 4)]));
-            hex.push(char::from(HEX[usize::from(byte & 0x0f)]));
+            hex.push(char::from(HEX_DIGITS[usize::from(byte >> 4)]));
+            hex.push(char::from(HEX_DIGITS[usize::from(byte & 0x0f)]));
         }
         hex
     }

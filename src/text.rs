@@ -11,6 +11,10 @@
 
 use std::ops::{Deref, Range};
 
+/// Lower-case hexadecimal digits, by value: for fingerprints, JSON's `\u00XX` escapes and
+/// the lengths in memo keys, written a digit at a time rather than through `format!`.
+pub const HEX_DIGITS: &[u8; 16] = b"0123456789abcdef";
+
 /// A decoded string plus the byte offset in its source of every decoded byte.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct MappedText {

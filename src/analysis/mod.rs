@@ -25,7 +25,7 @@ use std::sync::{Arc, LazyLock, Mutex, MutexGuard, OnceLock, PoisonError};
 use memchr::memmem::Finder;
 
 use crate::model::Container;
-use crate::text::MappedText;
+use crate::text::{HEX_DIGITS, MappedText};
 use crate::yaml::{NodeRef, ScalarSource};
 
 /// How deep `sh -c`, `python -c` and `subprocess` nesting is followed.
@@ -209,7 +209,8 @@ impl QuietChecks {
     pub fn of(container: &Container<'_>, context: &str, checks: usize) -> Arc<QuietChecks> {
         let key = quiet_key(container, context);
         let mut memo = QUIET.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some(found) = memo.results.get(&key).filter(|found| found.0.len() * 64 >= checks) {
+        // A check past the record's size is never quiet (`is_quiet`, `set_quiet`).
+        if let Some(found) = memo.results.get(&key) {
             return Arc::clone(found);
         }
         if memo.bytes + key.len() > QUIET_MEMO_BYTES {
@@ -247,10 +248,9 @@ fn quiet_key(container: &Container<'_>, context: &str) -> String {
         key.push(marker);
         let Some(text) = text else { return key.push('-') };
         // The length in hex, then `:` (no `format!` per element: a run has 100,000).
-        const HEX: &[u8; 16] = b"0123456789abcdef";
         let digits = (usize::BITS - text.len().leading_zeros()).div_ceil(4).max(1);
         for digit in (0..digits).rev() {
-            key.push(char::from(HEX[(text.len() >> (4 * digit)) & 0xf]));
+            key.push(char::from(HEX_DIGITS[(text.len() >> (4 * digit)) & 0xf]));
         }
         key.push(':');
         key.push_str(text);

@@ -5,6 +5,8 @@
 //! The JSON report's findings, the most numerous records, spell the layout out with
 //! [`push_string`] and [`push_number`] instead (`json::write_finding`).
 
+use crate::text::HEX_DIGITS;
+
 /// Writes an object whose own line is indented by `indent` spaces (the caller has put the
 /// cursor where its `{` goes), its members written by `members`.
 pub(super) fn write_object(out: &mut Vec<u8>, indent: usize, members: impl FnOnce(&mut Object)) {
@@ -170,9 +172,8 @@ fn push_escaped(out: &mut Vec<u8>, text: &str) {
             b'\x0c' => out.extend_from_slice(b"\\f"),
             b'\r' => out.extend_from_slice(b"\\r"),
             control => {
-                const HEX: &[u8; 16] = b"0123456789abcdef";
                 out.extend_from_slice(b"\\u00");
-                out.extend_from_slice(&[HEX[usize::from(control >> 4)], HEX[usize::from(control & 0xf)]]);
+                out.extend_from_slice(&[HEX_DIGITS[usize::from(control >> 4)], HEX_DIGITS[usize::from(control & 0xf)]]);
             }
         }
     }
