@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 
 use crate::finding::Severity;
 use crate::rules;
+use crate::text::push_counted;
 use crate::yaml::{Limits, NodeRef, Tree};
 
 /// The config file name looked up from the working directory upward.
@@ -29,6 +30,18 @@ pub struct RuleSettings {
 }
 
 impl RuleSettings {
+    /// Appends every parameter to `key` (for [`crate::analysis::QuietChecks::of`]), so that
+    /// two settings append the same text exactly when they are equal.
+    pub fn spell(&self, key: &mut String) {
+        // Destructured: a new parameter cannot be left out of the key.
+        let RuleSettings { secret_name_words, allowed_http_hosts, allowed_registries } = self;
+        for list in [secret_name_words, allowed_http_hosts, allowed_registries] {
+            key.push('[');
+            list.iter().for_each(|item| push_counted(key, item));
+            key.push(']');
+        }
+    }
+
     /// True when `host` is allowed over plain HTTP by configuration.
     pub fn http_host_allowed(&self, host: &str) -> bool {
         let host = host.to_ascii_lowercase();

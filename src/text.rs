@@ -15,6 +15,17 @@ use std::ops::{Deref, Range};
 /// the lengths in memo keys, written a digit at a time rather than through `format!`.
 pub const HEX_DIGITS: &[u8; 16] = b"0123456789abcdef";
 
+/// Appends `text` to a memo key after its length in hex and a `:`, so that keys made of
+/// several texts are equal exactly when the texts are (no `format!`: a run writes 100,000).
+pub fn push_counted(key: &mut String, text: &str) {
+    let digits = (usize::BITS - text.len().leading_zeros()).div_ceil(4).max(1);
+    for digit in (0..digits).rev() {
+        key.push(char::from(HEX_DIGITS[(text.len() >> (4 * digit)) & 0xf]));
+    }
+    key.push(':');
+    key.push_str(text);
+}
+
 /// A decoded string plus the byte offset in its source of every decoded byte.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct MappedText {

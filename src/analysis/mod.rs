@@ -13,7 +13,7 @@
 pub mod python;
 pub mod shell;
 
-use std::cell::OnceCell;
+use std::cell::{OnceCell, RefCell};
 use std::collections::HashMap;
 use std::fmt;
 use std::hash::{BuildHasherDefault, Hasher};
@@ -25,7 +25,7 @@ use std::sync::{Arc, LazyLock, Mutex, MutexGuard, OnceLock, PoisonError};
 use memchr::memmem::Finder;
 
 use crate::model::Container;
-use crate::text::{HEX_DIGITS, MappedText};
+use crate::text::{MappedText, push_counted};
 use crate::yaml::{NodeRef, ScalarSource};
 
 /// How deep `sh -c`, `python -c` and `subprocess` nesting is followed.
@@ -121,6 +121,12 @@ impl<T> Default for Memo<T> {
     }
 }
 
+impl<T> Memo<T> {
+    fn with_capacity(entries: usize) -> Self {
+        Self { bytes: 0, results: HashMap::with_capacity_and_hasher(entries, BuildHasherDefault::default()) }
+    }
+}
+
 /// Hashes [`Memo`] keys: whole scripts and Python sources, one looked up per container,
 /// for which `HashMap`'s SipHash cost more than the rest of the lookup. Eight bytes at a
 /// time, FxHash's way (rotate, xor, multiply). Not keyed: a crafted collision costs key
@@ -187,6 +193,10 @@ fn parsed_cache() -> MutexGuard<'static, Parsed> {
 /// the skips of codes seen before, never a finding.
 const QUIET_MEMO_BYTES: usize = 4 << 20;
 
+/// Entries the [`QUIET`] memo has room for from the start: growing a table hashes every
+/// key (whole scripts) again, and the corpus fills 2,200.
+const QUIET_MEMO_ENTRIES: usize = 4096;
+
 /// The checks (indexes the caller gives, such as a rule's place in the catalogue) that
 /// found nothing in a container's code, shared by every container of the run whose code is
 /// made of the same texts, under the same check parameters (see [`QuietChecks::of`]).
@@ -200,25 +210,44 @@ const QUIET_MEMO_BYTES: usize = 4 << 20;
 #[derive(Debug)]
 pub struct QuietChecks(Box<[AtomicU64]>);
 
-/// Codes already seen in this run, by [`quiet_key`]; bounded by [`QUIET_MEMO_BYTES`].
-static QUIET: LazyLock<Mutex<Memo<QuietChecks>>> = LazyLock::new(Mutex::default);
+/// Codes already seen in this run, by [`spell_code`]; bounded by [`QUIET_MEMO_BYTES`].
+static QUIET: LazyLock<Mutex<Memo<QuietChecks>>> =
+    LazyLock::new(|| Mutex::new(Memo::with_capacity(QUIET_MEMO_ENTRIES)));
 
 impl QuietChecks {
     /// The record for `container`'s code, for up to `checks` checks run with the parameters
-    /// that `context` spells (a check may only depend on the code's texts and on them).
-    pub fn of(container: &Container<'_>, context: &str, checks: usize) -> Arc<QuietChecks> {
-        let key = quiet_key(container, context);
+    /// that `spell_context` appends to a key (a check may only depend on the code's texts
+    /// and on them).
+    pub fn of(container: &Container<'_>, spell_context: impl FnOnce(&mut String), checks: usize) -> Arc<QuietChecks> {
+        thread_local! {
+            // One buffer per thread: a key is looked up for every container, and kept (copied)
+            // only for a code not seen before.
+            static KEY: RefCell<String> = const { RefCell::new(String::new()) };
+        }
+        KEY.with_borrow_mut(|key| {
+            key.clear();
+            spell_code(container, key);
+            key.push('|');
+            spell_context(key);
+            let record = Self::find_or_add(key, checks);
+            // A huge script's key is not kept for the rest of the run.
+            key.shrink_to(KEY_BUFFER_KEPT);
+            record
+        })
+    }
+
+    fn find_or_add(key: &str, checks: usize) -> Arc<QuietChecks> {
         let mut memo = QUIET.lock().unwrap_or_else(PoisonError::into_inner);
         // A check past the record's size is never quiet (`is_quiet`, `set_quiet`).
-        if let Some(found) = memo.results.get(&key) {
+        if let Some(found) = memo.results.get(key) {
             return Arc::clone(found);
         }
         if memo.bytes + key.len() > QUIET_MEMO_BYTES {
-            *memo = Memo::default();
+            *memo = Memo::with_capacity(QUIET_MEMO_ENTRIES);
         }
         let record = Arc::new(QuietChecks((0..checks.div_ceil(64)).map(|_| AtomicU64::new(0)).collect()));
         memo.bytes += key.len();
-        memo.results.insert(key, Arc::clone(&record));
+        memo.results.insert(key.to_string(), Arc::clone(&record));
         record
     }
 
@@ -235,33 +264,25 @@ impl QuietChecks {
     }
 }
 
-/// What [`Code::of`] reads of `container`, then `context`, spelled so that two containers
+/// The capacity a thread's key buffer keeps between lookups (most keys are a few KB).
+const KEY_BUFFER_KEPT: usize = 64 << 10;
+
+/// Appends what [`Code::of`] reads of `container` to `key`, spelled so that two containers
 /// get the same key exactly when their code is made of the same texts: the value of each
 /// element of command and args (one argv, as `Code::of` reads them) and of the script,
 /// each after its length, or a marker for an element that is not a string.
-fn quiet_key(container: &Container<'_>, context: &str) -> String {
-    let argv = container.command.iter().chain(&container.args);
-    let elements = argv.clone().chain(&container.script);
-    let texts: usize = elements.clone().map(|node| node.as_str().map_or(0, str::len)).sum();
-    let mut key = String::with_capacity(texts + 8 * elements.count() + 1 + context.len());
+fn spell_code(container: &Container<'_>, key: &mut String) {
     let mut push = |marker: char, text: Option<&str>| {
         key.push(marker);
-        let Some(text) = text else { return key.push('-') };
-        // The length in hex, then `:` (no `format!` per element: a run has 100,000).
-        let digits = (usize::BITS - text.len().leading_zeros()).div_ceil(4).max(1);
-        for digit in (0..digits).rev() {
-            key.push(char::from(HEX_DIGITS[(text.len() >> (4 * digit)) & 0xf]));
+        match text {
+            Some(text) => push_counted(key, text),
+            None => key.push('-'),
         }
-        key.push(':');
-        key.push_str(text);
     };
-    argv.for_each(|node| push('a', node.as_str()));
+    container.command.iter().chain(&container.args).for_each(|node| push('a', node.as_str()));
     if let Some(script) = &container.script {
         push('s', script.as_str());
     }
-    key.push('|');
-    key.push_str(context);
-    key
 }
 
 /// A word of the code (an argument, a redirect target, a Python source, ...): its decoded

@@ -21,7 +21,7 @@ mod secret_in_env;
 mod secret_in_parameter_default;
 
 use std::borrow::Cow;
-use std::cell::{Cell, OnceCell, RefCell};
+use std::cell::{Cell, RefCell};
 use std::collections::{BTreeMap, BTreeSet};
 use std::ops::Range;
 use std::sync::{Arc, OnceLock};
@@ -233,8 +233,6 @@ pub struct Emitter<'a> {
     /// Findings emitted and [`Emitter::covered`] questions asked so far: a check that did
     /// neither found nothing, even held back by another finding.
     candidates: Cell<usize>,
-    /// The settings, spelled for [`QuietChecks::of`] (rules read nothing else besides the code).
-    settings_key: OnceCell<String>,
 }
 
 /// The bytes the findings of one rule cover, so that [`Emitter::covered`] costs a lookup
@@ -290,7 +288,6 @@ impl<'a> Emitter<'a> {
             fingerprint_prefix: None,
             running: None,
             candidates: Cell::new(0),
-            settings_key: OnceCell::new(),
         }
     }
 
@@ -368,10 +365,8 @@ impl<'a> Emitter<'a> {
     /// `covered` first.
     pub fn check_code<'c>(&mut self, container: &'c Container<'_>, check: impl FnOnce(&mut Self, &'c Code)) {
         let Some(rule) = self.running else { return check(self, container.code()) };
-        let quiet = container.quiet.get_or_init(|| {
-            let settings_key = self.settings_key.get_or_init(|| format!("{:?}", self.settings));
-            QuietChecks::of(container, settings_key, all().len())
-        });
+        let settings = self.settings;
+        let quiet = container.quiet.get_or_init(|| QuietChecks::of(container, |key| settings.spell(key), all().len()));
         if quiet.is_quiet(rule) {
             return;
         }
