@@ -77,6 +77,11 @@ HOST_CEILING="$TARGET_DIR/release/examples/host_ceiling"
 CORES="$(nproc)"
 read -r LOAD _ </proc/loadavg
 echo "machine: $CORES cores, $(uname -m), load average $LOAD, $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?')$(git -C "$ROOT" diff --quiet 2>/dev/null || echo '+dirty')"
+# The processor and its caches: the ratio to parse-only moves with the host (cache misses
+# weigh more in the lint than in the parser), so a result is read with the host it came from.
+CPU_MODEL="$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo 2>/dev/null | head -n 1 || true)"
+CACHES="$(lscpu 2>/dev/null | sed -n 's/^\(L1i\|L1d\|L2\) cache:[[:space:]]*/\1 /p' | paste -sd ',' - | sed 's/,/, /g' || true)"
+echo "processor: ${CPU_MODEL:-unknown}${CACHES:+ ($CACHES)}"
 if python3 -c "import sys; sys.exit(0 if $LOAD > 0.5 * $CORES else 1)"; then
     echo "WARNING: the machine is busy (load $LOAD on $CORES cores): wall times and the thread speed-up are unreliable."
 fi

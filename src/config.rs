@@ -425,6 +425,33 @@ mod tests {
     }
 
     #[test]
+    fn settings_spell_the_same_key_exactly_when_equal() {
+        let spelled = |words: &[&str], hosts: &[&str], registries: &[&str]| {
+            let settings = RuleSettings {
+                secret_name_words: words.iter().map(|w| w.to_string()).collect(),
+                allowed_http_hosts: hosts.iter().map(|h| h.to_string()).collect(),
+                allowed_registries: registries.iter().map(|r| r.to_string()).collect(),
+            };
+            let mut key = String::new();
+            settings.spell(&mut key);
+            key
+        };
+        let distinct = [
+            spelled(&[], &[], &[]),
+            spelled(&["a", "b"], &[], &[]),
+            spelled(&["a"], &["b"], &[]),
+            spelled(&["a"], &[], &["b"]),
+            spelled(&["ab"], &[], &[]),
+            spelled(&["a]["], &[], &[]),
+            spelled(&[], &["a"], &[]),
+        ];
+        for (index, key) in distinct.iter().enumerate() {
+            assert!(!distinct[index + 1..].contains(key), "{key:?} spelled twice");
+        }
+        assert_eq!(spelled(&["a"], &["b"], &[]), spelled(&["a"], &["b"], &[]));
+    }
+
+    #[test]
     fn starter_config_is_valid() {
         assert!(parse("starter", STARTER).is_ok());
     }
