@@ -1,5 +1,6 @@
-//! Parallel work, results in order: `threads` workers take items in input order, and
-//! the caller's thread receives each result as soon as it and all before it are done.
+//! Parallel work, results in order: `threads` threads (the caller's and `threads - 1`
+//! workers) take items in input order, and the caller's thread receives each result once
+//! it and all before it are done, between items of its own.
 //!
 //! The report is written file by file while later files are still being linted, so
 //! memory holds only the results waiting for an earlier, slower file or for the caller.
@@ -43,6 +44,12 @@ struct Progress {
 ///
 /// Items are taken from the iterator as workers become free, so a lazy source (a
 /// directory walk) is never collected: memory holds only the items being worked on.
+///
+/// The calling thread is one of the `threads`: it works on items too, and hands finished
+/// results over between its own items. A caller that only waited for results would make
+/// `threads + 1` threads share `threads` cores and be woken once per item; on the
+/// benchmark VM that cost two context switches per file and a fifth more CPU time at two
+/// threads than at one (`docs/performance.md`).
 pub fn for_each_in_order<T, R>(
     items: impl Iterator<Item = T> + Send,
     threads: usize,
@@ -58,13 +65,13 @@ pub fn for_each_in_order<T, R>(
         return;
     }
     let window = WINDOW_PER_THREAD * threads;
-    // The source and the index of the next item it gives; workers take turns at it.
+    // The source and the index of the next item it gives; threads take turns at it.
     let source = Mutex::new((items, 0usize));
     let progress = Mutex::new(Progress { handed_over: 0, pending_weight: 0 });
     let moved = Condvar::new();
     let (sender, receiver) = mpsc::channel::<(usize, usize, R)>();
     std::thread::scope(|scope| {
-        for _ in 0..threads {
+        for _ in 1..threads {
             let sender = sender.clone();
             let (work, backlog, source, progress, moved) = (&work, &backlog, &source, &progress, &moved);
             scope.spawn(move || {
@@ -79,9 +86,7 @@ pub fn for_each_in_order<T, R>(
                     {
                         let mut now = progress.lock().unwrap_or_else(PoisonError::into_inner);
                         // The oldest item always runs: what is held back waits for it.
-                        while index >= now.handed_over + window
-                            || (index > now.handed_over && now.pending_weight > backlog.budget)
-                        {
+                        while held_back(index, &now, window, backlog.budget) {
                             now = moved.wait(now).unwrap_or_else(PoisonError::into_inner);
                         }
                     }
@@ -97,8 +102,7 @@ pub fn for_each_in_order<T, R>(
         drop(sender);
         let mut waiting: BTreeMap<usize, (usize, R)> = BTreeMap::new();
         let mut expected = 0;
-        for (index, weight, result) in receiver {
-            waiting.insert(index, (weight, result));
+        let mut hand_over = |waiting: &mut BTreeMap<usize, (usize, R)>| {
             let mut handed_weight = 0;
             while let Some((weight, result)) = waiting.remove(&expected) {
                 consume(result);
@@ -111,8 +115,55 @@ pub fn for_each_in_order<T, R>(
                 now.pending_weight -= handed_weight;
                 moved.notify_all();
             }
+        };
+        loop {
+            // What the workers finished meanwhile, without waiting for it.
+            waiting.extend(receiver.try_iter().map(|(index, weight, result)| (index, (weight, result))));
+            hand_over(&mut waiting);
+            // An item of its own, unless it would be held back: it is this thread that
+            // hands results over, so it must never wait for that to happen.
+            let own = {
+                let mut source = source.lock().unwrap_or_else(PoisonError::into_inner);
+                let (items, next_index) = &mut *source;
+                let now = progress.lock().unwrap_or_else(PoisonError::into_inner);
+                if held_back(*next_index, &now, window, backlog.budget) {
+                    None
+                } else {
+                    drop(now);
+                    items.next().map(|item| {
+                        *next_index += 1;
+                        (*next_index - 1, item)
+                    })
+                }
+            };
+            if let Some((index, item)) = own {
+                let result = work(item);
+                let weight = (backlog.weigh)(&result);
+                progress.lock().unwrap_or_else(PoisonError::into_inner).pending_weight += weight;
+                waiting.insert(index, (weight, result));
+                continue;
+            }
+            // Held back or nothing left to start: the oldest item is a worker's, so wait
+            // for a worker's result. None comes once every worker has stopped, when the
+            // source is empty and everything started has been received.
+            match receiver.recv() {
+                Ok((index, weight, result)) => {
+                    waiting.insert(index, (weight, result));
+                }
+                Err(_) => {
+                    hand_over(&mut waiting);
+                    break;
+                }
+            }
         }
     });
+}
+
+/// Whether item `index` must wait before it starts: it is a window or more past the oldest
+/// item not yet handed over, or it is not the oldest and the results waiting to be handed
+/// over weigh more than the budget.
+fn held_back(index: usize, now: &Progress, window: usize, budget: usize) -> bool {
+    index >= now.handed_over + window || (index > now.handed_over && now.pending_weight > budget)
 }
 
 #[cfg(test)]
