@@ -5,10 +5,12 @@ use std::io::{self, Write};
 
 use serde::Serialize;
 
-use super::json_writer::{push_number, push_string};
-use super::{Renderer, close_json_array, write_json, write_json_element};
-use crate::report::{Counts, FileCounts, FileOutcome, JSON_SCHEMA_VERSION, Report, ReportedFinding, Suppressed};
-use crate::source::Region;
+use super::json_writer::{Object, push_number, push_string, write_object};
+use super::{Renderer, close_json_array, write_json};
+use crate::report::{
+    Counts, FileCounts, FileOutcome, JSON_SCHEMA_VERSION, PipelineSummary, Report, ReportedFinding, Suppressed,
+};
+use crate::source::{Position, Region};
 
 #[derive(Serialize)]
 struct Tool {
@@ -28,11 +30,67 @@ struct Summary<'r> {
     score: u32,
 }
 
-#[derive(Serialize)]
-struct JsonFile<'r> {
-    path: &'r str,
-    #[serde(flatten)]
-    outcome: &'r FileOutcome,
+/// One element of `pipelines`, four spaces in, as serde_json lays out a [`PipelineSummary`].
+fn write_pipeline(out: &mut Vec<u8>, pipeline: &PipelineSummary) {
+    let PipelineSummary { info, counts, score, secure } = pipeline;
+    write_object(out, 4, |object| {
+        object.string("path", &info.path);
+        object.string("name", &info.name);
+        object.string("format", &info.format);
+        object.number("containers", info.containers);
+        object.object("counts", |object| write_counts(object, counts));
+        object.number("score", *score as usize);
+        object.boolean("secure", *secure);
+    });
+}
+
+fn write_counts(object: &mut Object, counts: &Counts) {
+    let Counts { high, medium, low } = counts;
+    object.number("high", *high);
+    object.number("medium", *medium);
+    object.number("low", *low);
+}
+
+/// One element of `files`, four spaces in: its path, then its outcome tagged by `status`,
+/// as serde_json lays out the path next to a flattened [`FileOutcome`].
+fn write_file(out: &mut Vec<u8>, path: &str, outcome: &FileOutcome) {
+    write_object(out, 4, |object| {
+        object.string("path", path);
+        match outcome {
+            FileOutcome::Linted { documents } => {
+                object.string("status", "linted");
+                object.array("documents", |array| {
+                    for document in documents {
+                        array.object(|object| {
+                            object.number("index", document.index);
+                            object.optional_string("format", document.format.as_deref());
+                            object.optional_string("skipped", document.skipped.as_deref());
+                        });
+                    }
+                });
+            }
+            FileOutcome::Skipped { reason } => {
+                object.string("status", "skipped");
+                object.string("reason", reason);
+            }
+            FileOutcome::Failed { error } => {
+                object.string("status", "failed");
+                object.object("error", |object| {
+                    object.string("code", &error.code);
+                    object.string("message", &error.message);
+                    object.optional_object("region", error.region, |object, Region { start, end }| {
+                        object.object("start", |object| write_position(object, start));
+                        object.object("end", |object| write_position(object, end));
+                    });
+                });
+            }
+        }
+    });
+}
+
+fn write_position(object: &mut Object, position: Position) {
+    object.number("line", position.line);
+    object.number("column", position.column);
 }
 
 /// One element of `findings`, four spaces in: serde_json's pretty layout spelled out, each
@@ -124,21 +182,25 @@ impl Renderer for Json {
     fn end(&mut self, out: &mut dyn Write, report: &Report) -> io::Result<()> {
         close_json_array(out, self.written, 2)?;
         // Element by element: a run over many files must not be serialised whole in memory.
+        // By hand too (`write_pipeline`, `write_file`): one of each per pipeline and file.
         out.write_all(b",\n  \"pipelines\": [")?;
         let mut index = 0;
         report.pipelines.for_each(|pipeline| {
-            write_json_element(out, pipeline, index, 4, &mut self.scratch)?;
+            self.scratch.clear();
+            self.scratch.extend_from_slice(if index == 0 { b"\n    " } else { b",\n    " });
+            write_pipeline(&mut self.scratch, pipeline);
             index += 1;
-            Ok(())
+            out.write_all(&self.scratch)
         })?;
         close_json_array(out, report.pipelines.len(), 2)?;
         out.write_all(b",\n  \"files\": [")?;
         let mut index = 0;
         report.files.for_each(|file| {
-            let file = JsonFile { path: &file.path, outcome: &file.outcome };
-            write_json_element(out, &file, index, 4, &mut self.scratch)?;
+            self.scratch.clear();
+            self.scratch.extend_from_slice(if index == 0 { b"\n    " } else { b",\n    " });
+            write_file(&mut self.scratch, &file.path, &file.outcome);
             index += 1;
-            Ok(())
+            out.write_all(&self.scratch)
         })?;
         close_json_array(out, report.files.len(), 2)?;
         out.write_all(b",\n  \"summary\": ")?;
@@ -162,7 +224,8 @@ mod tests {
 
     use super::*;
     use crate::finding::{Finding, Severity};
-    use crate::source::Position;
+    use crate::formats::DocumentOutcome;
+    use crate::report::{FileErrorInfo, PipelineInfo};
 
     /// The members of a finding in `write_finding`'s order, for serde_json to lay out.
     #[derive(Serialize)]
@@ -246,5 +309,66 @@ mod tests {
             write_finding(&mut out, &reported);
             assert_eq!(String::from_utf8(out).unwrap(), expected, "case {case}");
         }
+    }
+
+    /// What the report wrote through serde before `write_file`: the path next to the
+    /// flattened outcome.
+    #[derive(Serialize)]
+    struct SerdeFile<'r> {
+        path: &'r str,
+        #[serde(flatten)]
+        outcome: &'r FileOutcome,
+    }
+
+    #[test]
+    fn pipelines_and_files_are_written_as_serde_json_writes_them() {
+        let awkward = "\"quoted\" \\ tab\t newline\n \u{1} café 🦀";
+        for (secure, containers) in [(true, 0), (false, 12)] {
+            let pipeline = PipelineSummary {
+                info: PipelineInfo {
+                    path: format!("dir/{awkward}.yaml"),
+                    name: awkward.to_string(),
+                    format: "KFP v2".into(),
+                    containers,
+                },
+                counts: Counts { high: 1, medium: 20, low: 300 },
+                score: 100,
+                secure,
+            };
+            let mut out = Vec::new();
+            write_pipeline(&mut out, &pipeline);
+            assert_eq!(String::from_utf8(out).unwrap(), as_element(&pipeline));
+        }
+        let document = |index, format: Option<&str>, skipped: Option<&str>| DocumentOutcome {
+            index,
+            format: format.map(|f| f.to_string().into()),
+            skipped: skipped.map(str::to_string),
+        };
+        let error = |region| FileErrorInfo {
+            code: "kfpguard::parse".into(),
+            message: format!("bad {awkward}"),
+            region,
+            snippet: None,
+        };
+        let at = |line, column| Position { line, column };
+        let outcomes = [
+            FileOutcome::Linted { documents: Vec::new() },
+            FileOutcome::Linted { documents: vec![document(0, Some("Argo"), None), document(1, None, Some(awkward))] },
+            FileOutcome::Skipped { reason: awkward.to_string() },
+            FileOutcome::Failed { error: Box::new(error(None)) },
+            FileOutcome::Failed { error: Box::new(error(Some(Region { start: at(3, 4), end: at(5, 6) }))) },
+        ];
+        for (case, outcome) in outcomes.iter().enumerate() {
+            let path = format!("{awkward}/{case}.yaml");
+            let mut out = Vec::new();
+            write_file(&mut out, &path, outcome);
+            assert_eq!(String::from_utf8(out).unwrap(), as_element(&SerdeFile { path: &path, outcome }), "case {case}");
+        }
+    }
+
+    /// `value` as serde_json pretty-prints it, four spaces in: as an element of `pipelines`
+    /// or `files`.
+    fn as_element(value: &impl Serialize) -> String {
+        serde_json::to_string_pretty(value).unwrap().replace('\n', "\n    ")
     }
 }

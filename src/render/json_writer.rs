@@ -46,6 +46,26 @@ impl Object<'_> {
         push_number(self.key(key), value);
     }
 
+    pub(super) fn boolean(&mut self, key: &str, value: bool) {
+        self.key(key).extend_from_slice(if value { b"true" } else { b"false" });
+    }
+
+    /// A string, or `null` for `None`.
+    pub(super) fn optional_string(&mut self, key: &str, value: Option<&str>) {
+        match value {
+            Some(value) => self.string(key, value),
+            None => self.key(key).extend_from_slice(b"null"),
+        }
+    }
+
+    /// An object, or `null` for `None`.
+    pub(super) fn optional_object<T>(&mut self, key: &str, value: Option<T>, members: impl FnOnce(&mut Object, T)) {
+        match value {
+            Some(value) => self.object(key, |object| members(object, value)),
+            None => self.key(key).extend_from_slice(b"null"),
+        }
+    }
+
     pub(super) fn strings(&mut self, key: &str, values: &[String]) {
         self.array(key, |array| values.iter().for_each(|value| array.string(value)));
     }
