@@ -2023,7 +2023,9 @@ impl<'input, T: Input> Scanner<'input, T> {
     fn scan_flow_scalar(&mut self, single: bool) -> Result<Token<'input>, ScanError> {
         let start_mark = self.mark;
 
-        let mut string = String::new();
+        // kfpguard patch: room for a short scalar from the start, as for plain scalars,
+        // rather than growing from 8 bytes a push at a time.
+        let mut string = String::with_capacity(32);
         let mut leading_break = String::new();
         let mut trailing_breaks = String::new();
         let mut whitespaces = String::new();
@@ -2363,7 +2365,9 @@ impl<'input, T: Input> Scanner<'input, T> {
                 // We can unroll the first iteration of the loop.
                 string.push(self.input.peek());
                 self.skip_non_blank();
-                string.reserve(self.input.bufmaxlen());
+                // kfpguard patch: no `string.reserve(self.input.bufmaxlen())` here. Past the
+                // 32 bytes the string starts with, it made every plain scalar move to a
+                // 160-byte block, however short; `push` grows it only when it must.
 
                 // Add content non-blank characters to the scalar.
                 let mut end = false;
