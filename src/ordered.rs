@@ -48,8 +48,8 @@ struct Progress {
 /// The calling thread is one of the `threads`: it works on items too, and hands finished
 /// results over between its own items. A caller that only waited for results would make
 /// `threads + 1` threads share `threads` cores and be woken once per item; on the
-/// benchmark VM that cost two context switches per file and a fifth more CPU time at two
-/// threads than at one (`docs/performance.md`).
+/// benchmark VM that cost two context switches per file and up to a fifth more CPU time
+/// at two threads than at one (`docs/performance.md`).
 pub fn for_each_in_order<T, R>(
     items: impl Iterator<Item = T> + Send,
     threads: usize,
