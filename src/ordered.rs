@@ -193,6 +193,30 @@ mod tests {
     }
 
     #[test]
+    fn the_calling_thread_works_on_items_too() {
+        let caller = std::thread::current().id();
+        let items: Vec<u64> = (0..200).collect();
+        let mut on_caller = 0;
+        let mut seen = Vec::new();
+        for_each_in_order(
+            items.iter().copied(),
+            2,
+            |n| {
+                std::thread::sleep(std::time::Duration::from_micros(200));
+                (n, std::thread::current().id())
+            },
+            Backlog::unweighed(),
+            |(n, thread)| {
+                on_caller += usize::from(thread == caller);
+                seen.push(n);
+            },
+        );
+        assert_eq!(seen, items);
+        // The caller took its share rather than only waiting for the worker's results.
+        assert!(on_caller > 0, "no item of {} ran on the calling thread", items.len());
+    }
+
+    #[test]
     fn workers_stay_within_the_window_of_a_slow_item() {
         let items: Vec<usize> = (0..400).collect();
         let started = AtomicUsize::new(0);
