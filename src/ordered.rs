@@ -70,10 +70,17 @@ pub fn for_each_in_order<T, R>(
     let progress = Mutex::new(Progress { handed_over: 0, pending_weight: 0 });
     let moved = Condvar::new();
     let (sender, receiver) = mpsc::channel::<(usize, usize, R)>();
+    // An item's result and its weight, the weight counted as waiting to be handed over.
+    let run = |item: T| {
+        let result = work(item);
+        let weight = (backlog.weigh)(&result);
+        progress.lock().unwrap_or_else(PoisonError::into_inner).pending_weight += weight;
+        (weight, result)
+    };
     std::thread::scope(|scope| {
         for _ in 1..threads {
             let sender = sender.clone();
-            let (work, backlog, source, progress, moved) = (&work, &backlog, &source, &progress, &moved);
+            let (run, backlog, source, progress, moved) = (&run, &backlog, &source, &progress, &moved);
             scope.spawn(move || {
                 loop {
                     let (index, item) = {
@@ -90,9 +97,7 @@ pub fn for_each_in_order<T, R>(
                             now = moved.wait(now).unwrap_or_else(PoisonError::into_inner);
                         }
                     }
-                    let result = work(item);
-                    let weight = (backlog.weigh)(&result);
-                    progress.lock().unwrap_or_else(PoisonError::into_inner).pending_weight += weight;
+                    let (weight, result) = run(item);
                     if sender.send((index, weight, result)).is_err() {
                         break;
                     }
@@ -137,10 +142,7 @@ pub fn for_each_in_order<T, R>(
                 }
             };
             if let Some((index, item)) = own {
-                let result = work(item);
-                let weight = (backlog.weigh)(&result);
-                progress.lock().unwrap_or_else(PoisonError::into_inner).pending_weight += weight;
-                waiting.insert(index, (weight, result));
+                waiting.insert(index, run(item));
                 continue;
             }
             // Held back or nothing left to start: the oldest item is a worker's, so wait
