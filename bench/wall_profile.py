@@ -9,7 +9,7 @@ target judges. On the benchmark VM the two disagree: the rules run at a lower ra
 instructions per cycle than the parser, and the parser itself runs slower inside the lint
 than alone (its symbols show a positive difference), which no instruction count shows.
 
-Usage: bench/wall_profile.py [--runs N] [--top K] [--freq HZ] [CORPUS]
+Usage: bench/wall_profile.py [--runs N] [--top K] [--freq HZ] [--lint-args ARGS] [CORPUS]
   CORPUS defaults to ../shared/corpus next to the repository. Builds the release binary
   and examples/parse_all first. Runs alternate (lint, parse-only, lint, ...) so that the
   host's drift reaches both alike. Symbols are those of the LTO release build: a function
@@ -21,6 +21,7 @@ import argparse
 import collections
 import os
 import re
+import shlex
 import shutil
 import subprocess
 import sys
@@ -56,6 +57,7 @@ def main():
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--top", type=int, default=40)
     parser.add_argument("--freq", type=int, default=10000, help="samples per second")
+    parser.add_argument("--lint-args", default="", help="more arguments for kfpguard, e.g. '--select privileged-container'")
     parser.add_argument("corpus", nargs="?", default=os.path.join(ROOT, "..", "shared", "corpus"))
     args = parser.parse_args()
     if shutil.which("perf") is None:
@@ -68,7 +70,7 @@ def main():
     release = os.path.join(ROOT, "target", "release")
     commands = {
         "lint": [os.path.join(release, "kfpguard"), "-j", "1", "--format", "json", "-o", "/dev/null",
-                 "--fail-on", "never", "--no-config", args.corpus],
+                 "--fail-on", "never", "--no-config", *shlex.split(args.lint_args), args.corpus],
         "parse-only": [os.path.join(release, "examples", "parse_all"), "-q", "-j", "1", args.corpus],
     }
     totals = {name: collections.Counter() for name in commands}

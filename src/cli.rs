@@ -11,7 +11,7 @@ use crate::baseline;
 use crate::config::{self, Config};
 use crate::discover::{Found, discover};
 use crate::finding::Severity;
-use crate::lint::{LintOptions, lint_file};
+use crate::lint::{LintOptions, lint_input};
 use crate::ordered;
 use crate::policy::{self, Policy};
 use crate::render::{self, Renderer};
@@ -210,7 +210,7 @@ pub fn run(args: &Args) -> u8 {
     let enabled = |id: &str| policy.is_enabled(id);
     // Paths that could not be walked are inputs that failed: reported like any other, in path order.
     let lint = |item: Found| match item {
-        Found::File(input) => lint_file(&input.path, &input.display, input.explicit, &options, &enabled),
+        Found::File(input) => lint_input(&input, &options, &enabled),
         Found::Unwalkable(error) => FileResult {
             path: error.path,
             explicit: true,

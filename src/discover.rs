@@ -22,6 +22,10 @@ pub struct Input {
     pub path: PathBuf,
     /// Named on the command line.
     pub explicit: bool,
+    /// Discovery saw a regular file here (not a FIFO, socket or device): its directory's
+    /// listing said so, or the `stat` of the path named on the command line. It may be
+    /// opened before its type is looked at again ([`crate::lint::lint_input`]).
+    pub known_regular: bool,
 }
 
 /// A path that could not be walked.
@@ -88,7 +92,7 @@ pub fn discover(roots: &[PathBuf]) -> Discovery {
                 .push(Stream::One(Some(Found::Unwalkable(WalkError { path: shown, message: error.to_string() })))),
             Ok(meta) => {
                 let canonical = std::fs::canonicalize(path).unwrap_or_else(|_| path.clone());
-                let root = Root { path: path.clone(), canonical, shown };
+                let root = Root { path: path.clone(), canonical, shown, regular: meta.is_file() };
                 if !meta.is_dir() {
                     if named_files.insert(root.canonical.clone()) {
                         files.push(root);
@@ -101,7 +105,8 @@ pub fn discover(roots: &[PathBuf]) -> Discovery {
     }
     for file in &files {
         let shown = shown_within(&file.canonical, &dirs).unwrap_or_else(|| file.shown.clone());
-        streams.push(Stream::One(Some(Found::File(Input { display: shown, path: file.path.clone(), explicit: true }))));
+        let input = Input { display: shown, path: file.path.clone(), explicit: true, known_regular: file.regular };
+        streams.push(Stream::One(Some(Found::File(input))));
     }
     for dir in &dirs {
         let base = shown_within(&dir.canonical, &dirs).unwrap_or_else(|| dir.shown.clone());
@@ -121,6 +126,8 @@ struct Root {
     canonical: PathBuf,
     /// As [`display`] shows it.
     shown: String,
+    /// Its `stat` (links followed) said it is a regular file.
+    regular: bool,
 }
 
 /// How `canonical` displays when it lies strictly inside one of the directory roots `dirs`:
@@ -179,11 +186,13 @@ impl Stream {
                         !t.is_dir()
                             && (!t.is_symlink() || std::fs::metadata(entry.path()).map_or(true, |m| !m.is_dir()))
                     });
+                    let known_regular = entry.file_type().is_some_and(|t| t.is_file());
                     (is_file && is_candidate(entry.path())).then(|| {
                         Found::File(Input {
                             display: shown_below(entry.path(), root, base, cwd.as_deref()),
                             path: entry.into_path(),
                             explicit: false,
+                            known_regular,
                         })
                     })
                 }

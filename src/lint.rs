@@ -4,6 +4,7 @@
 //! file's result; a panic in an adapter or a rule is caught here too, so one bad file
 //! never stops the run.
 
+use std::fs::{File, Metadata};
 use std::io::Read;
 use std::ops::Range;
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -13,6 +14,7 @@ use std::sync::Arc;
 use aho_corasick::AhoCorasick;
 
 use crate::config::RuleSettings;
+use crate::discover::Input;
 use crate::finding::Finding;
 use crate::formats;
 use crate::report::{FileErrorInfo, FileOutcome, FileResult, PipelineInfo, ReportedFinding, snippet};
@@ -104,6 +106,24 @@ pub fn lint_file(
     options: &LintOptions,
     enabled: &(dyn Fn(&str) -> bool + Sync),
 ) -> FileResult {
+    lint_path(path, display_path, explicit, false, options, enabled)
+}
+
+/// Lints one discovered file, as [`lint_file`] does. A file discovery already saw as regular
+/// ([`Input::known_regular`]) is opened at once and its type read from the open file: one
+/// lookup of its path instead of two.
+pub fn lint_input(input: &Input, options: &LintOptions, enabled: &(dyn Fn(&str) -> bool + Sync)) -> FileResult {
+    lint_path(&input.path, &input.display, input.explicit, input.known_regular, options, enabled)
+}
+
+fn lint_path(
+    path: &Path,
+    display_path: &str,
+    explicit: bool,
+    known_regular: bool,
+    options: &LintOptions,
+    enabled: &(dyn Fn(&str) -> bool + Sync),
+) -> FileResult {
     let mut result = FileResult {
         path: display_path.to_string(),
         explicit,
@@ -111,19 +131,19 @@ pub fn lint_file(
         pipelines: Vec::new(),
         findings: Vec::new(),
     };
-    // A FIFO, socket or device found while walking is not an input error: it is skipped
-    // (and never opened, which could block). Named explicitly, it fails below.
-    let metadata = std::fs::metadata(path);
-    let special = metadata.as_ref().is_ok_and(|m| !m.is_file() && !m.is_dir());
-    if special && !explicit {
-        result.outcome = FileOutcome::Skipped { reason: "not a regular file (FIFO, socket or device)".to_string() };
-        return result;
-    }
-    let text = match metadata
-        .map_err(FileError::from)
-        .and_then(|metadata| read_text(path, &metadata, options.max_file_size))
-    {
-        Ok(text) => text,
+    let opened = if known_regular { open_known_regular(path) } else { open_unlisted(path) };
+    let text = match opened.and_then(|opened| match opened {
+        Opened::File(file, metadata) => read_text(file, &metadata, options.max_file_size).map(Some),
+        Opened::Special if !explicit => Ok(None),
+        Opened::Special => Err(FileError::Read(std::io::Error::other("not a regular file"))),
+    }) {
+        Ok(Some(text)) => text,
+        Ok(None) => {
+            // A FIFO, socket or device found while walking is not an input error: it is
+            // skipped. Named explicitly, it fails.
+            result.outcome = FileOutcome::Skipped { reason: "not a regular file (FIFO, socket or device)".to_string() };
+            return result;
+        }
         Err(error) => {
             result.outcome = failed(&error, None);
             return result;
@@ -275,14 +295,53 @@ fn in_one_pass(text: &str, values: &[&str]) -> Option<Vec<Range<usize>>> {
     Some(found)
 }
 
-/// Reads a file as UTF-8 text, refusing what is too large or not UTF-8. `metadata` is the
-/// path's, taken once by the caller for both checks (one `stat` per file, not two).
-fn read_text(path: &Path, metadata: &std::fs::Metadata, max_size: u64) -> Result<String, FileError> {
-    // Check the type before opening: opening a FIFO would block until a writer appears.
-    if !metadata.is_file() {
+/// A path opened for reading, or what was found there instead of a regular file.
+enum Opened {
+    File(File, Metadata),
+    /// A FIFO, socket or device: not read.
+    Special,
+}
+
+/// Opens a path discovery saw as a regular file, then reads its type again from the open
+/// file (`fstat`, no second walk of the path). Non-blocking, so that a FIFO put in the
+/// file's place since is found out here instead of blocking the open until a writer
+/// appears.
+fn open_known_regular(path: &Path) -> Result<Opened, FileError> {
+    let file = open_nonblocking(path)?;
+    let metadata = file.metadata()?;
+    Ok(if is_regular(&metadata)? { Opened::File(file, metadata) } else { Opened::Special })
+}
+
+/// Opens a path whose type is not known yet: looks at it first (`stat`, following links),
+/// so that a FIFO, socket or device is never opened.
+fn open_unlisted(path: &Path) -> Result<Opened, FileError> {
+    let metadata = std::fs::metadata(path)?;
+    Ok(if is_regular(&metadata)? { Opened::File(open_nonblocking(path)?, metadata) } else { Opened::Special })
+}
+
+/// True for a regular file, false for a FIFO, socket or device; a directory cannot be read.
+fn is_regular(metadata: &Metadata) -> Result<bool, FileError> {
+    if metadata.is_dir() {
         return Err(FileError::Read(std::io::Error::other("not a regular file")));
     }
-    let file = std::fs::File::open(path)?;
+    Ok(metadata.is_file())
+}
+
+#[cfg(unix)]
+fn open_nonblocking(path: &Path) -> std::io::Result<File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    // Reading a regular file ignores O_NONBLOCK.
+    std::fs::OpenOptions::new().read(true).custom_flags(libc::O_NONBLOCK).open(path)
+}
+
+#[cfg(not(unix))]
+fn open_nonblocking(path: &Path) -> std::io::Result<File> {
+    File::open(path)
+}
+
+/// Reads an opened regular file as UTF-8 text, refusing what is too large or not UTF-8.
+/// `metadata` is the file's, taken once by the caller for its type and size.
+fn read_text(file: File, metadata: &Metadata, max_size: u64) -> Result<String, FileError> {
     if metadata.len() > max_size {
         return Err(FileError::TooLarge { size: metadata.len(), limit: max_size });
     }

@@ -779,18 +779,12 @@ fn file_deleted_between_discovery_and_reading_fails_cleanly() {
     // What a file removed mid-run looks like to the library: discovered, then gone.
     let dir = dir_with_companion();
     write(dir.path(), "gone.yaml", COMPANION);
-    let inputs: Vec<kfpguard::discover::Input> = kfpguard::discover::discover(&[dir.path().to_path_buf()])
-        .map(|found| match found {
-            kfpguard::discover::Found::File(input) => input,
-            unwalkable @ kfpguard::discover::Found::Unwalkable(_) => panic!("{unwalkable:?}"),
-        })
-        .collect();
+    let inputs = discovered_inputs(dir.path());
     std::fs::remove_file(dir.path().join("gone.yaml")).expect("cannot remove");
     let options = kfpguard::lint::LintOptions::default();
-    let results: Vec<_> = inputs
-        .iter()
-        .map(|input| kfpguard::lint::lint_file(&input.path, &input.display, input.explicit, &options, &|_| true))
-        .collect();
+    // As the CLI lints them: both files were listed as regular, so they are opened first.
+    assert!(inputs.iter().all(|input| input.known_regular), "{inputs:?}");
+    let results: Vec<_> = inputs.iter().map(|input| kfpguard::lint::lint_input(input, &options, &|_| true)).collect();
     let policy = kfpguard::policy::Policy::defaults();
     let mut builder = kfpguard::report::ReportBuilder::new(&policy);
     results.into_iter().for_each(|result| drop(builder.add(result)));
@@ -812,6 +806,62 @@ fn file_deleted_between_discovery_and_reading_fails_cleanly() {
         panic!("gone.yaml: {:?}", gone.outcome);
     };
     assert_eq!(error.code, "kfpguard::io");
+}
+
+/// The inputs `discover` finds in `dir`, which must all be files.
+fn discovered_inputs(dir: &Path) -> Vec<kfpguard::discover::Input> {
+    kfpguard::discover::discover(&[dir.to_path_buf()])
+        .map(|found| match found {
+            kfpguard::discover::Found::File(input) => input,
+            unwalkable @ kfpguard::discover::Found::Unwalkable(_) => panic!("{unwalkable:?}"),
+        })
+        .collect()
+}
+
+#[test]
+fn fifo_put_in_a_listed_file_s_place_does_not_hang() {
+    // A file listed as regular is opened before its type is looked at: a FIFO put in its
+    // place after discovery must be found out without blocking the open.
+    let dir = dir_with_companion();
+    write(dir.path(), "swapped.yaml", COMPANION);
+    let named = dir.path().join("swapped.yaml");
+    let mut inputs = discovered_inputs(dir.path());
+    inputs.extend(kfpguard::discover::discover(std::slice::from_ref(&named)).filter_map(|found| match found {
+        kfpguard::discover::Found::File(input) => Some(input),
+        kfpguard::discover::Found::Unwalkable(_) => None,
+    }));
+    assert_eq!(inputs.iter().filter(|input| input.known_regular).count(), 3, "{inputs:?}");
+    std::fs::remove_file(&named).expect("cannot remove");
+    mkfifo(&named);
+    let options = kfpguard::lint::LintOptions::default();
+    let (sender, receiver) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let outcomes: Vec<_> = inputs
+            .iter()
+            .map(|input| (input.clone(), kfpguard::lint::lint_input(input, &options, &|_| true).outcome))
+            .collect();
+        let _ = sender.send(outcomes);
+    });
+    let outcomes = receiver.recv_timeout(Duration::from_secs(20)).expect("linting a FIFO hung");
+    let swapped: Vec<_> = outcomes.iter().filter(|(input, _)| input.display.ends_with("swapped.yaml")).collect();
+    assert_eq!(swapped.len(), 2, "{outcomes:?}");
+    for (input, outcome) in swapped {
+        match outcome {
+            // Found by walking: skipped, as a FIFO listed as one is.
+            kfpguard::report::FileOutcome::Skipped { reason } if !input.explicit => {
+                assert!(reason.contains("not a regular file"), "{reason}");
+            }
+            // Named on the command line: an input error.
+            kfpguard::report::FileOutcome::Failed { error } if input.explicit => {
+                assert_eq!(error.code, "kfpguard::io");
+                assert!(error.message.contains("not a regular file"), "{}", error.message);
+            }
+            other => panic!("{input:?}: {other:?}"),
+        }
+    }
+    let companion =
+        outcomes.iter().find(|(input, _)| input.display.ends_with("companion.yaml")).expect("companion linted");
+    assert!(matches!(companion.1, kfpguard::report::FileOutcome::Linted { .. }), "{outcomes:?}");
 }
 
 #[test]
