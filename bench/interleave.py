@@ -10,7 +10,7 @@ with a different command, so no command always runs first.
 
 With `--ratio I/J` (commands numbered from 1, repeatable) it also prints, after the
 command lines, one line per ratio: the median over rounds of command I's wall time divided
-by command J's in the same round. The host drifts within a run of rounds as well (on the
+by command J's in the same round, then a 90 % bootstrap interval of that median. The host drifts within a run of rounds as well (on the
 benchmark VM one binary's median moved by a third between sets of runs); a ratio taken
 within each round cancels what both commands met, which a ratio of the two medians does
 not.
@@ -19,6 +19,7 @@ usage: interleave.py RUNS [--ratio I/J]... 'CMD 1' 'CMD 2' ...   (each command a
 """
 
 import os
+import random
 import resource
 import shlex
 import statistics
@@ -66,7 +67,17 @@ def main():
         print("%.4f %.4f" % (statistics.median(wall), statistics.median(cpu)))
     for numerator, denominator in ratios:
         per_round = [a / b for a, b in zip(walls[numerator], walls[denominator])]
-        print("%.4f" % statistics.median(per_round))
+        print("%.4f %.4f %.4f" % (statistics.median(per_round), *interval(per_round)))
+
+
+def interval(values, resamples=2000, seed=0):
+    """A 90 % bootstrap interval of the median of `values`: how far another set of as many
+    rounds could put it on this host. Seeded, so that the same timings print the same."""
+    generator = random.Random(seed)
+    medians = sorted(
+        statistics.median(generator.choices(values, k=len(values))) for _ in range(resamples)
+    )
+    return medians[resamples // 20], medians[resamples - 1 - resamples // 20]
 
 
 if __name__ == "__main__":
