@@ -5,7 +5,7 @@
 # Usage: bench/run.sh [--files N] [--runs N] [--corpus DIR] [--no-criterion] [--instructions]
 #
 #   --files N       files in the generated corpus (env KFPGUARD_BENCH_FILES, default 100)
-#   --runs N        timed runs per measurement (env KFPGUARD_BENCH_RUNS, default 11)
+#   --runs N        timed runs per measurement (env KFPGUARD_BENCH_RUNS, default 21)
 #   --corpus DIR    the real corpus (env KFPGUARD_BENCH_CORPUS, default ../shared/corpus
 #                   next to the repository); skipped with a message when absent
 #   --no-criterion  skip the in-process render benchmark (env KFPGUARD_BENCH_CRITERION=0)
@@ -31,7 +31,7 @@ set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 FILES="${KFPGUARD_BENCH_FILES:-100}"
-RUNS="${KFPGUARD_BENCH_RUNS:-11}"
+RUNS="${KFPGUARD_BENCH_RUNS:-21}"
 CORPUS="${KFPGUARD_BENCH_CORPUS:-$ROOT/../shared/corpus}"
 CRITERION="${KFPGUARD_BENCH_CRITERION:-1}"
 INSTRUCTIONS="${KFPGUARD_BENCH_INSTRUCTIONS:-0}"
