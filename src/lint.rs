@@ -131,7 +131,7 @@ fn lint_path(
         pipelines: Vec::new(),
         findings: Vec::new(),
     };
-    let opened = if known_regular { open_known_regular(path) } else { open_unlisted(path) };
+    let opened = if known_regular { open_then_check(path) } else { check_then_open(path) };
     let text = match opened.and_then(|opened| match opened {
         Opened::File(file, metadata) => read_text(file, &metadata, options.max_file_size).map(Some),
         Opened::Special if !explicit => Ok(None),
@@ -306,7 +306,7 @@ enum Opened {
 /// file (`fstat`, no second walk of the path). Non-blocking, so that a FIFO put in the
 /// file's place since is found out here instead of blocking the open until a writer
 /// appears.
-fn open_known_regular(path: &Path) -> Result<Opened, FileError> {
+fn open_then_check(path: &Path) -> Result<Opened, FileError> {
     let file = open_nonblocking(path)?;
     let metadata = file.metadata()?;
     Ok(if is_regular(&metadata)? { Opened::File(file, metadata) } else { Opened::Special })
@@ -314,7 +314,7 @@ fn open_known_regular(path: &Path) -> Result<Opened, FileError> {
 
 /// Opens a path whose type is not known yet: looks at it first (`stat`, following links),
 /// so that a FIFO, socket or device is never opened.
-fn open_unlisted(path: &Path) -> Result<Opened, FileError> {
+fn check_then_open(path: &Path) -> Result<Opened, FileError> {
     let metadata = std::fs::metadata(path)?;
     Ok(if is_regular(&metadata)? { Opened::File(open_nonblocking(path)?, metadata) } else { Opened::Special })
 }
