@@ -819,9 +819,10 @@ fn discovered_inputs(dir: &Path) -> Vec<kfpguard::discover::Input> {
 }
 
 #[test]
-fn fifo_put_in_a_listed_file_s_place_does_not_hang() {
-    // A file listed as regular is opened before its type is looked at: a FIFO put in its
-    // place after discovery must be found out without blocking the open.
+fn fifo_swapped_in_after_discovery_does_not_hang() {
+    // A file discovery saw as regular (listed in its directory, or named and `stat`ed) is
+    // opened before its type is looked at again: a FIFO put in its place since must be
+    // found out without blocking the open.
     let dir = dir_with_companion();
     write(dir.path(), "swapped.yaml", COMPANION);
     let named = dir.path().join("swapped.yaml");
