@@ -296,5 +296,5 @@ fi
 
 echo
 echo "== targets (docs/performance.md)"
-printf '%-52s %-24s %-10s %s\n' "target" "goal" "measured" "" 
+printf '%-52s %-24s %-22s %s\n' "target" "goal" "measured" "" 
 cat "$SUMMARY"
