@@ -135,7 +135,7 @@ fn lint_path(
     let text = match opened.and_then(|opened| match opened {
         Opened::File(file, metadata) => read_text(file, &metadata, options.max_file_size).map(Some),
         Opened::Special if !explicit => Ok(None),
-        Opened::Special => Err(FileError::Read(std::io::Error::other("not a regular file"))),
+        Opened::Special => Err(not_a_regular_file()),
     }) {
         Ok(Some(text)) => text,
         Ok(None) => {
@@ -322,9 +322,13 @@ fn check_then_open(path: &Path) -> Result<Opened, FileError> {
 /// True for a regular file, false for a FIFO, socket or device; a directory cannot be read.
 fn is_regular(metadata: &Metadata) -> Result<bool, FileError> {
     if metadata.is_dir() {
-        return Err(FileError::Read(std::io::Error::other("not a regular file")));
+        return Err(not_a_regular_file());
     }
     Ok(metadata.is_file())
+}
+
+fn not_a_regular_file() -> FileError {
+    FileError::Read(std::io::Error::other("not a regular file"))
 }
 
 #[cfg(unix)]
