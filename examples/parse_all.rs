@@ -74,7 +74,9 @@ fn parse_file(path: &std::path::Path, display: &str) -> Outcome {
         }
     };
     // Keep a copy only to place an error: parsing takes the text by value, as `lint` does.
-    match Tree::parse(text.clone(), None, Limits::default()) {
+    // Shared with the tree, as the lint shares a file's text (`lint::lint_source`).
+    let text = std::sync::Arc::new(text);
+    match Tree::parse(std::sync::Arc::clone(&text), None, Limits::default()) {
         Ok(tree) => Outcome::Parsed { bytes: size, documents: tree.document_count() },
         Err(error) => {
             let position = LineIndex::new(&text).position(&text, error.offset());

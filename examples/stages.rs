@@ -95,7 +95,7 @@ fn lint(path: &Path, display: &str, options: &LintOptions, clock: &mut Clock) ->
             return result;
         }
     };
-    let tree = match clock.time(1, || Tree::parse(file.text.clone(), None, options.limits)) {
+    let tree = match clock.time(1, || Tree::parse(std::sync::Arc::clone(&file.text), None, options.limits)) {
         Ok(tree) => tree,
         Err(error) => {
             result.outcome = fail(error.to_string());

@@ -174,7 +174,7 @@ fn lint_source(
     enabled: &(dyn Fn(&str) -> bool + Sync),
     result: &mut FileResult,
 ) -> Result<(), FileError> {
-    let tree = Tree::parse(file.text.clone(), None, options.limits).map_err(FileError::Parse)?;
+    let tree = Tree::parse(Arc::clone(&file.text), None, options.limits).map_err(FileError::Parse)?;
     let stem = Path::new(&file.display_path).file_stem().and_then(|s| s.to_str()).unwrap_or("pipeline");
     let embedded = formats::Embedded::new(options.limits, file.text.len());
     let recognized = formats::recognize(&tree, &embedded, stem);
@@ -193,7 +193,12 @@ fn lint_source(
             .with_settings(&options.settings)
             .with_sources(sources);
         emitter.run_all(pipeline);
-        findings.extend(emitter.into_findings());
+        // Most files hold one pipeline: its findings are taken as they are, not copied.
+        if findings.is_empty() {
+            findings = emitter.into_findings();
+        } else {
+            findings.extend(emitter.into_findings());
+        }
         result.pipelines.push(PipelineInfo {
             path: file.display_path.clone(),
             name: pipeline.name.clone(),

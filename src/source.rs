@@ -8,6 +8,7 @@
 use std::cell::OnceCell;
 use std::ops::Range;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 /// A file read from disk, decoded as UTF-8.
 #[derive(Debug)]
@@ -16,7 +17,8 @@ pub struct SourceFile {
     pub path: PathBuf,
     /// The path shown to users and written into reports (relative, `/`-separated).
     pub display_path: String,
-    pub text: String,
+    /// Shared with the file's [`crate::yaml::Tree`], which keeps its source.
+    pub text: Arc<String>,
     /// Built on first use: placing findings ([`SourceFile::regions`]) does without it; only
     /// snippets and single lookups need it.
     lines: OnceCell<LineIndex>,
@@ -24,7 +26,7 @@ pub struct SourceFile {
 
 impl SourceFile {
     pub fn new(path: PathBuf, display_path: String, text: String) -> Self {
-        Self { path, display_path, text, lines: OnceCell::new() }
+        Self { path, display_path, text: Arc::new(text), lines: OnceCell::new() }
     }
 
     /// The start of every line.

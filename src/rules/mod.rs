@@ -275,6 +275,9 @@ impl Reach {
 static DEFAULT_SETTINGS: RuleSettings =
     RuleSettings { secret_name_words: Vec::new(), allowed_http_hosts: Vec::new(), allowed_registries: Vec::new() };
 
+/// Findings room made per container before the rules run ([`Emitter::run_all`]).
+const FINDINGS_PER_CONTAINER: usize = 3;
+
 impl<'a> Emitter<'a> {
     pub fn new(file: &'a str, pipeline: &'a str, enabled: &'a dyn Fn(&str) -> bool) -> Self {
         Self {
@@ -392,6 +395,10 @@ impl<'a> Emitter<'a> {
                 all().iter().copied().enumerate().partition(|(_, rule)| RUN_FIRST.contains(&rule.meta.id));
             first.into_iter().chain(rest).collect()
         });
+        // Sized once: most containers miss a CPU and a memory limit, and many pin no image
+        // (the corpus: 2.3 findings per container). A vector grown finding by finding
+        // (~200 bytes each) is copied at every doubling into pages touched for the first time.
+        self.findings.reserve(FINDINGS_PER_CONTAINER * pipeline.containers.len());
         for &(index, rule) in order {
             if (self.enabled)(rule.meta.id) {
                 self.running = Some(index);

@@ -108,7 +108,9 @@ pub struct Tree {
 
 impl Tree {
     /// Parses every document of `source`. `base`, if given, maps `source` to file offsets.
-    pub fn parse(source: String, base: Option<MappedText>, limits: Limits) -> Result<Tree, ParseError> {
+    /// The tree keeps `source`: a file's text, already shared as an `Arc`, is not copied.
+    pub fn parse(source: impl Into<Arc<String>>, base: Option<MappedText>, limits: Limits) -> Result<Tree, ParseError> {
+        let source = source.into();
         let built = Builder::new(&source, limits).run()?;
         Ok(Self::from_built(source, base.map(Base::Given), built))
     }
@@ -138,9 +140,9 @@ impl Tree {
         }
     }
 
-    fn from_built(source: String, base: Option<Base>, built: Built) -> Tree {
+    fn from_built(source: impl Into<Arc<String>>, base: Option<Base>, built: Built) -> Tree {
         Tree {
-            source: Arc::new(source),
+            source: source.into(),
             base: base.map(Arc::new),
             nodes: built.nodes,
             strings: Arc::new(built.strings),
