@@ -73,8 +73,8 @@ fn parse_file(path: &std::path::Path, display: &str) -> Outcome {
             return Outcome::Failed { bytes: size, message: format!("{display}: not UTF-8 (byte {offset})") };
         }
     };
-    // Keep a copy only to place an error: parsing takes the text by value, as `lint` does.
-    // Shared with the tree, as the lint shares a file's text (`lint::lint_source`).
+    // Shared with the tree, as the lint shares a file's text (`lint::lint_source`), and kept
+    // to place an error.
     let text = std::sync::Arc::new(text);
     match Tree::parse(std::sync::Arc::clone(&text), None, Limits::default()) {
         Ok(tree) => Outcome::Parsed { bytes: size, documents: tree.document_count() },
