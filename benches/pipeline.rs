@@ -91,7 +91,7 @@ fn load_fixtures() -> Vec<Fixture> {
 }
 
 fn parse_all(fixtures: &[Fixture], options: &LintOptions) -> Vec<Option<Tree>> {
-    fixtures.iter().map(|f| Tree::parse(std::sync::Arc::clone(&f.file.text), None, options.limits).ok()).collect()
+    fixtures.iter().map(|f| Tree::parse(Arc::clone(&f.file.text), None, options.limits).ok()).collect()
 }
 
 fn stages(c: &mut Criterion) {
@@ -120,7 +120,7 @@ fn stages(c: &mut Criterion) {
         b.iter(|| {
             fixtures
                 .iter()
-                .filter_map(|f| Tree::parse(std::sync::Arc::clone(&f.file.text), None, options.limits).ok())
+                .filter_map(|f| Tree::parse(Arc::clone(&f.file.text), None, options.limits).ok())
                 .map(|tree| tree.document_count())
                 .sum::<usize>()
         })

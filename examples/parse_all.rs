@@ -13,6 +13,7 @@
 
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::Instant;
 
 use kfpguard::discover::{Found, discover};
@@ -75,8 +76,8 @@ fn parse_file(path: &std::path::Path, display: &str) -> Outcome {
     };
     // Shared with the tree, as the lint shares a file's text (`lint::lint_source`), and kept
     // to place an error.
-    let text = std::sync::Arc::new(text);
-    match Tree::parse(std::sync::Arc::clone(&text), None, Limits::default()) {
+    let text = Arc::new(text);
+    match Tree::parse(Arc::clone(&text), None, Limits::default()) {
         Ok(tree) => Outcome::Parsed { bytes: size, documents: tree.document_count() },
         Err(error) => {
             let position = LineIndex::new(&text).position(&text, error.offset());

@@ -13,6 +13,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use kfpguard::discover::{Found, Input, discover};
@@ -95,7 +96,7 @@ fn lint(path: &Path, display: &str, options: &LintOptions, clock: &mut Clock) ->
             return result;
         }
     };
-    let tree = match clock.time(1, || Tree::parse(std::sync::Arc::clone(&file.text), None, options.limits)) {
+    let tree = match clock.time(1, || Tree::parse(Arc::clone(&file.text), None, options.limits)) {
         Ok(tree) => tree,
         Err(error) => {
             result.outcome = fail(error.to_string());
