@@ -13,8 +13,9 @@ Usage: bench/wall_profile.py [--runs N] [--top K] [--freq HZ] [--lint-args ARGS]
   CORPUS defaults to ../shared/corpus next to the repository. Builds the release binary
   and examples/parse_all first. Runs alternate (lint, parse-only, lint, ...) so that the
   host's drift reaches both alike. Symbols are those of the LTO release build: a function
-  inlined into another is counted there (the parse loop is `Tree::parse` in parse_all and
-  `Builder::run` in kfpguard; both are counted as the latter). Needs perf (Debian: linux-perf) and kernel.perf_event_paranoid <= 2.
+  inlined into another is counted there (the read and parse loop is inlined into
+  `Builder::run` and `lint_path` in kfpguard and into a closure of parse_all's `main`; all
+  of them are counted under one label). Needs perf (Debian: linux-perf) and kernel.perf_event_paranoid <= 2.
 """
 
 import argparse
@@ -30,7 +31,15 @@ import tempfile
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 # The same code under the name LTO gives it in each binary: counted under one name.
-SAME_CODE = {"[.] kfpguard::yaml::Tree::parse": "[.] kfpguard::yaml::Builder::run"}
+# The read and parse loop is inlined into different functions in the two binaries: counted
+# under one label (the lint's `lint_path` also holds some lint work LTO inlined there).
+READ_AND_PARSE = "[.] (read and parse loop: Builder::run, lint_path / parse_all closure)"
+SAME_CODE = {
+    "[.] kfpguard::yaml::Tree::parse": READ_AND_PARSE,
+    "[.] kfpguard::yaml::Builder::run": READ_AND_PARSE,
+    "[.] kfpguard::lint::lint_path": READ_AND_PARSE,
+    "[.] parse_all::main::{{closure}}": READ_AND_PARSE,
+}
 
 
 def samples_by_symbol(data_file):
