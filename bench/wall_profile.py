@@ -30,9 +30,9 @@ import tempfile
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
-# The same code under the name LTO gives it in each binary: counted under one name.
-# The read and parse loop is inlined into different functions in the two binaries: counted
-# under one label (the lint's `lint_path` also holds some lint work LTO inlined there).
+# The same code under the names LTO gives it in each binary, counted under one label: the
+# read and parse loop, inlined into different functions in the two (the lint's `lint_path`
+# also holds some lint work LTO inlined there, and its `Builder::run` the embedded JSON).
 READ_AND_PARSE = "[.] (read and parse loop: Builder::run, lint_path / parse_all closure)"
 SAME_CODE = {
     "[.] kfpguard::yaml::Tree::parse": READ_AND_PARSE,
