@@ -10,8 +10,10 @@ ratio, while interleaving exposes every command to the same conditions. Each rou
 with a different command, so no command always runs first.
 
 With `--ratio I/J` (commands numbered from 1, repeatable) it also prints, after the
-command lines, one line per ratio: the median over rounds of command I's wall time divided
-by command J's in the same round, then a 90 % bootstrap interval of that median. The host drifts within a run of rounds as well (on the
+command lines, one line per ratio, "median low high": the median over rounds of command
+I's wall time divided by command J's in the same round, then the low and high ends of a
+90 % bootstrap interval of that median (not a ratio of the fastest runs: divide the two
+commands' min_wall_s for that). The host drifts within a run of rounds as well (on the
 benchmark VM one binary's median moved by a third between sets of runs); a ratio taken
 within each round cancels what both commands met, which a ratio of the two medians does
 not.
