@@ -70,44 +70,44 @@ const MAX_RESOLVE_HOPS: usize = 8;
 /// Python's hard keywords: never a callee, a variable or a keyword argument name. A
 /// `match` rather than a list: every name token of a statement start, callee or argument
 /// is checked, and a list is compared entry by entry.
-fn is_hard_keyword(name: &str) -> bool {
+fn is_hard_keyword(name: &[u8]) -> bool {
     matches!(
         name,
-        "False"
-            | "None"
-            | "True"
-            | "and"
-            | "as"
-            | "assert"
-            | "async"
-            | "await"
-            | "break"
-            | "class"
-            | "continue"
-            | "def"
-            | "del"
-            | "elif"
-            | "else"
-            | "except"
-            | "finally"
-            | "for"
-            | "from"
-            | "global"
-            | "if"
-            | "import"
-            | "in"
-            | "is"
-            | "lambda"
-            | "nonlocal"
-            | "not"
-            | "or"
-            | "pass"
-            | "raise"
-            | "return"
-            | "try"
-            | "while"
-            | "with"
-            | "yield"
+        b"False"
+            | b"None"
+            | b"True"
+            | b"and"
+            | b"as"
+            | b"assert"
+            | b"async"
+            | b"await"
+            | b"break"
+            | b"class"
+            | b"continue"
+            | b"def"
+            | b"del"
+            | b"elif"
+            | b"else"
+            | b"except"
+            | b"finally"
+            | b"for"
+            | b"from"
+            | b"global"
+            | b"if"
+            | b"import"
+            | b"in"
+            | b"is"
+            | b"lambda"
+            | b"nonlocal"
+            | b"not"
+            | b"or"
+            | b"pass"
+            | b"raise"
+            | b"return"
+            | b"try"
+            | b"while"
+            | b"with"
+            | b"yield"
     )
 }
 
@@ -277,7 +277,8 @@ impl Module {
         let matching = |import: &&Import| import.local == head;
         let before = self.imports.iter().filter(|import| import.span.start < call.span.start).rfind(matching);
         match before.or_else(|| self.imports.iter().find(matching)) {
-            Some(import) => format!("{}{rest}", import.target),
+            // Concatenated rather than formatted: once per call of every module.
+            Some(import) => [import.target.as_str(), rest].concat(),
             None => callee.to_string(),
         }
     }
@@ -337,8 +338,11 @@ fn scan_level(source: &str, level: usize) -> Module {
     let mut module = Module::default();
     scanner.collect_calls(&mut module.calls);
     scanner.collect_statements(&mut module.assignments, &mut module.imports);
-    for (string, fields) in scanner.strings() {
-        module.strings.push(string);
+    // One buffer for the fields of every literal: most have none.
+    let mut fields = Vec::new();
+    for run in scanner.string_runs() {
+        fields.clear();
+        module.strings.push(scanner.decode_with_fields(run.start, run.end, &mut fields));
         if level >= MAX_FIELD_LEVELS {
             continue;
         }
@@ -346,7 +350,7 @@ fn scan_level(source: &str, level: usize) -> Module {
         // scan each field's text on its own and shift what it finds into place. Only
         // calls and strings: a field holds an expression, never a statement (and `{x=}`
         // is not an assignment). The field's strings follow their literal, in order.
-        for field in fields {
+        for field in &fields {
             let Some(text) = source.get(field.clone()) else {
                 continue;
             };
@@ -411,12 +415,15 @@ enum Kind {
     Newline,
 }
 
-/// Where a string literal's content lies and how to decode it.
+/// Where a string literal's content lies within its token and how to decode it. Kept
+/// to a few bytes, as lengths rather than offsets, so that a token stays small: the
+/// lexer writes one per 6 bytes of source and the recogniser reads them many times.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 struct StrLit {
-    content_start: usize,
-    /// The closing quote, or where an unterminated literal stops.
-    content_end: usize,
+    /// The prefix letters and opening quotes before the content (at most 5 bytes).
+    open_len: u8,
+    /// The closing quotes after the content; 0 for an unterminated literal.
+    close_len: u8,
     quote: u8,
     triple: bool,
     raw: bool,
@@ -432,6 +439,14 @@ struct Token {
     end: usize,
 }
 
+impl Token {
+    /// The source range of a string literal's content (between its quotes).
+    fn content(&self, lit: &StrLit) -> Range<usize> {
+        let start = self.start + usize::from(lit.open_len);
+        start..self.end.saturating_sub(usize::from(lit.close_len)).max(start)
+    }
+}
+
 /// The byte at `i`, or 0 past the end (0 is never a byte the lexer looks for).
 fn byte(b: &[u8], i: usize) -> u8 {
     b.get(i).copied().unwrap_or(0)
@@ -443,27 +458,53 @@ fn is_newline(c: u8) -> bool {
 
 /// Non-ASCII bytes count as identifier bytes: Python identifiers may be Unicode, and
 /// lexing whole UTF-8 sequences this way keeps every token boundary on a char boundary.
-fn is_ident_start(c: u8) -> bool {
+const fn is_ident_start(c: u8) -> bool {
     c.is_ascii_alphabetic() || c == b'_' || c >= 0x80
 }
 
-fn is_ident_byte(c: u8) -> bool {
+const fn is_ident_byte(c: u8) -> bool {
     is_ident_start(c) || c.is_ascii_digit()
 }
 
+/// [`is_ident_byte`] as a table: the lexer asks it for every byte of every name, and a
+/// load is cheaper than its range tests.
+const IDENT_BYTES: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut c = 0;
+    while c < table.len() {
+        table[c] = is_ident_byte(c as u8);
+        c += 1;
+    }
+    table
+};
+
 /// The position of the line break ending the line that contains `i` (or the end).
 fn line_end(b: &[u8], i: usize) -> usize {
-    let mut j = i;
-    while j < b.len() && !is_newline(b[j]) {
-        j += 1;
-    }
-    j
+    b.get(i..).and_then(|rest| memchr::memchr2(b'\n', b'\r', rest)).map_or(b.len(), |offset| i + offset)
+}
+
+/// The offset in `rest` (the inside of a string literal quoted with `quote`/`triple`) of
+/// the first byte that a loop over its content must look at: the quote, a backslash, a
+/// line break if it is single-quoted, a `{` or `}` if `braces`. Every byte before it is
+/// plain content, so memchr skips it. `rest.len()` if there is none.
+fn next_special(rest: &[u8], quote: u8, triple: bool, braces: bool) -> usize {
+    let common = if triple { memchr::memchr2(quote, b'\\', rest) } else { memchr::memchr3(quote, b'\\', b'\n', rest) };
+    let before = rest.get(..common.unwrap_or(rest.len())).unwrap_or_default();
+    // memchr looks for at most three bytes: the rarer ones only before the first common one.
+    let rare = match (triple, braces) {
+        (true, false) => None,
+        (true, true) => memchr::memchr2(b'{', b'}', before),
+        (false, false) => memchr::memchr(b'\r', before),
+        (false, true) => memchr::memchr3(b'\r', b'{', b'}', before),
+    };
+    rare.or(common).unwrap_or(rest.len())
 }
 
 fn lex(src: &str) -> Vec<Token> {
     let b = src.as_bytes();
-    // The corpus's Python averages a token per 6 bytes: sized so, the vector rarely grows.
-    let mut tokens: Vec<Token> = Vec::with_capacity(src.len() / 6);
+    // The corpus's Python averages a token per 6 bytes, dense code one per 4: sized for
+    // that, the vector rarely grows (it lives only while its source is scanned).
+    let mut tokens: Vec<Token> = Vec::with_capacity(src.len() / 4);
     // Bracket depth decides whether a line break ends a logical line.
     let mut depth = 0usize;
     let mut i = 0;
@@ -472,7 +513,12 @@ fn lex(src: &str) -> Vec<Token> {
         let start = i;
         let kind = match c {
             b' ' | b'\t' | 0x0c => {
+                // Indentation comes in runs: skip the run here rather than one byte per
+                // turn of the dispatch.
                 i += 1;
+                while matches!(byte(b, i), b' ' | b'\t' | 0x0c) {
+                    i += 1;
+                }
                 continue;
             }
             b'\n' | b'\r' => {
@@ -493,7 +539,7 @@ fn lex(src: &str) -> Vec<Token> {
                 continue;
             }
             b'\'' | b'"' => {
-                let (lit, end) = lex_string(b, i, Prefix::default());
+                let (lit, end) = lex_string(b, i, i, Prefix::default());
                 i = end;
                 Kind::Str(lit)
             }
@@ -506,15 +552,13 @@ fn lex(src: &str) -> Vec<Token> {
                 Kind::Number
             }
             _ if is_ident_start(c) => {
-                let mut end = i + 1;
-                while end < b.len() && is_ident_byte(b[end]) {
-                    end += 1;
-                }
+                let rest = b.get(i + 1..).unwrap_or_default();
+                let end = i + 1 + rest.iter().position(|&c| !IDENT_BYTES[usize::from(c)]).unwrap_or(rest.len());
                 let next = byte(b, end);
                 let prefix = if next == b'\'' || next == b'"' { Prefix::parse(&b[i..end]) } else { None };
                 match prefix {
                     Some(prefix) => {
-                        let (lit, string_end) = lex_string(b, end, prefix);
+                        let (lit, string_end) = lex_string(b, i, end, prefix);
                         i = string_end;
                         Kind::Str(lit)
                     }
@@ -613,15 +657,17 @@ impl Prefix {
     }
 }
 
-/// Lexes the literal whose opening quote is at `quote_at`. Returns it and the position
-/// after it. An unterminated single-quoted literal stops before the line break, an
-/// unterminated triple-quoted one at the end of the source.
-fn lex_string(b: &[u8], quote_at: usize, prefix: Prefix) -> (StrLit, usize) {
+/// Lexes the literal whose prefix starts at `token_start` and whose opening quote is at
+/// `quote_at`. Returns it and the position after it. An unterminated single-quoted
+/// literal stops before the line break, an unterminated triple-quoted one at the end of
+/// the source.
+fn lex_string(b: &[u8], token_start: usize, quote_at: usize, prefix: Prefix) -> (StrLit, usize) {
     let quote = byte(b, quote_at);
     let triple = byte(b, quote_at + 1) == quote && byte(b, quote_at + 2) == quote;
     let content_start = (quote_at + if triple { 3 } else { 1 }).min(b.len());
     let mut i = content_start;
     let (content_end, end) = loop {
+        i += next_special(b.get(i..).unwrap_or_default(), quote, triple, prefix.fmt);
         if i >= b.len() {
             break (b.len(), b.len());
         }
@@ -645,8 +691,10 @@ fn lex_string(b: &[u8], quote_at: usize, prefix: Prefix) -> (StrLit, usize) {
         }
         i += 1;
     };
-    let lit =
-        StrLit { content_start, content_end, quote, triple, raw: prefix.raw, bytes: prefix.bytes, fmt: prefix.fmt };
+    // Lengths of at most 5 and 3 bytes: the prefix has at most 2 letters.
+    let open_len = u8::try_from(content_start - token_start).unwrap_or(u8::MAX);
+    let close_len = u8::try_from(end - content_end).unwrap_or(u8::MAX);
+    let lit = StrLit { open_len, close_len, quote, triple, raw: prefix.raw, bytes: prefix.bytes, fmt: prefix.fmt };
     (lit, end)
 }
 
@@ -747,7 +795,8 @@ fn skip_plain_string(b: &[u8], quote_at: usize) -> usize {
     let triple = byte(b, quote_at + 1) == quote && byte(b, quote_at + 2) == quote;
     let mut i = quote_at + if triple { 3 } else { 1 };
     while i < b.len() {
-        let c = b[i];
+        i += next_special(b.get(i..).unwrap_or_default(), quote, triple, false);
+        let Some(&c) = b.get(i) else { break };
         if c == b'\\' {
             i += 2;
             continue;
@@ -772,14 +821,18 @@ fn skip_plain_string(b: &[u8], quote_at: usize) -> usize {
 
 /// Appends the decoded content of `lit` to `out`, and the source range of the text
 /// inside each replacement field's braces to `fields`.
-fn decode_into(src: &str, lit: &StrLit, out: &mut MappedText, fields: &mut Vec<Range<usize>>) {
+fn decode_into(src: &str, lit: &StrLit, content: Range<usize>, out: &mut MappedText, fields: &mut Vec<Range<usize>>) {
     let b = src.as_bytes();
-    let end = lit.content_end.min(b.len());
+    let end = content.end.min(b.len());
     // Start of the run of bytes copied verbatim that has not been pushed yet. Runs are
     // only ever cut at ASCII bytes, so slicing `src` stays on char boundaries.
-    let mut run = lit.content_start.min(end);
+    let mut run = content.start.min(end);
     let mut i = run;
     while i < end {
+        i += next_to_decode(b.get(i..end).unwrap_or_default(), lit);
+        if i >= end {
+            break;
+        }
         let c = b[i];
         let next = if i + 1 < end { b[i + 1] } else { 0 };
         match c {
@@ -821,6 +874,24 @@ fn decode_into(src: &str, lit: &StrLit, out: &mut MappedText, fields: &mut Vec<R
         }
     }
     push_run(src, out, run, end);
+}
+
+/// The offset in `content` (the rest of a literal's content) of the first byte that
+/// [`decode_into`] must look at: a backslash unless the literal is raw, a `\r`, a brace
+/// in an f-string. `content.len()` if there is none.
+fn next_to_decode(content: &[u8], lit: &StrLit) -> usize {
+    let found = match (lit.raw, lit.fmt) {
+        (false, false) => memchr::memchr2(b'\\', b'\r', content),
+        (true, false) => memchr::memchr(b'\r', content),
+        (true, true) => memchr::memchr3(b'\r', b'{', b'}', content),
+        (false, true) => {
+            // memchr looks for at most three bytes: `\r` (rare) only before the others.
+            let common = memchr::memchr3(b'\\', b'{', b'}', content);
+            let before = content.get(..common.unwrap_or(content.len())).unwrap_or_default();
+            memchr::memchr(b'\r', before).or(common)
+        }
+    };
+    found.unwrap_or(content.len())
 }
 
 fn push_run(src: &str, out: &mut MappedText, start: usize, end: usize) {
@@ -988,13 +1059,56 @@ enum Segment {
     Index,
 }
 
-impl Scanner<'_> {
+/// The parts of a token range, see [`Scanner::split`].
+struct Parts<'s, 'a> {
+    scanner: &'s Scanner<'a>,
+    /// Where the next part starts.
+    next: usize,
+    end: usize,
+    done: bool,
+}
+
+impl Iterator for Parts<'_, '_> {
+    type Item = Range<usize>;
+
+    fn next(&mut self) -> Option<Range<usize>> {
+        if self.done {
+            return None;
+        }
+        let scanner = self.scanner;
+        let part_start = self.next;
+        // A part never starts inside a lambda's parameters: their commas do not split.
+        let mut in_lambda_params = false;
+        let mut k = part_start;
+        while k < self.end {
+            if scanner.is_keyword(k, "lambda") {
+                in_lambda_params = true;
+            } else if in_lambda_params && scanner.is_op(k, ":") {
+                in_lambda_params = false;
+            } else if !in_lambda_params && scanner.is_op(k, ",") {
+                self.next = k + 1;
+                return Some(part_start..k);
+            }
+            k = scanner.next_top(k).min(self.end);
+        }
+        self.done = true;
+        Some(part_start..self.end)
+    }
+}
+
+impl<'a> Scanner<'a> {
     fn kind(&self, k: usize) -> Option<Kind> {
         self.tokens.get(k).map(|token| token.kind)
     }
 
     fn text(&self, k: usize) -> &str {
         self.tokens.get(k).and_then(|t| self.src.get(t.start..t.end)).unwrap_or("")
+    }
+
+    /// [`Scanner::text`] as bytes, for comparisons: slicing bytes needs no char boundary
+    /// checks.
+    fn bytes(&self, k: usize) -> &[u8] {
+        self.tokens.get(k).and_then(|t| self.src.as_bytes().get(t.start..t.end)).unwrap_or_default()
     }
 
     fn start(&self, k: usize) -> usize {
@@ -1006,16 +1120,16 @@ impl Scanner<'_> {
     }
 
     fn is_op(&self, k: usize, op: &str) -> bool {
-        self.kind(k) == Some(Kind::Op) && self.text(k) == op
+        matches!(self.kind(k), Some(Kind::Op)) && self.bytes(k) == op.as_bytes()
     }
 
     /// A name that is not a keyword.
     fn is_name(&self, k: usize) -> bool {
-        self.kind(k) == Some(Kind::Name) && !is_hard_keyword(self.text(k))
+        matches!(self.kind(k), Some(Kind::Name)) && !is_hard_keyword(self.bytes(k))
     }
 
     fn is_keyword(&self, k: usize, keyword: &str) -> bool {
-        self.kind(k) == Some(Kind::Name) && self.text(k) == keyword
+        matches!(self.kind(k), Some(Kind::Name)) && self.bytes(k) == keyword.as_bytes()
     }
 
     fn is_str(&self, k: usize) -> bool {
@@ -1043,28 +1157,10 @@ impl Scanner<'_> {
 
     /// Splits `s..e` on commas at its own bracket level. A trailing comma gives a final
     /// empty part, so `(x,)` can be told from `(x)`. Commas in a lambda's parameter list
-    /// do not split (`key=lambda a, b: a`).
-    fn split(&self, s: usize, e: usize) -> Vec<Range<usize>> {
-        let mut parts = Vec::new();
-        if s >= e {
-            return parts;
-        }
-        let mut part_start = s;
-        let mut in_lambda_params = false;
-        let mut k = s;
-        while k < e {
-            if self.is_keyword(k, "lambda") {
-                in_lambda_params = true;
-            } else if in_lambda_params && self.is_op(k, ":") {
-                in_lambda_params = false;
-            } else if !in_lambda_params && self.is_op(k, ",") {
-                parts.push(part_start..k);
-                part_start = k + 1;
-            }
-            k = self.next_top(k).min(e);
-        }
-        parts.push(part_start..e);
-        parts
+    /// do not split (`key=lambda a, b: a`). An iterator rather than a vector: every call's
+    /// arguments are split, and most callers only count or map the parts.
+    fn split<'s>(&'s self, s: usize, e: usize) -> Parts<'s, 'a> {
+        Parts { scanner: self, next: s, end: e, done: s >= e }
     }
 
     /// `Some(end)` if `s..end` is a dotted name `a.b.c` (and `end` is maximal).
@@ -1081,14 +1177,19 @@ impl Scanner<'_> {
 
     /// The dotted name `s..e` as text, whitespace dropped.
     fn dotted_text(&self, s: usize, e: usize) -> String {
-        (s..e).map(|k| self.text(k)).collect()
+        // The source span bounds the text: one allocation.
+        let mut text = String::with_capacity(self.span(s, e, 0).len());
+        for k in s..e {
+            text.push_str(self.text(k));
+        }
+        text
     }
 
     // --- calls --------------------------------------------------------------------------
 
     fn collect_calls(&self, calls: &mut Vec<Call>) {
         for k in 0..self.tokens.len() {
-            if self.kind(k) == Some(Kind::Open(b'('))
+            if matches!(self.kind(k), Some(Kind::Open(b'(')))
                 && let Some(call) = self.call_at(k)
             {
                 calls.push(call);
@@ -1101,7 +1202,6 @@ impl Scanner<'_> {
         let close = self.close_of(open);
         let args = self
             .split(open + 1, close)
-            .into_iter()
             .filter(|part| !part.is_empty())
             .map(|part| self.arg(part.start, part.end))
             .collect();
@@ -1239,8 +1339,8 @@ impl Scanner<'_> {
             };
         }
         let signed = self.is_op(s, "-") || self.is_op(s, "+");
-        if e - s == 2 && signed && self.kind(s + 1) == Some(Kind::Number) {
-            return Value::Number(format!("{}{}", self.text(s), self.text(s + 1)));
+        if e - s == 2 && signed && matches!(self.kind(s + 1), Some(Kind::Number)) {
+            return Value::Number([self.text(s), self.text(s + 1)].concat());
         }
         if let Some(Kind::Open(open)) = self.kind(s) {
             let closed_at_end = self.partner.get(s) == Some(&(e - 1)) && self.partner.get(e - 1) == Some(&s);
@@ -1265,13 +1365,13 @@ impl Scanner<'_> {
             }
             k = self.next_top(k).min(e);
         }
-        let parts = self.split(s, e);
-        if !list && parts.len() == 1 {
+        let mut parts = self.split(s, e);
+        if !list && let (Some(only), None) = (parts.next(), parts.next()) {
             // `(expr)` without a comma is just grouping.
-            return parts.first().map_or(Value::Other, |p| self.value(p.start, p.end, depth));
+            return self.value(only.start, only.end, depth);
         }
-        let items = parts
-            .into_iter()
+        let items = self
+            .split(s, e)
             .filter(|part| !part.is_empty())
             .map(
                 |part| {
@@ -1291,32 +1391,26 @@ impl Scanner<'_> {
         let mut text = MappedText::new();
         for token in self.tokens.get(s..e).unwrap_or_default() {
             if let Kind::Str(lit) = &token.kind {
-                decode_into(self.src, lit, &mut text, fields);
+                decode_into(self.src, lit, token.content(lit), &mut text, fields);
             }
         }
         text
     }
 
-    /// Every run of adjacent string literals, decoded, with the source ranges of the
-    /// f-string fields in it.
-    fn strings(&self) -> Vec<(MappedText, Vec<Range<usize>>)> {
+    /// The token ranges of every run of adjacent string literals, in order.
+    fn string_runs(&self) -> impl Iterator<Item = Range<usize>> {
         let n = self.tokens.len();
-        let mut strings = Vec::new();
         let mut k = 0;
-        while k < n {
-            if !self.is_str(k) {
+        std::iter::from_fn(move || {
+            while k < n && !self.is_str(k) {
                 k += 1;
-                continue;
             }
             let start = k;
             while k < n && self.is_str(k) {
                 k += 1;
             }
-            let mut fields = Vec::new();
-            let text = self.decode_with_fields(start, k, &mut fields);
-            strings.push((text, fields));
-        }
-        strings
+            (start < k).then_some(start..k)
+        })
     }
 
     // --- statements -----------------------------------------------------------------------
@@ -1342,8 +1436,8 @@ impl Scanner<'_> {
                     at_start = true;
                     line_first = None;
                 }
-                Kind::Op if depth == 0 && self.text(k) == ";" => at_start = true,
-                Kind::Op if depth == 0 && self.text(k) == ":" => {
+                Kind::Op if depth == 0 && self.bytes(k) == b";" => at_start = true,
+                Kind::Op if depth == 0 && self.bytes(k) == b":" => {
                     let header =
                         line_first.is_some_and(|first| COMPOUND_KEYWORDS.iter().any(|kw| self.is_keyword(first, kw)));
                     if header {
@@ -1377,15 +1471,18 @@ impl Scanner<'_> {
     }
 
     fn assignment(&self, s: usize, target_end: usize, assignments: &mut Vec<Assignment>) {
-        let mut targets: Vec<Range<usize>> = Vec::new();
-        targets.push(s..target_end);
+        // Token ranges `(start, end)`, collected in place: every statement that starts
+        // with a name comes here, most of them not assignments at all.
+        let mut targets = [(s, target_end); MAX_CHAINED_TARGETS];
+        let mut count = 1;
         let value_start = if self.is_op(target_end, "=") {
             let mut value_start = target_end + 1;
             // `a = b = value`: every dotted name followed by `=` is one more target.
-            while targets.len() < MAX_CHAINED_TARGETS {
+            while count < MAX_CHAINED_TARGETS {
                 match self.dotted_end(value_start) {
                     Some(next_end) if self.is_op(next_end, "=") => {
-                        targets.push(value_start..next_end);
+                        targets[count] = (value_start, next_end);
+                        count += 1;
                         value_start = next_end + 1;
                     }
                     _ => break,
@@ -1420,20 +1517,25 @@ impl Scanner<'_> {
         let value = self.value(value_start, end, 0);
         let value = if matches!(value, Value::Other) {
             // `x = "a", "b"` is a tuple even without brackets.
-            let parts = self.split(value_start, end);
-            if parts.len() > 1 { self.sequence(value_start, end, 1, true) } else { value }
+            if self.split(value_start, end).nth(1).is_some() { self.sequence(value_start, end, 1, true) } else { value }
         } else {
             value
         };
-        for target in targets {
-            let target_span = self.span(target.start, target.end, self.start(target.start));
+        let mut push = |(start, target_end): (usize, usize), value: Value| {
+            let target_span = self.span(start, target_end, self.start(start));
             assignments.push(Assignment {
-                target: self.dotted_text(target.start, target.end),
+                target: self.dotted_text(start, target_end),
                 value_span: self.span(value_start, end, target_span.end),
                 target_span,
-                value: value.clone(),
+                value,
             });
+        };
+        // Each target but the last gets a copy of the value, the last one the value.
+        let Some((&last, others)) = targets[..count].split_last() else { return };
+        for &target in others {
+            push(target, value.clone());
         }
+        push(last, value);
     }
 
     fn is_augmented(&self, k: usize) -> bool {
@@ -1489,7 +1591,7 @@ impl Scanner<'_> {
         let separator = if module.ends_with('.') || module.is_empty() { "" } else { "." };
         while self.is_name(k) {
             let name = self.text(k);
-            let target = format!("{module}{separator}{name}");
+            let target = [module.as_str(), separator, name].concat();
             let (local, span, next) = if self.is_keyword(k + 1, "as") && self.is_name(k + 2) {
                 (self.text(k + 2), self.start(k + 2)..self.end(k + 2), k + 3)
             } else {
