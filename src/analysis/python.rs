@@ -332,9 +332,9 @@ pub fn scan(source: &str) -> Module {
 
 /// Scans `source`, which is nested `level` f-string fields deep.
 fn scan_level(source: &str, level: usize) -> Module {
-    let tokens = lex(source);
-    let partner = pair_brackets(&tokens);
-    let scanner = Scanner { src: source, tokens, partner };
+    let (tokens, brackets) = lex(source);
+    let partner = pair_brackets(&tokens, &brackets);
+    let scanner = Scanner { src: source, tokens, brackets, partner };
     let mut module = Module::default();
     scanner.collect_calls(&mut module.calls);
     scanner.collect_statements(&mut module.assignments, &mut module.imports);
@@ -466,17 +466,20 @@ const fn is_ident_byte(c: u8) -> bool {
     is_ident_start(c) || c.is_ascii_digit()
 }
 
-/// [`is_ident_byte`] as a table: the lexer asks it for every byte of every name, and a
-/// load is cheaper than its range tests.
-const IDENT_BYTES: [bool; 256] = {
+/// [`is_ident_start`] or [`is_ident_byte`] as a table: the lexer asks them for every
+/// token and every byte of every name, and a load is cheaper than their range tests.
+const fn ident_table(continuing: bool) -> [bool; 256] {
     let mut table = [false; 256];
     let mut c = 0;
     while c < table.len() {
-        table[c] = is_ident_byte(c as u8);
+        table[c] = if continuing { is_ident_byte(c as u8) } else { is_ident_start(c as u8) };
         c += 1;
     }
     table
-};
+}
+
+const IDENT_STARTS: [bool; 256] = ident_table(false);
+const IDENT_BYTES: [bool; 256] = ident_table(true);
 
 /// The position of the line break ending the line that contains `i` (or the end).
 fn line_end(b: &[u8], i: usize) -> usize {
@@ -500,11 +503,14 @@ fn next_special(rest: &[u8], quote: u8, triple: bool, braces: bool) -> usize {
     rare.or(common).unwrap_or(rest.len())
 }
 
-fn lex(src: &str) -> Vec<Token> {
+/// The tokens of `src`, and the indices of its bracket tokens (which bracket pairing and
+/// call recognition visit, and nothing else).
+fn lex(src: &str) -> (Vec<Token>, Vec<usize>) {
     let b = src.as_bytes();
     // The corpus's Python averages a token per 6 bytes, dense code one per 4: sized for
     // that, the vector rarely grows (it lives only while its source is scanned).
     let mut tokens: Vec<Token> = Vec::with_capacity(src.len() / 4);
+    let mut brackets = Vec::new();
     // Bracket depth decides whether a line break ends a logical line.
     let mut depth = 0usize;
     let mut i = 0;
@@ -551,7 +557,7 @@ fn lex(src: &str) -> Vec<Token> {
                 i = number_end(b, i);
                 Kind::Number
             }
-            _ if is_ident_start(c) => {
+            _ if IDENT_STARTS[usize::from(c)] => {
                 let rest = b.get(i + 1..).unwrap_or_default();
                 let end = i + 1 + rest.iter().position(|&c| !IDENT_BYTES[usize::from(c)]).unwrap_or(rest.len());
                 let next = byte(b, end);
@@ -571,11 +577,13 @@ fn lex(src: &str) -> Vec<Token> {
             b'(' | b'[' | b'{' => {
                 depth += 1;
                 i += 1;
+                brackets.push(tokens.len());
                 Kind::Open(c)
             }
             b')' | b']' | b'}' => {
                 depth = depth.saturating_sub(1);
                 i += 1;
+                brackets.push(tokens.len());
                 Kind::Close(c)
             }
             _ => {
@@ -597,7 +605,7 @@ fn lex(src: &str) -> Vec<Token> {
         };
         tokens.push(Token { kind, start, end: i.min(b.len()) });
     }
-    tokens
+    (tokens, brackets)
 }
 
 /// A numeric literal, loosely: digits, letters (hex digits, `j`, `_`), dots, and a sign
@@ -998,10 +1006,12 @@ fn code_point(value: u32, bytes: bool) -> char {
 /// (or closed by a mismatched bracket further out) gets the closing bracket that ended
 /// it or `tokens.len()`; a closing bracket without partner gets `usize::MAX`. Other
 /// tokens get `usize::MAX`.
-fn pair_brackets(tokens: &[Token]) -> Vec<usize> {
+/// `brackets` lists the bracket tokens, so no other token is looked at.
+fn pair_brackets(tokens: &[Token], brackets: &[usize]) -> Vec<usize> {
     let mut partner = vec![usize::MAX; tokens.len()];
     let mut open: Vec<usize> = Vec::new();
-    for (index, token) in tokens.iter().enumerate() {
+    for &index in brackets {
+        let Some(token) = tokens.get(index) else { continue };
         match token.kind {
             Kind::Open(_) => open.push(index),
             Kind::Close(close) => {
@@ -1047,6 +1057,8 @@ fn opening_for(close: u8) -> u8 {
 struct Scanner<'a> {
     src: &'a str,
     tokens: Vec<Token>,
+    /// The indices of the bracket tokens, in order.
+    brackets: Vec<usize>,
     partner: Vec<usize>,
 }
 
@@ -1188,7 +1200,7 @@ impl<'a> Scanner<'a> {
     // --- calls --------------------------------------------------------------------------
 
     fn collect_calls(&self, calls: &mut Vec<Call>) {
-        for k in 0..self.tokens.len() {
+        for &k in &self.brackets {
             if matches!(self.kind(k), Some(Kind::Open(b'(')))
                 && let Some(call) = self.call_at(k)
             {
@@ -1421,9 +1433,9 @@ impl<'a> Scanner<'a> {
         let mut at_start = true;
         // First token of the current logical line, to recognise compound headers.
         let mut line_first: Option<usize> = None;
-        for k in 0..self.tokens.len() {
-            let Some(kind) = self.kind(k) else { break };
-            if at_start && kind != Kind::Newline {
+        for (k, token) in self.tokens.iter().enumerate() {
+            let kind = token.kind;
+            if at_start && !matches!(kind, Kind::Newline) {
                 at_start = false;
                 line_first.get_or_insert(k);
                 self.statement(k, assignments, imports);
