@@ -269,7 +269,8 @@ impl Module {
     /// [`Call::qualified`] of `call`, a call of this module.
     fn qualify(&self, call: &Call) -> String {
         let callee = call.callee.as_str();
-        let head_len = callee.find(['.', '(', '[']).unwrap_or(callee.len());
+        // Bytes, not chars: the three are ASCII, and a char pattern decodes every char.
+        let head_len = callee.bytes().position(|c| matches!(c, b'.' | b'(' | b'[')).unwrap_or(callee.len());
         if head_len == 0 {
             return callee.to_string();
         }
