@@ -62,15 +62,21 @@ fn pascal_case(id: &str) -> String {
 /// Percent-encodes a path for a URI (RFC 3986 unreserved characters and `/` stay).
 fn encode_path(path: &str) -> String {
     use std::fmt::Write as _;
+    let stays = |byte: u8| matches!(byte, b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'/' | b'-' | b'_' | b'.' | b'~');
     let mut encoded = String::with_capacity(path.len());
-    for byte in path.bytes() {
-        match byte {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'/' | b'-' | b'_' | b'.' | b'~' => encoded.push(byte as char),
-            other => {
-                let _ = write!(encoded, "%{other:02X}");
-            }
+    // Runs of characters that stay, most of a path, are copied at once, not byte by byte.
+    let mut rest = path;
+    while let Some(index) = rest.bytes().position(|byte| !stays(byte)) {
+        // A character boundary: the characters that stay are ASCII.
+        let (run, after) = rest.split_at(index);
+        encoded.push_str(run);
+        let Some(character) = after.chars().next() else { break };
+        for byte in character.encode_utf8(&mut [0; 4]).bytes() {
+            let _ = write!(encoded, "%{byte:02X}");
         }
+        rest = &after[character.len_utf8()..];
     }
+    encoded.push_str(rest);
     encoded
 }
 
@@ -100,6 +106,16 @@ fn artifact_location(path: &str, root: &Path) -> ArtifactLocation {
     if !outside {
         return ArtifactLocation { uri: encode_path(path), uri_base_id: Some("%SRCROOT%") };
     }
+    // An absolute path of plain components only (no `.`, `..` or empty one) is already
+    // resolved, as nearly every one is: walking its components costs thousands of
+    // instructions per file.
+    let plain = path.starts_with('/') && path.split('/').skip(1).all(|component| !matches!(component, "" | "." | ".."));
+    let text = if plain { path.replace('\\', "/") } else { resolve(path, root) };
+    ArtifactLocation { uri: ["file://", &encode_path(&text)].concat(), uri_base_id: None }
+}
+
+/// `path` made absolute against `root`, its `.` and `..` components resolved, `/`-separated.
+fn resolve(path: &str, root: &Path) -> String {
     let absolute = root.join(path);
     let mut normalized = std::path::PathBuf::new();
     for component in absolute.components() {
@@ -112,8 +128,7 @@ fn artifact_location(path: &str, root: &Path) -> ArtifactLocation {
         }
     }
     let text = normalized.to_string_lossy().replace('\\', "/");
-    let text = if text.starts_with('/') { text } else { format!("/{text}") };
-    ArtifactLocation { uri: format!("file://{}", encode_path(&text)), uri_base_id: None }
+    if text.starts_with('/') { text } else { format!("/{text}") }
 }
 
 /// A pipeline in the run's properties (keys sorted, as in the rest of the log).
@@ -345,6 +360,21 @@ mod tests {
     use super::*;
     use crate::finding::Finding;
     use crate::source::Position;
+
+    #[test]
+    fn plain_absolute_paths_are_what_resolving_them_gives() {
+        let root = Path::new("/work/dir");
+        for path in ["/a", "/a/b.yaml", "/a/b\\c.yaml", "/caf\u{e9} x/%41.yaml", "/a/.b/..c/..."] {
+            let expected = ["file://", &encode_path(&resolve(path, root))].concat();
+            assert_eq!(artifact_location(path, root).uri, expected, "{path}");
+        }
+        // Resolved the long way.
+        let resolved = [("/a/./b/../c", "file:///a/c"), ("/a//b/", "file:///a/b"), ("../x y", "file:///work/x%20y")];
+        for (path, uri) in resolved {
+            assert_eq!(artifact_location(path, root).uri, uri, "{path}");
+        }
+        assert_eq!(encode_path("a b/\u{e9}\u{1f980}~"), "a%20b/%C3%A9%F0%9F%A6%80~");
+    }
 
     #[test]
     fn results_are_written_as_serde_json_writes_them() {
