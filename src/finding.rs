@@ -101,12 +101,14 @@ impl FingerprintPrefix {
             hasher.update([0u8]);
         }
         let digest = hasher.finalize();
-        // Lower-case hex of the first 16 bytes, without a `format!` per byte.
-        let mut hex = String::with_capacity(32);
-        for &byte in digest.iter().take(16) {
-            hex.push(char::from(HEX_DIGITS[usize::from(byte >> 4)]));
-            hex.push(char::from(HEX_DIGITS[usize::from(byte & 0x0f)]));
+        // Lower-case hex of the first 16 bytes, laid out in place rather than pushed a
+        // character at a time (a capacity check and UTF-8 encoding each).
+        let mut hex = [0u8; 32];
+        for (pair, &byte) in hex.chunks_exact_mut(2).zip(digest.iter()) {
+            pair[0] = HEX_DIGITS[usize::from(byte >> 4)];
+            pair[1] = HEX_DIGITS[usize::from(byte & 0x0f)];
         }
-        hex
+        // Hex digits are ASCII: the check cannot fail.
+        String::from_utf8(hex.to_vec()).unwrap_or_default()
     }
 }

@@ -4,6 +4,7 @@
 //! totals. Renderers read only these; they never open or parse files again.
 
 use std::borrow::Cow;
+use std::cmp::Ordering;
 use std::ops::Range;
 use std::sync::Arc;
 
@@ -195,11 +196,9 @@ impl<'p> ReportBuilder<'p> {
     pub fn add(&mut self, file: FileResult) -> Vec<ReportedFinding> {
         let FileResult { path, explicit, outcome, pipelines, mut findings } = file;
         findings.sort_by(|a, b| {
-            (a.region.start, a.finding.rule, &a.finding.fingerprint).cmp(&(
-                b.region.start,
-                b.finding.rule,
-                &b.finding.fingerprint,
-            ))
+            (a.region.start.cmp(&b.region.start))
+                .then_with(|| a.finding.rule.cmp(b.finding.rule))
+                .then_with(|| fingerprint_order(&a.finding.fingerprint, &b.finding.fingerprint))
         });
         disambiguate_fingerprints(&mut findings);
         let suppressed = &mut self.report.suppressed;
@@ -261,7 +260,7 @@ fn disambiguate_fingerprints(findings: &mut [ReportedFinding]) {
     // Positions grouped by fingerprint, each group in source order (a stable sort), so no
     // fingerprint is copied to count it.
     let mut order: Vec<usize> = (0..findings.len()).collect();
-    order.sort_by(|&a, &b| findings[a].finding.fingerprint.cmp(&findings[b].finding.fingerprint));
+    order.sort_by(|&a, &b| fingerprint_order(&findings[a].finding.fingerprint, &findings[b].finding.fingerprint));
     // The first of a group keeps its fingerprint: the others are compared with it.
     let mut group_start = 0;
     for position in 1..order.len() {
@@ -272,6 +271,18 @@ fn disambiguate_fingerprints(findings: &mut [ReportedFinding]) {
         } else {
             group_start = position;
         }
+    }
+}
+
+/// Fingerprints in lexicographic order, their first eight bytes compared as one number
+/// first: fingerprints nearly always differ there, which spares a call into `memcmp` for most
+/// comparisons of a sort.
+fn fingerprint_order(a: &str, b: &str) -> Ordering {
+    match (a.as_bytes().first_chunk::<8>(), b.as_bytes().first_chunk::<8>()) {
+        (Some(a_head), Some(b_head)) => {
+            u64::from_be_bytes(*a_head).cmp(&u64::from_be_bytes(*b_head)).then_with(|| a.cmp(b))
+        }
+        _ => a.cmp(b),
     }
 }
 

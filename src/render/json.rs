@@ -5,8 +5,9 @@ use std::io::{self, Write};
 
 use serde::Serialize;
 
-use super::json_writer::{Object, push_number, push_string, write_object};
+use super::json_writer::{Object, SharedString, push_name, push_number, push_string, write_object};
 use super::{Renderer, close_json_array, write_json};
+use crate::finding::Severity;
 use crate::report::{
     Counts, FileCounts, FileOutcome, JSON_SCHEMA_VERSION, PipelineSummary, Report, ReportedFinding, Suppressed,
 };
@@ -97,17 +98,21 @@ fn write_position(object: &mut Object, position: Position) {
 /// member's separator, indentation and name copied as one literal. Through
 /// [`super::json_writer::Object`], placing a member cost about as much as writing its value,
 /// and a run writes a dozen members for each of thousands of findings.
-fn write_finding(out: &mut Vec<u8>, reported: &ReportedFinding) {
+fn write_finding(out: &mut Vec<u8>, reported: &ReportedFinding, shared: &mut SharedStrings) {
     let finding = &reported.finding;
     let Region { start, end } = reported.region;
     out.extend_from_slice(b"{\n      \"rule\": ");
-    push_string(out, finding.rule);
-    out.extend_from_slice(b",\n      \"severity\": ");
-    push_string(out, finding.severity.as_str());
+    push_name(out, finding.rule);
+    // One literal each: a copy of a length known at compile time.
+    match finding.severity {
+        Severity::High => out.extend_from_slice(b",\n      \"severity\": \"high\""),
+        Severity::Medium => out.extend_from_slice(b",\n      \"severity\": \"medium\""),
+        Severity::Low => out.extend_from_slice(b",\n      \"severity\": \"low\""),
+    }
     out.extend_from_slice(b",\n      \"message\": ");
     push_string(out, &finding.message);
     out.extend_from_slice(b",\n      \"path\": ");
-    push_string(out, &reported.path);
+    shared.path.push(out, &reported.path);
     out.extend_from_slice(b",\n      \"line\": ");
     push_number(out, start.line);
     out.extend_from_slice(b",\n      \"column\": ");
@@ -117,7 +122,7 @@ fn write_finding(out: &mut Vec<u8>, reported: &ReportedFinding) {
     out.extend_from_slice(b",\n      \"end_column\": ");
     push_number(out, end.column);
     out.extend_from_slice(b",\n      \"pipeline\": ");
-    push_string(out, &finding.pipeline);
+    shared.pipeline.push(out, &finding.pipeline);
     out.extend_from_slice(b",\n      \"container\": ");
     match &finding.container {
         Some(container) => push_string(out, container),
@@ -130,7 +135,7 @@ fn write_finding(out: &mut Vec<u8>, reported: &ReportedFinding) {
     }
     out.extend_from_slice(if finding.steps.is_empty() { b"]" } else { b"\n      ]" });
     out.extend_from_slice(b",\n      \"fingerprint\": ");
-    push_string(out, &finding.fingerprint);
+    push_name(out, &finding.fingerprint);
     out.extend_from_slice(b",\n      \"related\": [");
     for (index, (region, message)) in reported.related.iter().enumerate() {
         out.extend_from_slice(if index == 0 { b"\n        {" } else { b",\n        {" });
@@ -145,12 +150,20 @@ fn write_finding(out: &mut Vec<u8>, reported: &ReportedFinding) {
     out.extend_from_slice(if reported.related.is_empty() { b"]\n    }" } else { b"\n      ]\n    }" });
 }
 
+/// The strings findings share, escaped once ([`SharedString`]).
+#[derive(Default)]
+struct SharedStrings {
+    path: SharedString,
+    pipeline: SharedString,
+}
+
 /// Streams the JSON report. Keys come in the order `schema_version`, `tool`, `findings`,
 /// `pipelines`, `files`, `summary`: the totals are known only at the end of the run.
 #[derive(Default)]
 pub struct Json {
     written: usize,
     scratch: Vec<u8>,
+    shared: SharedStrings,
 }
 
 impl Json {
@@ -172,7 +185,7 @@ impl Renderer for Json {
         for reported in findings {
             self.scratch.clear();
             self.scratch.extend_from_slice(if self.written == 0 { b"\n    " } else { b",\n    " });
-            write_finding(&mut self.scratch, reported);
+            write_finding(&mut self.scratch, reported, &mut self.shared);
             out.write_all(&self.scratch)?;
             self.written += 1;
         }
@@ -266,7 +279,7 @@ mod tests {
                 region: Region { start: at(12, 7), end: at(130, 1) },
                 finding: Finding {
                     rule: "missing-cpu-limit",
-                    severity: Severity::Medium,
+                    severity: [Severity::Low, Severity::Medium, Severity::High][case],
                     message: format!("container `{awkward}` has no limit"),
                     span: 0..0,
                     secret: None,
@@ -306,7 +319,7 @@ mod tests {
             // Four spaces in, as an element of `findings`.
             let expected = serde_json::to_string_pretty(&expected).unwrap().replace('\n', "\n    ");
             let mut out = Vec::new();
-            write_finding(&mut out, &reported);
+            write_finding(&mut out, &reported, &mut SharedStrings::default());
             assert_eq!(String::from_utf8(out).unwrap(), expected, "case {case}");
         }
     }

@@ -5,6 +5,8 @@
 //! The JSON report's findings, the most numerous records, spell the layout out with
 //! [`push_string`] and [`push_number`] instead (`json::write_finding`).
 
+use std::sync::Arc;
+
 use crate::text::HEX_DIGITS;
 
 /// Writes an object whose own line is indented by `indent` spaces (the caller has put the
@@ -34,14 +36,6 @@ impl Object<'_> {
         push_string(self.key(key), value);
     }
 
-    /// One string made of `parts`, without putting them together first.
-    pub(super) fn joined_string(&mut self, key: &str, parts: &[&str]) {
-        let out = self.key(key);
-        out.push(b'"');
-        parts.iter().for_each(|part| push_escaped(out, part));
-        out.push(b'"');
-    }
-
     pub(super) fn number(&mut self, key: &str, value: usize) {
         push_number(self.key(key), value);
     }
@@ -66,10 +60,6 @@ impl Object<'_> {
         }
     }
 
-    pub(super) fn strings(&mut self, key: &str, values: &[String]) {
-        self.array(key, |array| values.iter().for_each(|value| array.string(value)));
-    }
-
     pub(super) fn object(&mut self, key: &str, members: impl FnOnce(&mut Object)) {
         let indent = self.0.indent + 2;
         write_object(self.key(key), indent, members);
@@ -87,10 +77,6 @@ impl Object<'_> {
 pub(super) struct Array<'o>(Items<'o>);
 
 impl Array<'_> {
-    pub(super) fn string(&mut self, value: &str) {
-        push_string(self.0.next(), value);
-    }
-
     pub(super) fn object(&mut self, members: impl FnOnce(&mut Object)) {
         let indent = self.0.indent + 2;
         write_object(self.0.next(), indent, members);
@@ -132,29 +118,65 @@ impl<'o> Items<'o> {
 }
 
 fn new_line(out: &mut Vec<u8>, indent: usize) {
-    // Copied at once: deeper than the deepest SARIF member, which is 18 spaces in.
+    // Deeper than the deepest SARIF member, which is 18 spaces in. Copied whole, a length
+    // known at compile time (a few vector moves instead of a call into `memcpy`, which pays a
+    // size dispatch for every few bytes), then cut to the indentation.
     const NEW_LINE: &[u8; 33] = b"\n                                ";
-    match NEW_LINE.get(..=indent) {
-        Some(new_line) => out.extend_from_slice(new_line),
-        None => {
-            out.push(b'\n');
-            out.resize(out.len() + indent, b' ');
-        }
+    let length = out.len();
+    if indent < NEW_LINE.len() {
+        out.extend_from_slice(NEW_LINE);
+        out.truncate(length + 1 + indent);
+    } else {
+        out.push(b'\n');
+        out.resize(length + 1 + indent, b' ');
     }
 }
 
-pub(super) fn push_number(out: &mut Vec<u8>, mut value: usize) {
-    let mut digits = [0u8; 20];
-    let mut start = digits.len();
-    loop {
-        start -= 1;
-        digits[start] = b'0' + (value % 10) as u8;
-        value /= 10;
-        if value == 0 {
-            break;
-        }
+pub(super) fn push_number(out: &mut Vec<u8>, value: usize) {
+    // The digits are laid out from the left of a buffer copied whole, then cut to their
+    // count: no call into `memcpy` for a few bytes (see `new_line`).
+    let count = value.checked_ilog10().map_or(1, |log| log as usize + 1);
+    let mut digits = [b'0'; 20];
+    let mut rest = value;
+    for digit in digits[..count].iter_mut().rev() {
+        *digit = b'0' + (rest % 10) as u8;
+        rest /= 10;
     }
-    out.extend_from_slice(&digits[start..]);
+    let length = out.len();
+    out.extend_from_slice(&digits);
+    out.truncate(length + count);
+}
+
+/// The JSON string of a shared text, kept while the same text (the same `Arc`) comes again:
+/// the findings of a file share its path and, mostly, their pipeline's name, which are then
+/// escaped once, not once per finding.
+#[derive(Default)]
+pub(super) struct SharedString {
+    text: Option<Arc<str>>,
+    json: Vec<u8>,
+}
+
+impl SharedString {
+    /// Appends `text` as [`push_string`] does.
+    pub(super) fn push(&mut self, out: &mut Vec<u8>, text: &Arc<str>) {
+        if !self.text.as_ref().is_some_and(|kept| Arc::ptr_eq(kept, text)) {
+            self.json.clear();
+            push_string(&mut self.json, text);
+            self.text = Some(Arc::clone(text));
+        }
+        out.extend_from_slice(&self.json);
+    }
+}
+
+/// Appends `name` as a JSON string without looking for escapes: for the names that cannot
+/// need one and every finding has: rule ids (kebab-case, checked when a rule is loaded),
+/// severities and SARIF levels (words of this program) and fingerprints (hexadecimal).
+pub(super) fn push_name(out: &mut Vec<u8>, name: &str) {
+    debug_assert!(!any_needs_escape(name.as_bytes()), "{name:?}");
+    out.reserve(name.len() + 2);
+    out.push(b'"');
+    out.extend_from_slice(name.as_bytes());
+    out.push(b'"');
 }
 
 /// Appends `text` as a JSON string escaped as serde_json escapes it: `"`, `\` and the control
@@ -167,12 +189,11 @@ pub(super) fn push_string(out: &mut Vec<u8>, text: &str) {
     out.push(b'"');
 }
 
-/// The inside of [`push_string`].
-fn push_escaped(out: &mut Vec<u8>, text: &str) {
+/// The inside of [`push_string`]: for a string written in pieces.
+pub(super) fn push_escaped(out: &mut Vec<u8>, text: &str) {
     let bytes = text.as_bytes();
-    // Almost no string needs an escape. A check without early exit compiles to a few vector
-    // instructions per 16 bytes, so such a string is checked and copied at once.
-    if !bytes.iter().fold(false, |found, &byte| found | needs_escape(byte)) {
+    // Almost no string needs an escape: such a string is checked and copied at once.
+    if !any_needs_escape(bytes) {
         out.extend_from_slice(bytes);
         return;
     }
@@ -204,6 +225,35 @@ fn needs_escape(byte: u8) -> bool {
     byte < 0x20 || byte == b'"' || byte == b'\\'
 }
 
+/// True if any of `bytes` [`needs_escape`], looked at eight bytes at a time: a dozen
+/// instructions per word, where the byte-wise check vectorises only its 16-byte blocks and
+/// pays several instructions per byte for the rest, which for the short strings of a report
+/// (names, paths, messages) is most of them.
+fn any_needs_escape(bytes: &[u8]) -> bool {
+    let (words, rest) = bytes.as_chunks::<8>();
+    let Some(last) = words.last() else {
+        return rest.iter().any(|&byte| needs_escape(byte));
+    };
+    // The last eight bytes, overlapping the last word, cover the rest.
+    let tail = bytes.len() - 8;
+    let last_eight: &[u8; 8] = bytes.get(tail..).and_then(|tail| tail.try_into().ok()).unwrap_or(last);
+    words.iter().chain([last_eight]).fold(false, |found, word| found | word_needs_escape(u64::from_le_bytes(*word)))
+}
+
+/// True if a byte of `word` is below `0x20`, `"` or `\`. Bit tricks on the whole word (after
+/// "Bit Twiddling Hacks"): subtracting `n` from every byte borrows into the top bit of a byte
+/// below `n` that did not have it set; a byte equal to `c` is a zero byte of `word ^ c`, so
+/// below 1. Borrows may mark more bytes above a marked one, but never mark a word with none.
+fn word_needs_escape(word: u64) -> bool {
+    const ONES: u64 = u64::from_le_bytes([0x01; 8]);
+    const TOPS: u64 = u64::from_le_bytes([0x80; 8]);
+    let below = |word: u64, bound: u8| word.wrapping_sub(ONES * u64::from(bound)) & !word;
+    let control = below(word, 0x20);
+    let quote = below(word ^ (ONES * u64::from(b'"')), 1);
+    let backslash = below(word ^ (ONES * u64::from(b'\\')), 1);
+    (control | quote | backslash) & TOPS != 0
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -230,11 +280,32 @@ mod tests {
     }
 
     #[test]
+    fn escapes_are_found_wherever_they_are() {
+        // Every byte value alone at every place of strings of every length up to three words,
+        // among bytes that need no escape (some close to those that do, some non-ASCII).
+        for length in 1..=24 {
+            for place in 0..length {
+                for filler in [b' ', b'!', b'#', b'[', b']', 0x7f, 0xa2, 0xdc, 0xff] {
+                    for byte in 0..=u8::MAX {
+                        let mut bytes = vec![filler; length];
+                        bytes[place] = byte;
+                        assert_eq!(any_needs_escape(&bytes), needs_escape(byte), "{bytes:?}");
+                    }
+                }
+            }
+        }
+        assert!(!any_needs_escape(b""));
+    }
+
+    #[test]
     fn numbers_are_written_as_serde_json_writes_them() {
-        for value in [0, 7, 10, 99, 1234567890, usize::MAX] {
-            let mut out = Vec::new();
+        // Around every change in the count of digits, after what the buffer already holds.
+        let powers = (0..20).map(|exponent| 10usize.pow(exponent));
+        let values = powers.flat_map(|power| [power - 1, power, power + 1]).chain([1234567890, usize::MAX]);
+        for value in values {
+            let mut out = b"[".to_vec();
             push_number(&mut out, value);
-            assert_eq!(String::from_utf8(out).unwrap(), value.to_string());
+            assert_eq!(String::from_utf8(out).unwrap(), format!("[{value}"));
         }
     }
 
@@ -243,11 +314,12 @@ mod tests {
         let expected = serde_json::json!({
             "count": 42,
             "empty": {},
-            "joined": format!("a/{}/b", AWKWARD[3]),
+            "flag": false,
             "name": AWKWARD[2],
             "nested": { "list": [{ "line": 1 }, {}] },
             "none": [],
-            "some": AWKWARD,
+            "null": null,
+            "some": AWKWARD[3],
         });
         let expected = serde_json::to_string_pretty(&expected).unwrap();
         // 30: the deepest lines go past the indentation copied at once.
@@ -257,7 +329,7 @@ mod tests {
             write_object(&mut out, indent, |object| {
                 object.number("count", 42);
                 object.object("empty", |_| {});
-                object.joined_string("joined", &["a/", AWKWARD[3], "/b"]);
+                object.boolean("flag", false);
                 object.string("name", AWKWARD[2]);
                 object.object("nested", |nested| {
                     nested.array("list", |list| {
@@ -265,8 +337,9 @@ mod tests {
                         list.object(|_| {});
                     })
                 });
-                object.strings("none", &[]);
-                object.strings("some", &AWKWARD.iter().map(|text| text.to_string()).collect::<Vec<_>>());
+                object.array("none", |_| {});
+                object.optional_string("null", None);
+                object.optional_string("some", Some(AWKWARD[3]));
             });
             let indented = expected.replace('\n', &format!("\n{}", " ".repeat(indent)));
             assert_eq!(String::from_utf8(out).unwrap(), indented, "at {indent}");
