@@ -492,16 +492,30 @@ fn line_end(b: &[u8], i: usize) -> usize {
 /// line break if it is single-quoted, a `{` or `}` if `braces`. Every byte before it is
 /// plain content, so memchr skips it. `rest.len()` if there is none.
 fn next_special(rest: &[u8], quote: u8, triple: bool, braces: bool) -> usize {
-    let common = if triple { memchr::memchr2(quote, b'\\', rest) } else { memchr::memchr3(quote, b'\\', b'\n', rest) };
-    let before = rest.get(..common.unwrap_or(rest.len())).unwrap_or_default();
-    // memchr looks for at most three bytes: the rarer ones only before the first common one.
-    let rare = match (triple, braces) {
-        (true, false) => None,
-        (true, true) => memchr::memchr2(b'{', b'}', before),
-        (false, false) => memchr::memchr(b'\r', before),
-        (false, true) => memchr::memchr3(b'\r', b'{', b'}', before),
+    let common: &[u8] = if triple { &[quote, b'\\'] } else { &[quote, b'\\', b'\n'] };
+    let rare: &[u8] = match (triple, braces) {
+        (true, false) => &[],
+        (true, true) => b"{}",
+        (false, false) => b"\r",
+        (false, true) => b"\r{}",
     };
-    rare.or(common).unwrap_or(rest.len())
+    first_of(rest, common, rare)
+}
+
+/// The offset in `haystack` of its first byte among `common` or `rare` (at most three of
+/// each), or `haystack.len()`. memchr looks for at most three bytes at once: the rare ones
+/// are looked for only before the first common one, which is where most searches stop.
+fn first_of(haystack: &[u8], common: &[u8], rare: &[u8]) -> usize {
+    debug_assert!(common.len() <= 3 && rare.len() <= 3, "{common:?} {rare:?}");
+    let find = |needles: &[u8], within: &[u8]| match *needles {
+        [] => None,
+        [a] => memchr::memchr(a, within),
+        [a, b] => memchr::memchr2(a, b, within),
+        [a, b, c, ..] => memchr::memchr3(a, b, c, within),
+    };
+    let common_at = find(common, haystack);
+    let before = haystack.get(..common_at.unwrap_or(haystack.len())).unwrap_or_default();
+    find(rare, before).or(common_at).unwrap_or(haystack.len())
 }
 
 /// The tokens of `src`, and the indices of its bracket tokens (which bracket pairing and
@@ -889,18 +903,14 @@ fn decode_into(src: &str, lit: &StrLit, content: Range<usize>, out: &mut MappedT
 /// [`decode_into`] must look at: a backslash unless the literal is raw, a `\r`, a brace
 /// in an f-string. `content.len()` if there is none.
 fn next_to_decode(content: &[u8], lit: &StrLit) -> usize {
-    let found = match (lit.raw, lit.fmt) {
-        (false, false) => memchr::memchr2(b'\\', b'\r', content),
-        (true, false) => memchr::memchr(b'\r', content),
-        (true, true) => memchr::memchr3(b'\r', b'{', b'}', content),
-        (false, true) => {
-            // memchr looks for at most three bytes: `\r` (rare) only before the others.
-            let common = memchr::memchr3(b'\\', b'{', b'}', content);
-            let before = content.get(..common.unwrap_or(content.len())).unwrap_or_default();
-            memchr::memchr(b'\r', before).or(common)
-        }
+    // Backslashes unless raw, braces in an f-string; `\r` is rare: looked for last.
+    let common: &[u8] = match (lit.raw, lit.fmt) {
+        (false, false) => b"\\",
+        (false, true) => b"\\{}",
+        (true, false) => b"",
+        (true, true) => b"{}",
     };
-    found.unwrap_or(content.len())
+    first_of(content, common, b"\r")
 }
 
 fn push_run(src: &str, out: &mut MappedText, start: usize, end: usize) {

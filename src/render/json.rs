@@ -7,7 +7,6 @@ use serde::Serialize;
 
 use super::json_writer::{Object, SharedString, push_name, push_number, push_string, write_object};
 use super::{Renderer, close_json_array, write_json};
-use crate::finding::Severity;
 use crate::report::{
     Counts, FileCounts, FileOutcome, JSON_SCHEMA_VERSION, PipelineSummary, Report, ReportedFinding, Suppressed,
 };
@@ -103,12 +102,8 @@ fn write_finding(out: &mut Vec<u8>, reported: &ReportedFinding, shared: &mut Sha
     let Region { start, end } = reported.region;
     out.extend_from_slice(b"{\n      \"rule\": ");
     push_name(out, finding.rule);
-    // One literal each: a copy of a length known at compile time.
-    match finding.severity {
-        Severity::High => out.extend_from_slice(b",\n      \"severity\": \"high\""),
-        Severity::Medium => out.extend_from_slice(b",\n      \"severity\": \"medium\""),
-        Severity::Low => out.extend_from_slice(b",\n      \"severity\": \"low\""),
-    }
+    out.extend_from_slice(b",\n      \"severity\": ");
+    push_name(out, finding.severity.as_str());
     out.extend_from_slice(b",\n      \"message\": ");
     push_string(out, &finding.message);
     out.extend_from_slice(b",\n      \"path\": ");
