@@ -709,6 +709,78 @@ mod tests {
         assert!(escapes("\"a\\\\n\\\n  AKIA"));
     }
 
+    /// The leads of `text` found the slow way, and how many literals that count were
+    /// skipped: each searcher of [`LEADS`] tries its literals in order at every byte, and
+    /// skips past the ones it keeps; an escape is a `\` before `x`, `u`, `U`, `/` or a line
+    /// break that may make a literal.
+    fn leads_by_hand(text: &str) -> (Vec<usize>, Vec<usize>, usize) {
+        let bytes = text.as_bytes();
+        let mut starts = Vec::new();
+        let mut skipped = 0;
+        for short in [true, false] {
+            let wanted = |literal: &&str| (literal.len() < SHORT_LEAD) == short;
+            let prefixes = credential_prefixes().filter(wanted).map(|literal| (literal, true));
+            let others = [PEM_PREFIX.trim_end(), "wandb", "WANDB"].into_iter().filter(wanted);
+            let literals: Vec<(&str, bool)> = prefixes.chain(others.map(|literal| (literal, false))).collect();
+            let (mut at, mut kept_until) = (0, 0);
+            while at < bytes.len() {
+                let written = literals.iter().find(|(literal, _)| bytes[at..].starts_with(literal.as_bytes()));
+                let counts = written.filter(|(_, prefix)| !prefix || may_start_a_credential(bytes, at));
+                if at < kept_until {
+                    skipped += usize::from(counts.is_some());
+                } else if let Some((literal, _)) = counts {
+                    starts.push(at);
+                    kept_until = at + literal.len();
+                }
+                at += 1;
+            }
+        }
+        starts.sort_unstable();
+        let escape_bytes = [b'x', b'u', b'U', b'/', b'\n', b'\r'];
+        let escapes = (0..bytes.len())
+            .filter(|&at| bytes[at] == b'\\' && bytes.get(at + 1).is_some_and(|next| escape_bytes.contains(next)))
+            .filter(|&at| escape_may_make_a_literal(bytes, at))
+            .collect();
+        (starts, escapes, skipped)
+    }
+
+    #[test]
+    fn leads_are_found_like_a_search_by_hand() {
+        let mut next = crate::rules::tests::fixed_random(23);
+        let mut pieces: Vec<String> =
+            credential_prefixes().chain([PEM_PREFIX, "wandb", "WANDB"]).map(String::from).collect();
+        // Near misses, literals inside and across others, escapes that make a byte of a
+        // literal or not, line joins, and bytes around them (a two-byte character included).
+        let near_misses = ["sk", "task-", "xoxox", "ey", "yJ", "GOCSPX-----BEGIN", "-----BEGI", "wand", "AKI", "hf"];
+        let escapes = ["\\x41", "\\xE9", "\\x2", "\\x78", "\\u0077", "\\u2019", "\\U0000002D", "\\U0001F600", "\\/"];
+        let other_escapes = ["\\\n", "\\\r\n", "\\\\", "\\t", "\\n", "\\\"", "\\"];
+        let around = ["a", "Z", "0", "x", "o", "_", "-", " ", "\n", "\r", "  ", "é", "\t", "#", "\""];
+        pieces.extend(near_misses.into_iter().chain(escapes).chain(other_escapes).chain(around).map(String::from));
+        let (mut starts_found, mut escapes_found, mut skipped, mut outside) = (0, 0, 0, 0);
+        for _ in 0..20_000 {
+            let text: String = (0..next(30)).map(|_| pieces[next(pieces.len() as u64)].as_str()).collect();
+            let (start, end) = (next(text.len() as u64 / 4 + 1), text.len() - next(text.len() as u64 / 4 + 1));
+            let range = start..end.max(start);
+            let leads = Leads::new(&text, range.clone());
+            let Some(written) = text.get(range.clone()) else {
+                assert!(leads.starts.is_none() && leads.escapes.is_empty(), "{text:?} {range:?}");
+                outside += 1;
+                continue;
+            };
+            let (starts, escapes, hidden) = leads_by_hand(written);
+            let shift = |found: Vec<usize>| found.into_iter().map(|at| at + range.start).collect::<Vec<_>>();
+            assert_eq!(leads.starts, Some(shift(starts.clone())), "{text:?} {range:?}");
+            assert_eq!(leads.escapes, shift(escapes.clone()), "{text:?} {range:?}");
+            starts_found += starts.len();
+            escapes_found += escapes.len();
+            skipped += hidden;
+        }
+        // The texts hold many of each, literals that count inside one kept before them, and
+        // ranges that cut a character.
+        assert!(starts_found > 20_000 && escapes_found > 5_000, "{starts_found} {escapes_found}");
+        assert!(skipped > 500 && outside > 50, "{skipped} {outside}");
+    }
+
     #[test]
     fn credential_prefixes_count_only_after_a_boundary() {
         let starts = |text: &str| Leads::new(text, 0..text.len()).starts.unwrap_or_default();
